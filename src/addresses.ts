@@ -1,0 +1,99 @@
+import ipaddr from 'ipaddr.js';
+import type { Family } from './model.js';
+
+/** A host address or network in canonical text form (RFC 5952 for IPv6). */
+export interface Network {
+  readonly family: Family;
+  /** `10.0.0.0/8`, or a bare host address `10.0.0.11` for /32 and /128. */
+  readonly text: string;
+  readonly bytes: readonly number[];
+  readonly prefix: number;
+}
+
+function parseStrictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  // ipaddr.isValid also takes "10", "0x0a.1" and zone ids; firewalls want plain dotted quads and RFC 4291 text.
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) {
+    const address = ipaddr.IPv6.parse(text);
+    return address;
+  }
+  return undefined;
+}
+
+function toNetwork(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): Network {
+  const family: Family = address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+  const full = family === 'ipv4' ? 32 : 128;
+  const text = prefix === full ? address.toString() : `${address.toString()}/${prefix}`;
+  return { family, text, bytes: address.toByteArray(), prefix };
+}
+
+/** Parses a host address (no prefix). Returns the network or what is wrong. */
+export function parseHostAddress(value: string): Network | string {
+  const address = parseStrictAddress(value.trim());
+  if (!address) return `invalid IP address ${JSON.stringify(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
+  return toNetwork(address, address.kind() === 'ipv4' ? 32 : 128);
+}
+
+/**
+ * Parses a CIDR or a bare address. Host bits must be zero: `10.0.0.5/24`
+ * usually means a typo, and silently widening or narrowing it would be worse.
+ */
+export function parseNetwork(value: string): Network | string {
+  const text = value.trim();
+  const slash = text.indexOf('/');
+  if (slash === -1) return parseHostAddress(text);
+  const address = parseStrictAddress(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  const max = address?.kind() === 'ipv4' ? 32 : 128;
+  if (!address || !/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
+    return `invalid CIDR ${JSON.stringify(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
+  }
+  const prefix = Number(prefixText);
+  const network = ipaddr.parseCIDR(text);
+  const base = address.kind() === 'ipv4'
+    ? ipaddr.IPv4.networkAddressFromCIDR(text)
+    : ipaddr.IPv6.networkAddressFromCIDR(text);
+  if (base.toString() !== network[0].toString()) {
+    return `CIDR ${JSON.stringify(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
+  }
+  return toNetwork(address, prefix);
+}
+
+function compareBytes(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function contains(outer: Network, inner: Network): boolean {
+  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
+  let bits = outer.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if (((outer.bytes[i] ?? 0) & mask) !== ((inner.bytes[i] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+/**
+ * Sorts, de-duplicates and drops entries covered by a wider network, so every
+ * backend gets the same minimal, deterministic element list (and nftables
+ * interval sets never see overlapping elements).
+ */
+export function normalizeNetworks(networks: readonly Network[]): Network[] {
+  const sorted = [...networks].sort((a, b) => compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix);
+  const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
+  const out: Network[] = [];
+  for (const network of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.text === network.text) continue;
+    if (wide.some((w) => w !== network && w.text !== network.text && contains(w, network))) continue;
+    out.push(network);
+  }
+  return out;
+}
+
+/** The documented default for a peer class the user did not describe: private address space. */
+export const PRIVATE_NETWORKS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];

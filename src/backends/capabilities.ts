@@ -1,0 +1,32 @@
+import type { Plan } from '../plan/types.js';
+import { networkRules } from '../plan/types.js';
+import type { BackendCapabilities } from './types.js';
+
+export interface CapabilityGaps {
+  /** What the backend cannot express and must not render silently. */
+  readonly errors: readonly string[];
+  /** What it renders with a documented, weaker behaviour. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Collects every way the plan asks more than the backend can give, all at
+ * once, so a user sees the whole list before anything renders.
+ */
+export function findCapabilityGaps(plan: Plan, backend: string, capabilities: BackendCapabilities): CapabilityGaps {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const rules = networkRules(plan);
+  if (!capabilities.filterBeforeDnat) {
+    for (const rule of rules.filter((r) => r.filterBeforeDnat && r.peer !== 'any')) {
+      warnings.push(
+        `${backend} cannot filter before kube-proxy's DNAT: ${rule.id} is limited to ${rule.peer} only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered`,
+      );
+    }
+  }
+  if (!capabilities.addressSets) {
+    const largest = Math.max(0, ...plan.sets.map((s) => s.elements.length));
+    if (largest > 0) warnings.push(`${backend} has no address sets: one rule per peer address (largest peer set: ${largest})`);
+  }
+  return { errors, warnings };
+}

@@ -1,0 +1,144 @@
+import type { Family } from '../../model.js';
+import { formatPortRanges } from '../../ports.js';
+import { networkRules, setName, type IcmpType, type Icmpv6Type, type Plan, type PlanRule } from '../../plan/types.js';
+import { assertNftIdentifier, quoteNftString } from './escape.js';
+
+export const NFT_TABLE = { family: 'inet', name: 'kubewall' } as const;
+/** After conntrack (-200), before kube-proxy's DNAT (dstnat, -100): sees NodePorts by their original port. */
+export const NFT_BEFORE_DNAT_PRIORITY = -150;
+
+export interface NftSetView {
+  readonly name: string;
+  readonly type: 'ipv4_addr' | 'ipv6_addr';
+  readonly comment: string;
+  /** One element a line, commas placed, so a 5,000-node set stays readable and diffable. */
+  readonly elementLines: readonly string[];
+}
+
+export interface NftChainView {
+  readonly name: string;
+  readonly hook: string;
+  readonly priority: string;
+  readonly policy: 'accept' | 'drop';
+  readonly comment: string;
+  readonly rules: readonly string[];
+}
+
+export interface NftablesView {
+  readonly header: { readonly lines: readonly string[] };
+  readonly table: typeof NFT_TABLE;
+  readonly sets: readonly NftSetView[];
+  readonly chains: readonly NftChainView[];
+}
+
+const ICMP_NAMES: Record<IcmpType, string> = {
+  'echo-request': 'echo-request',
+  'destination-unreachable': 'destination-unreachable',
+  'time-exceeded': 'time-exceeded',
+  'parameter-problem': 'parameter-problem',
+};
+
+const ICMPV6_NAMES: Record<Icmpv6Type, string> = {
+  'echo-request': 'echo-request',
+  'destination-unreachable': 'destination-unreachable',
+  'packet-too-big': 'packet-too-big',
+  'time-exceeded': 'time-exceeded',
+  'parameter-problem': 'parameter-problem',
+  'router-solicitation': 'nd-router-solicit',
+  'router-advertisement': 'nd-router-advert',
+  'neighbour-solicitation': 'nd-neighbor-solicit',
+  'neighbour-advertisement': 'nd-neighbor-advert',
+};
+
+function dport(rule: PlanRule): string {
+  const ports = formatPortRanges(rule.ports).split(',');
+  return `${rule.protocol} dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`}`;
+}
+
+function saddr(rule: PlanRule, family: Family): string {
+  if (rule.peer === 'any' || rule.peer === 'self') return '';
+  const setRef = assertNftIdentifier(setName(rule.peer, family));
+  return `${family === 'ipv4' ? 'ip' : 'ip6'} saddr @${setRef} `;
+}
+
+/** A rule's statements: one for `any`, one per family for an address peer. */
+function acceptStatements(rule: PlanRule): string[] {
+  const comment = `comment ${quoteNftString(rule.comment)}`;
+  if (rule.peer === 'any') return [`${dport(rule)} accept ${comment}`];
+  return (['ipv4', 'ipv6'] as const).map((family) => `${saddr(rule, family)}${dport(rule)} accept ${comment}`);
+}
+
+function inputChain(plan: Plan): NftChainView {
+  const { baseline } = plan;
+  const rules = [
+    `iif "lo" accept comment "baseline: the node itself (Used by: Self)"`,
+    `ct state established,related accept comment "baseline: replies and related traffic"`,
+    `ct state invalid drop comment "baseline: invalid packets"`,
+    `meta l4proto icmp icmp type { ${baseline.icmp.map((t) => ICMP_NAMES[t]).join(', ')} } accept comment "baseline: ICMP that IPv4 needs"`,
+    `meta l4proto ipv6-icmp icmpv6 type { ${baseline.icmpv6.map((t) => ICMPV6_NAMES[t]).join(', ')} } accept comment "baseline: ICMPv6 that IPv6 needs"`,
+    ...networkRules(plan).flatMap(acceptStatements),
+  ];
+  return {
+    name: 'input',
+    hook: 'input',
+    priority: 'filter',
+    policy: baseline.inputPolicy,
+    comment: quoteNftString('kubewall: new inbound connections no rule accepts are dropped'),
+    rules,
+  };
+}
+
+/**
+ * NodePort traffic is DNATed by kube-proxy in PREROUTING and then takes the
+ * FORWARD path, so INPUT never sees it: restricted NodePorts are dropped here
+ * by their original destination port, before the DNAT.
+ */
+function beforeDnatChain(plan: Plan): NftChainView | null {
+  const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
+  if (restricted.length === 0) return null;
+  const rules = [
+    `iif "lo" accept comment "baseline: the node itself"`,
+    `ct state established,related accept comment "baseline: only new connections are filtered here"`,
+    `fib daddr type != local accept comment "only traffic addressed to this node"`,
+  ];
+  const dropped = new Map<string, PlanRule>();
+  for (const rule of restricted) {
+    rules.push(...acceptStatements(rule));
+    dropped.set(`${rule.entry}/${rule.protocol}`, rule);
+  }
+  for (const rule of dropped.values()) {
+    rules.push(`${dport(rule)} drop comment ${quoteNftString(`${rule.entry}: other sources, before kube-proxy DNAT`)}`);
+  }
+  return {
+    name: 'before-dnat',
+    hook: 'prerouting',
+    priority: String(NFT_BEFORE_DNAT_PRIORITY),
+    policy: 'accept',
+    comment: quoteNftString('kubewall: restricted NodePorts, filtered by original port before kube-proxy DNAT'),
+    rules,
+  };
+}
+
+function setView(plan: Plan, index: number): NftSetView {
+  const set = plan.sets[index]!;
+  const elements = set.elements;
+  return {
+    name: assertNftIdentifier(set.name),
+    type: set.family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr',
+    comment: quoteNftString(`peer class ${set.peer}${set.defaulted ? ' (defaulted: private address space)' : ''}`),
+    elementLines: elements.map((element, i) => (i === elements.length - 1 ? element : `${element},`)),
+  };
+}
+
+/** The nftables view model: everything the template lays out, escaped for nft. */
+export function buildNftablesView(plan: Plan, headerLines: readonly string[]): NftablesView {
+  const chains = [inputChain(plan)];
+  const beforeDnat = beforeDnatChain(plan);
+  if (beforeDnat) chains.push(beforeDnat);
+  return {
+    header: { lines: headerLines },
+    table: NFT_TABLE,
+    sets: plan.sets.map((_, index) => setView(plan, index)),
+    chains,
+  };
+}

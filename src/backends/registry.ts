@@ -1,0 +1,18 @@
+import { KubewallError } from '../errors.js';
+import { nftablesBackend } from './nftables/index.js';
+import type { Backend } from './types.js';
+
+/** Every backend kubewall renders for; adding one is a folder of templates, a module and a line here. */
+export const BACKENDS: Readonly<Record<string, Backend>> = {
+  nftables: nftablesBackend,
+};
+
+export const BACKEND_NAMES = Object.keys(BACKENDS);
+
+export function getBackend(name: string): Backend {
+  const backend = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
+  if (!backend) {
+    throw new KubewallError('USAGE', `unknown backend ${JSON.stringify(name)} (expected ${BACKEND_NAMES.join(', ')})`);
+  }
+  return backend;
+}

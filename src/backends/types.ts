@@ -1,0 +1,41 @@
+import type { Plan } from '../plan/types.js';
+import type { TemplateEngine } from '../render/template-engine.js';
+
+/** What a backend can express; the plan's needs are checked against it before rendering. */
+export interface BackendCapabilities {
+  /** Can filter traffic by its original destination port before kube-proxy's DNAT (NodePorts). */
+  readonly filterBeforeDnat: boolean;
+  /** Holds peers in sets, so rules do not multiply with the number of addresses. */
+  readonly addressSets: boolean;
+}
+
+/** One file of a rendering; most backends produce exactly one. */
+export interface RenderedFile {
+  /** A suggested file name, relative (e.g. `kubewall.nft`). */
+  readonly name: string;
+  readonly content: string;
+}
+
+export interface RenderResult {
+  readonly backend: string;
+  readonly files: readonly RenderedFile[];
+  /** Harmless gaps and notes; also written into the output header. */
+  readonly warnings: readonly string[];
+}
+
+export interface BackendContext {
+  readonly templates: TemplateEngine;
+  /** Warnings from the capability check, for the header. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * A backend: a folder of templates plus one module like this, registered in
+ * `registry.ts`. It receives the backend-neutral plan, never the cluster file.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly description: string;
+  readonly capabilities: BackendCapabilities;
+  render(plan: Plan, context: BackendContext): Promise<readonly RenderedFile[]>;
+}

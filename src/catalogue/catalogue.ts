@@ -1,0 +1,151 @@
+import { KubewallError } from '../errors.js';
+import { ROLES, type PeerClass, type PortRange, type Protocol, type Role } from '../model.js';
+import { formatPortRanges, parsePortSpec, rangesOverlap, type PortSpec } from '../ports.js';
+import type { CatalogueEntryInput } from './schema.js';
+
+export interface EntrySource {
+  readonly document: string;
+  readonly section: string;
+  readonly url?: string | undefined;
+}
+
+/** One validated catalogue entry: a port (range) that some roles serve, and who may reach it. */
+export interface CatalogueEntry {
+  readonly id: string;
+  readonly purpose: string;
+  readonly protocols: readonly Protocol[];
+  readonly ports: readonly PortRange[];
+  readonly roles: readonly Role[];
+  readonly peers: readonly PeerClass[];
+  readonly usedBy: string;
+  readonly dnatByKubeProxy: boolean;
+  readonly source: EntrySource;
+  /** Where the entry was defined (and overridden), e.g. `catalogue/kubernetes.yaml: entries[0]`. */
+  readonly origin: string;
+}
+
+export interface Catalogue {
+  readonly entries: readonly CatalogueEntry[];
+  /** The files the entries came from, in load order. */
+  readonly files: readonly string[];
+}
+
+/** A parsed catalogue file, before it joins the others. */
+export interface CatalogueFragment {
+  readonly file: string;
+  readonly entries: readonly CatalogueEntryInput[];
+  readonly locate: (path: readonly PropertyKey[]) => string;
+}
+
+function portsOrThrow(spec: PortSpec, where: string, code: 'CATALOGUE' | 'CLUSTER'): PortRange[] {
+  const parsed = parsePortSpec(spec);
+  if (typeof parsed === 'string') throw new KubewallError(code, `${where}: ${parsed}`);
+  return parsed;
+}
+
+/** Joins fragments into one catalogue; a duplicate id is an error naming both places. */
+export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalogue {
+  const byId = new Map<string, CatalogueEntry>();
+  for (const fragment of fragments) {
+    fragment.entries.forEach((input, index) => {
+      const origin = `${fragment.file}: entries[${index}]`;
+      const previous = byId.get(input.id);
+      if (previous) {
+        throw new KubewallError(
+          'CATALOGUE',
+          `${fragment.locate(['entries', index, 'id'])}: entries[${index}].id: duplicate catalogue id "${input.id}", already defined at ${previous.origin} (give it another id, or change the existing entry with an override)`,
+        );
+      }
+      byId.set(input.id, {
+        id: input.id,
+        purpose: input.purpose,
+        protocols: [...new Set(input.protocols)].sort(),
+        ports: portsOrThrow(input.ports, `${fragment.locate(['entries', index, 'ports'])}: entries[${index}].ports`, 'CATALOGUE'),
+        roles: ROLES.filter((role) => input.roles.includes(role)),
+        peers: [...new Set(input.peers)],
+        usedBy: input.usedBy,
+        dnatByKubeProxy: input.dnatByKubeProxy ?? false,
+        source: input.source,
+        origin,
+      });
+    });
+  }
+  const catalogue = { entries: [...byId.values()], files: fragments.map((f) => f.file) };
+  assertNoConflicts(catalogue);
+  return catalogue;
+}
+
+/** Changes to entries, keyed by id, as written in a cluster file. */
+export type EntryOverrides = Readonly<Record<string, { ports?: PortSpec | undefined; peers?: readonly PeerClass[] | undefined }>>;
+
+/**
+ * Applies a cluster file's overrides (API server on 443, another NodePort
+ * range, NodePorts only from load balancers...) and re-checks conflicts.
+ */
+export function applyOverrides(
+  catalogue: Catalogue,
+  overrides: EntryOverrides,
+  locate: (path: readonly PropertyKey[]) => string,
+): Catalogue {
+  const known = new Set(catalogue.entries.map((e) => e.id));
+  for (const id of Object.keys(overrides)) {
+    if (!known.has(id)) {
+      throw new KubewallError(
+        'CLUSTER',
+        `${locate(['overrides', id])}: overrides.${id}: unknown catalogue entry "${id}" (expected one of ${[...known].sort().join(', ')})`,
+      );
+    }
+  }
+  const entries = catalogue.entries.map((entry) => {
+    const override = overrides[entry.id];
+    if (!override) return entry;
+    const where = locate(['overrides', entry.id]);
+    return {
+      ...entry,
+      ports: override.ports === undefined ? entry.ports : portsOrThrow(override.ports, `${where}: overrides.${entry.id}.ports`, 'CLUSTER'),
+      peers: override.peers === undefined ? entry.peers : [...new Set(override.peers)],
+      origin: `${entry.origin}, overridden at ${where}`,
+    };
+  });
+  const result = { ...catalogue, entries };
+  assertNoConflicts(result);
+  return result;
+}
+
+function describe(entry: CatalogueEntry, protocol: Protocol): string {
+  return `"${entry.id}" (${entry.origin}) ports ${formatPortRanges(entry.ports)}/${protocol}`;
+}
+
+/**
+ * Two entries may not claim overlapping ports on one protocol for one role:
+ * one of them would silently widen or narrow the other's peers.
+ */
+export function assertNoConflicts(catalogue: Catalogue): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const role of ROLES) {
+    const entries = catalogue.entries.filter((e) => e.roles.includes(role));
+    for (let i = 0; i < entries.length; i++) {
+      for (let j = i + 1; j < entries.length; j++) {
+        const a = entries[i]!;
+        const b = entries[j]!;
+        for (const protocol of a.protocols) {
+          if (!b.protocols.includes(protocol)) continue;
+          const overlap = a.ports.some((ra) => b.ports.some((rb) => rangesOverlap(ra, rb)));
+          const key = `${a.id}\0${b.id}\0${protocol}`;
+          if (!overlap || seen.has(key)) continue;
+          seen.add(key);
+          problems.push(
+            `catalogue conflict for role ${role}: ${describe(a, protocol)} overlaps ${describe(b, protocol)} (move one of them with an override, or remove one)`,
+          );
+        }
+      }
+    }
+  }
+  if (problems.length > 0) throw new KubewallError('CATALOGUE', problems.join('\n'));
+}
+
+/** The entries a node with these roles serves (their union), in catalogue order. */
+export function entriesForRoles(catalogue: Catalogue, roles: readonly Role[]): CatalogueEntry[] {
+  return catalogue.entries.filter((entry) => entry.roles.some((role) => roles.includes(role)));
+}

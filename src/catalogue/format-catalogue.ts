@@ -1,0 +1,21 @@
+import { formatPortRanges } from '../ports.js';
+import type { Catalogue } from './catalogue.js';
+
+/** `kubewall catalogue`: every entry with roles, peers and provenance. */
+export function formatCatalogueTable(catalogue: Catalogue): string {
+  const out: string[] = [];
+  for (const entry of catalogue.entries) {
+    out.push(`${entry.id}  ${formatPortRanges(entry.ports)}/${entry.protocols.join('+')}  ${entry.purpose}`);
+    out.push(`  roles:   ${entry.roles.join(', ')}`);
+    out.push(`  peers:   ${entry.peers.join(', ')}   (Used by: ${entry.usedBy})${entry.dnatByKubeProxy ? '   filtered before kube-proxy DNAT' : ''}`);
+    out.push(`  source:  ${entry.source.document}; ${entry.source.section}${entry.source.url ? ` <${entry.source.url}>` : ''}`);
+    out.push(`  defined: ${entry.origin}`);
+    out.push('');
+  }
+  out.push(`${catalogue.entries.length} entries from ${catalogue.files.join(', ')}`);
+  return out.join('\n') + '\n';
+}
+
+export function formatCatalogueJson(catalogue: Catalogue): string {
+  return JSON.stringify({ apiVersion: 'kubewall.dev/catalogue/v1', files: catalogue.files, entries: catalogue.entries }, null, 2) + '\n';
+}

@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { isKubewallError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerCatalogue } from './commands/catalogue.js';
+import { registerPlan } from './commands/plan.js';
+import { registerRender } from './commands/render.js';
+
+const BUG_URL = 'https://github.com/kubewall/kubewall/issues';
+
+export function buildProgram(): Command {
+  const program = new Command('kubewall')
+    .description(
+      'Least-privilege host firewall rules for bare-metal Kubernetes nodes: each port open only to the peers that use it.',
+    )
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ kubewall render --backend nftables --role control-plane
+  $ kubewall render --backend nftables --role worker --cluster examples/cluster.yaml --out /tmp/worker.nft
+  $ kubewall plan --role control-plane --cluster examples/cluster.yaml
+  $ kubewall plan --role worker,control-plane --format json
+  $ kubewall catalogue
+
+Exit codes: 0 success, 1 invalid input or failure, 2 usage error.`,
+    );
+  registerRender(program);
+  registerPlan(program);
+  registerCatalogue(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/**
+ * The only place that prints errors and sets the exit code: known errors as
+ * one line, unexpected ones with their stack and a request for a bug report.
+ */
+export async function runMain(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message already; help and --version end with exit code 0.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+    } else if (isKubewallError(error)) {
+      process.stderr.write(`kubewall: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`kubewall: unexpected error, please report it at ${BUG_URL}\n`);
+      process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

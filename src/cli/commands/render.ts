@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { BACKEND_NAMES } from '../../backends/registry.js';
+import { KubewallError } from '../../errors.js';
+import { planFromFiles } from '../../load-plan.js';
+import { writeFileAtomic } from '../../output/write-atomic.js';
+import { renderPlan } from '../../render/render-plan.js';
+import { collect, collectList, parseRoles, printWarnings } from '../options.js';
+
+interface RenderFlags {
+  backend: string;
+  role?: string[];
+  cluster?: string;
+  catalogue?: string[];
+  templates?: string;
+  out?: string;
+  allowLockout?: boolean;
+}
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description('render firewall rules for a node role with one backend')
+    .requiredOption('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
+    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
+    .option('-c, --cluster <file>', 'cluster file (YAML/JSON): nodes, load balancers, admin networks, overrides; without it the embedded default is used')
+    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
+    .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
+    .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
+    .option('--allow-lockout', 'render even if no SSH rule would remain (you have console access)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ kubewall render --backend nftables --role control-plane
+  $ kubewall render --backend nftables --role worker --cluster examples/cluster.yaml --out /tmp/worker.nft
+  $ sudo nft -c -f /tmp/worker.nft && sudo nft -f /tmp/worker.nft
+
+The nftables output replaces only table inet kubewall, in one transaction; kube-proxy's
+and the CNI's tables are never touched. Warnings (defaulted peers, gaps) go to stderr
+and into the output's header.`,
+    )
+    .action(async (flags: RenderFlags) => {
+      const roles = parseRoles(flags.role);
+      if (flags.out === '') throw new KubewallError('USAGE', '--out: empty file name');
+      const plan = await planFromFiles({
+        roles,
+        clusterFile: flags.cluster,
+        cataloguePatterns: flags.catalogue,
+        allowLockout: flags.allowLockout,
+      });
+      const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates });
+      const [main, ...rest] = result.files;
+      if (!main) throw new Error(`backend ${result.backend} rendered no file`);
+      if (rest.length > 0 && flags.out === undefined) {
+        throw new KubewallError('USAGE', `the ${result.backend} backend renders ${result.files.length} files: pass --out`);
+      }
+      printWarnings([...plan.warnings, ...result.warnings]);
+      if (flags.out === undefined) process.stdout.write(main.content);
+      else await writeFileAtomic(flags.out, main.content);
+    });
+}

@@ -1,0 +1,35 @@
+import { KubewallError } from '../errors.js';
+import { ROLES, type Role } from '../model.js';
+
+/** Commander collector: `--role a,b --role c` → ['a', 'b', 'c']. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** Commander collector for repeatable options. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function parseRoles(values: readonly string[] | undefined): Role[] {
+  if (!values || values.length === 0) {
+    throw new KubewallError('USAGE', `--role is required (expected one or more of ${ROLES.join(', ')}, e.g. --role control-plane or --role worker,control-plane)`);
+  }
+  const unknown = values.filter((v) => !(ROLES as readonly string[]).includes(v));
+  if (unknown.length > 0) {
+    throw new KubewallError('USAGE', `--role: unknown role ${unknown.map((u) => JSON.stringify(u)).join(', ')} (expected ${ROLES.join(', ')})`);
+  }
+  return ROLES.filter((role) => values.includes(role));
+}
+
+export function parseChoice<T extends string>(option: string, value: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new KubewallError('USAGE', `${option}: unknown value ${JSON.stringify(value)} (expected ${choices.join(', ')})`);
+  }
+  return value as T;
+}
+
+/** Warnings go to stderr, one line each, so stdout stays a clean script. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`kubewall: warning: ${warning}\n`);
+}

@@ -1,0 +1,92 @@
+import { parseHostAddress, parseNetwork, type Network } from '../addresses.js';
+import type { EntryOverrides } from '../catalogue/catalogue.js';
+import { KubewallError } from '../errors.js';
+import type { Role } from '../model.js';
+import type { ClusterInput } from './schema.js';
+
+export interface ClusterNode {
+  readonly name: string;
+  readonly addresses: readonly Network[];
+  readonly roles: readonly Role[];
+}
+
+/**
+ * What the planner knows about the cluster. `null` means "not described":
+ * the planner then uses the documented default for the peer classes that
+ * depend on it and says so; `[]` means "described as none".
+ */
+export interface Cluster {
+  /** The cluster file as the user named it, or null for the embedded default. */
+  readonly source: string | null;
+  readonly name: string | null;
+  readonly nodes: readonly ClusterNode[] | null;
+  readonly loadBalancers: readonly Network[] | null;
+  readonly adminNetworks: readonly Network[] | null;
+  readonly podCIDRs: readonly Network[] | null;
+  readonly serviceCIDRs: readonly Network[] | null;
+  readonly ssh: { readonly enabled: boolean; readonly port: number };
+  readonly overrides: EntryOverrides;
+  readonly locate: (path: readonly PropertyKey[]) => string;
+}
+
+export const DEFAULT_SSH_PORT = 22;
+
+/** The cluster used when no file is given: nothing described, every peer class defaulted. */
+export const EMBEDDED_DEFAULT_CLUSTER: Cluster = {
+  source: null,
+  name: null,
+  nodes: null,
+  loadBalancers: null,
+  adminNetworks: null,
+  podCIDRs: null,
+  serviceCIDRs: null,
+  ssh: { enabled: true, port: DEFAULT_SSH_PORT },
+  overrides: {},
+  locate: () => '(embedded default cluster)',
+};
+
+function networks(values: readonly string[] | undefined, parse: (v: string) => Network | string): Network[] | null {
+  if (values === undefined) return null;
+  // The schema already checked every value; a string here would be a bug.
+  return values.map((value) => {
+    const parsed = parse(value);
+    if (typeof parsed === 'string') throw new Error(`unvalidated address reached the cluster model: ${parsed}`);
+    return parsed;
+  });
+}
+
+/** Turns a validated cluster file into the planner's model; checks what the schema cannot. */
+export function buildCluster(
+  input: ClusterInput,
+  source: string,
+  locate: (path: readonly PropertyKey[]) => string,
+): Cluster {
+  const names = new Map<string, number>();
+  input.nodes?.forEach((node, index) => {
+    const first = names.get(node.name);
+    if (first !== undefined) {
+      throw new KubewallError(
+        'CLUSTER',
+        `${locate(['nodes', index, 'name'])}: nodes[${index}].name: duplicate node name "${node.name}", already used by nodes[${first}] (node names must be unique)`,
+      );
+    }
+    names.set(node.name, index);
+  });
+  return {
+    source,
+    name: input.name ?? null,
+    nodes:
+      input.nodes?.map((node) => ({
+        name: node.name,
+        addresses: networks(node.addresses, parseHostAddress) ?? [],
+        roles: [...new Set(node.roles)],
+      })) ?? null,
+    loadBalancers: networks(input.loadBalancers, parseNetwork),
+    adminNetworks: networks(input.adminNetworks, parseNetwork),
+    podCIDRs: networks(input.podCIDRs, parseNetwork),
+    serviceCIDRs: networks(input.serviceCIDRs, parseNetwork),
+    ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },
+    overrides: input.overrides ?? {},
+    locate,
+  };
+}

@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { parseSourceDocument, validateDocument } from '../input/read-document.js';
+import { readTextFile } from '../input/read-file.js';
+import { buildCluster, type Cluster } from './cluster.js';
+import { ClusterSchema } from './schema.js';
+
+/** Parses and validates cluster file text; `file` is how messages name it. */
+export function parseCluster(text: string, file: string): Cluster {
+  const doc = parseSourceDocument(text, file, 'CLUSTER');
+  const input = validateDocument(ClusterSchema, doc, 'CLUSTER');
+  return buildCluster(input, file, doc.locate);
+}
+
+/** Reads a cluster file (YAML or JSON). */
+export async function loadCluster(file: string, cwd = process.cwd()): Promise<Cluster> {
+  const text = await readTextFile(path.resolve(cwd, file), 'CLUSTER', 'cluster file');
+  return parseCluster(text, file);
+}

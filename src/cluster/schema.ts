@@ -1,0 +1,48 @@
+import * as z from 'zod';
+import {
+  HostAddressSchema,
+  IdSchema,
+  NetworkSchema,
+  PeerClassSchema,
+  PortsSchema,
+  RoleSchema,
+} from '../input/schema-parts.js';
+
+export const ClusterNodeSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/, {
+      message: 'invalid node name (expected a DNS-1123 name: lowercase letters, digits, "-" and ".")',
+    }),
+  addresses: z.array(HostAddressSchema).min(1).describe('The node\'s IPv4 and/or IPv6 addresses.'),
+  roles: z.array(RoleSchema).min(1),
+});
+
+export const OverrideSchema = z
+  .strictObject({
+    ports: PortsSchema.optional().describe('Replace the entry\'s ports (API server on 443, etcd on custom ports...).'),
+    peers: z.array(PeerClassSchema).min(1).optional().describe('Replace who may connect.'),
+  })
+  .describe('Changes to one catalogue entry, keyed by its id.');
+
+export const ClusterSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().max(63).regex(/^[A-Za-z0-9._-]+$/, { message: 'invalid cluster name (expected letters, digits, ".", "_" and "-")' }).optional(),
+    nodes: z.array(ClusterNodeSchema).optional().describe('Every node: its addresses form the control-plane, etcd and nodes peer sets.'),
+    loadBalancers: z.array(NetworkSchema).optional().describe('Load balancer addresses (reach kube-proxy health checks; NodePorts when restricted).'),
+    adminNetworks: z.array(NetworkSchema).optional().describe('Networks that may reach SSH.'),
+    podCIDRs: z.array(NetworkSchema).optional().describe('The pod networks (the "pods" peer class).'),
+    serviceCIDRs: z.array(NetworkSchema).optional().describe('The Service networks (recorded in the plan; no rule filters on them).'),
+    ssh: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('false: render no SSH rule, on purpose (console-only hosts).'),
+        port: z.number().int().min(1).max(65535).optional(),
+      })
+      .optional(),
+    overrides: z.record(IdSchema, OverrideSchema).optional(),
+  })
+  .describe('A kubewall cluster description.');
+
+export type ClusterInput = z.infer<typeof ClusterSchema>;
+export type ClusterNodeInput = z.infer<typeof ClusterNodeSchema>;

@@ -1,0 +1,99 @@
+import type * as z from 'zod';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
+
+/** A parsed YAML/JSON file that still knows where each value came from. */
+export interface SourceDocument {
+  readonly file: string;
+  readonly data: unknown;
+  /** `file:line:col` for a path inside the document, or just `file`. */
+  locate(path: readonly PropertyKey[]): string;
+}
+
+/** Parses YAML (JSON is YAML too); a syntax error names the file, line and column. */
+export function parseSourceDocument(text: string, file: string, code: KubewallErrorCode): SourceDocument {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    const detail = first.message.split('\n')[0];
+    throw new KubewallError(code, `${file}:${pos.line}:${pos.col}: malformed YAML: ${detail}`, { cause: first });
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  return {
+    file,
+    data,
+    locate(path) {
+      for (let depth = path.length; depth > 0; depth--) {
+        const node = doc.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
+        if (node && typeof node === 'object' && node.range) {
+          const pos = lineCounter.linePos(node.range[0]);
+          return `${file}:${pos.line}:${pos.col}`;
+        }
+      }
+      return file;
+    },
+  };
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** One sentence per zod issue, in the words a user of the file understands. */
+export function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+  const value = valueAt(data, issue.path);
+  switch (issue.code) {
+    case 'invalid_value':
+      return `unknown value ${show(value)} (expected ${issue.values.map((v) => String(v)).join(', ')})`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (check the spelling against the schema)`;
+    case 'invalid_type':
+      if (value === undefined) return `missing required ${issue.expected}`;
+      return `expected ${issue.expected}, got ${show(value)}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item(s)`;
+      if (issue.origin === 'string') return `expected a non-empty string`;
+      return `${show(value)} is too small (minimum ${String(issue.minimum)})`;
+    case 'too_big':
+      if (issue.origin === 'string') return `${show(value)} is too long (at most ${String(issue.maximum)} characters)`;
+      return `${show(value)} is too big (maximum ${String(issue.maximum)})`;
+    case 'invalid_format':
+      return `${issue.message} (got ${show(value)})`;
+    case 'invalid_union':
+      return `${show(value)} does not match any allowed form`;
+    default:
+      return value === undefined ? issue.message : `${issue.message}`;
+  }
+}
+
+/**
+ * Validates a document against its schema and throws one error listing every
+ * problem, each as `file:line:col: path: what is wrong (what would be valid)`.
+ */
+export function validateDocument<S extends z.ZodType>(
+  schema: S,
+  doc: SourceDocument,
+  code: KubewallErrorCode,
+): z.infer<S> {
+  const result = schema.safeParse(doc.data);
+  if (result.success) return result.data;
+  const lines = result.error.issues.slice(0, 20).map((issue) => {
+    return `${doc.locate(issue.path)}: ${formatPath(issue.path)}: ${describeIssue(issue, doc.data)}`;
+  });
+  const more = result.error.issues.length - lines.length;
+  if (more > 0) lines.push(`... and ${more} more problem(s)`);
+  throw new KubewallError(code, lines.join('\n'), { cause: result.error });
+}

@@ -1,0 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { KubewallError, type KubewallErrorCode } from '../errors.js';
+
+/** Reads a text file; a missing or unreadable file is one clear error naming it. */
+export async function readTextFile(file: string, code: KubewallErrorCode, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new KubewallError(code, `${file}: cannot read ${what}: ${reason}`, { cause: error });
+  }
+}

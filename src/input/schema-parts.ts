@@ -1,0 +1,42 @@
+import * as z from 'zod';
+import { parseHostAddress, parseNetwork } from '../addresses.js';
+import { ADDRESS_PEER_CLASSES, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
+import { parsePortSpec } from '../ports.js';
+
+const portItem = z.union([z.number().int(), z.string()]);
+
+/** `6443`, `"2379-2380"` or a list of those; checked with the same parser the planner uses. */
+export const PortsSchema = z
+  .union([portItem, z.array(portItem).min(1)])
+  .superRefine((value, ctx) => {
+    const parsed = parsePortSpec(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+  })
+  .describe('A port (6443), a range ("30000-32767") or a list of those; ports are 1-65535.');
+
+export const RoleSchema = z.enum(ROLES).describe('A node role.');
+export const PeerClassSchema = z.enum(PEER_CLASSES).describe('Who may connect (the catalogue\'s "Used by").');
+export const AddressPeerClassSchema = z.enum(ADDRESS_PEER_CLASSES);
+export const ProtocolSchema = z.enum(PROTOCOLS);
+
+export const HostAddressSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const parsed = parseHostAddress(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+  })
+  .describe('An IPv4 or IPv6 host address, without prefix.');
+
+export const NetworkSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const parsed = parseNetwork(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+  })
+  .describe('An IPv4/IPv6 address or CIDR with host bits zero (10.0.0.0/24, fd00::/64).');
+
+export const IdSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, {
+    message: 'invalid id (expected lowercase letters, digits and "-", at most 48 characters, e.g. "kube-apiserver")',
+  });

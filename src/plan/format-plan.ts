@@ -1,0 +1,57 @@
+import { formatPortRanges } from '../ports.js';
+import type { Plan, PlanRule } from './types.js';
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+}
+
+function peerLabel(rule: PlanRule): string {
+  if (rule.peer === 'self') return 'self (loopback)';
+  return rule.peer;
+}
+
+/** The `kubewall plan` table: each rule with its reason, then sets, baseline and warnings. */
+export function formatPlanTable(plan: Plan): string {
+  const out: string[] = [];
+  out.push(`kubewall plan for role ${plan.roles.join(' + ')}, cluster: ${plan.cluster ?? 'embedded default'}`);
+  out.push('');
+  out.push(
+    ...table([
+      ['PORT', 'PROTO', 'PEERS', 'WHY'],
+      ...plan.rules.map((rule) => [
+        formatPortRanges(rule.ports),
+        rule.protocol,
+        peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' [before DNAT]' : ''),
+        `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} (${rule.source.document}, ${rule.source.section})`,
+      ]),
+    ]),
+  );
+  out.push('');
+  out.push('Peer sets:');
+  out.push(
+    ...table(
+      plan.sets.map((set) => {
+        const shown = set.elements.slice(0, 4).join(', ') + (set.elements.length > 4 ? `, ... (${set.elements.length} in all)` : '');
+        return ['  ' + set.name, set.defaulted ? 'defaulted' : 'cluster', shown === '' ? '(empty)' : shown];
+      }),
+    ),
+  );
+  out.push('');
+  const b = plan.baseline;
+  out.push(
+    `Baseline: accept loopback (self); accept established,related; drop invalid; ICMP ${b.icmp.join(', ')}; ICMPv6 ${b.icmpv6.join(', ')}; new inbound connections no rule accepts: ${b.inputPolicy}.`,
+  );
+  if (plan.warnings.length > 0) {
+    out.push('');
+    out.push('Warnings:');
+    out.push(...plan.warnings.map((w) => `  - ${w}`));
+  }
+  return out.join('\n') + '\n';
+}
+
+/** `kubewall plan --format json`: the plan itself, stable key order, two-space indent. */
+export function formatPlanJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2) + '\n';
+}

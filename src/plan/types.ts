@@ -1,0 +1,92 @@
+import type { EntrySource } from '../catalogue/catalogue.js';
+import type { AddressPeerClass, Family, PeerClass, PortRange, Protocol, Role } from '../model.js';
+
+/** The versioned shape of `kubewall plan --format json`; bump on any incompatible change. */
+export const PLAN_API_VERSION = 'kubewall.dev/plan/v1';
+
+/** A named set of addresses for one peer class and family; rules refer to it, never to addresses. */
+export interface PeerSet {
+  /** `control-plane-v4`: safe in every backend's grammar. */
+  readonly name: string;
+  readonly peer: AddressPeerClass;
+  readonly family: Family;
+  /** Canonical, sorted, non-overlapping addresses and CIDRs. */
+  readonly elements: readonly string[];
+  /** True when the cluster file did not describe this class and the documented default was used. */
+  readonly defaulted: boolean;
+}
+
+/** One rule: these ports on this protocol, from this peer class. */
+export interface PlanRule {
+  /** `kube-apiserver/tcp/any`: unique in the plan. */
+  readonly id: string;
+  /** The catalogue entry (or `ssh` for the baseline's SSH rule). */
+  readonly entry: string;
+  readonly purpose: string;
+  readonly protocol: Protocol;
+  readonly ports: readonly PortRange[];
+  /** `self` rules are covered by the loopback accept and need no rule of their own. */
+  readonly peer: PeerClass;
+  readonly action: 'accept';
+  /**
+   * kube-proxy DNATs this traffic in PREROUTING, so INPUT never sees the
+   * original port: backends must also filter it before DNAT (NodePorts).
+   */
+  readonly filterBeforeDnat: boolean;
+  readonly usedBy: string;
+  readonly source: EntrySource;
+  /** A one-line reason for humans: entry, purpose and "Used by". Backends escape it. */
+  readonly comment: string;
+}
+
+export const ICMP_TYPES = ['echo-request', 'destination-unreachable', 'time-exceeded', 'parameter-problem'] as const;
+export const ICMPV6_TYPES = [
+  'echo-request',
+  'destination-unreachable',
+  'packet-too-big',
+  'time-exceeded',
+  'parameter-problem',
+  'router-solicitation',
+  'router-advertisement',
+  'neighbour-solicitation',
+  'neighbour-advertisement',
+] as const;
+export type IcmpType = (typeof ICMP_TYPES)[number];
+export type Icmpv6Type = (typeof ICMPV6_TYPES)[number];
+
+/** What every plan holds, whatever the roles: the rules that keep a host sane. */
+export interface Baseline {
+  readonly acceptLoopback: true;
+  readonly acceptEstablished: true;
+  readonly dropInvalid: true;
+  readonly icmp: readonly IcmpType[];
+  readonly icmpv6: readonly Icmpv6Type[];
+  /** What happens to new inbound connections no rule accepts. */
+  readonly inputPolicy: 'drop';
+}
+
+export interface Plan {
+  readonly apiVersion: typeof PLAN_API_VERSION;
+  readonly generator: { readonly name: 'kubewall'; readonly version: string };
+  readonly roles: readonly Role[];
+  /** The cluster file as named by the user, or null for the embedded default. */
+  readonly cluster: string | null;
+  /** The catalogue files the entries came from. */
+  readonly catalogue: readonly string[];
+  readonly baseline: Baseline;
+  readonly ssh: { readonly enabled: boolean; readonly port: number };
+  readonly sets: readonly PeerSet[];
+  readonly rules: readonly PlanRule[];
+  /** Peer classes whose addresses are the documented default, not the cluster file's. */
+  readonly defaultedPeers: readonly AddressPeerClass[];
+  readonly warnings: readonly string[];
+}
+
+/** The rules a backend has to express; `self` rules are already covered by the loopback accept. */
+export function networkRules(plan: Plan): PlanRule[] {
+  return plan.rules.filter((rule) => rule.peer !== 'self');
+}
+
+export function setName(peer: AddressPeerClass, family: Family): string {
+  return `${peer}-${family === 'ipv4' ? 'v4' : 'v6'}`;
+}

@@ -1,0 +1,27 @@
+import { findCapabilityGaps } from '../backends/capabilities.js';
+import { getBackend } from '../backends/registry.js';
+import type { RenderResult } from '../backends/types.js';
+import { KubewallError } from '../errors.js';
+import { PACKAGE_PATHS } from '../paths.js';
+import type { Plan } from '../plan/types.js';
+import { createTemplateEngine } from './template-engine.js';
+
+export interface RenderOptions {
+  /** A folder laid out like the shipped `templates/` (a user's own copy). */
+  readonly templatesDir?: string;
+}
+
+/**
+ * Renders a plan with one backend. Every capability gap is reported before
+ * anything renders: errors all at once, warnings into the result and header.
+ */
+export async function renderPlan(plan: Plan, backendName: string, options: RenderOptions = {}): Promise<RenderResult> {
+  const backend = getBackend(backendName);
+  const gaps = findCapabilityGaps(plan, backend.name, backend.capabilities);
+  if (gaps.errors.length > 0) {
+    throw new KubewallError('CAPABILITY', `the ${backend.name} backend cannot express this plan:\n${gaps.errors.map((e) => `  - ${e}`).join('\n')}`);
+  }
+  const templates = await createTemplateEngine(options.templatesDir ?? PACKAGE_PATHS.templates);
+  const files = await backend.render(plan, { templates, warnings: gaps.warnings });
+  return { backend: backend.name, files, warnings: gaps.warnings };
+}
