@@ -104,6 +104,10 @@ export function applyOverrides(
       ...entry,
       ports: override.ports === undefined ? entry.ports : portsOrThrow(override.ports, `${where}: overrides.${entry.id}.ports`, 'CLUSTER'),
       peers: override.peers === undefined ? entry.peers : [...new Set(override.peers)],
+      usedBy:
+        override.peers === undefined
+          ? entry.usedBy
+          : `${override.peers.join(', ')} (cluster override; catalogue: ${entry.usedBy})`,
       origin: `${entry.origin}, overridden at ${where}`,
     };
   });

@@ -17,17 +17,25 @@ export function formatPlanTable(plan: Plan): string {
   const out: string[] = [];
   out.push(`kubewall plan for role ${plan.roles.join(' + ')}, cluster: ${plan.cluster ?? 'embedded default'}`);
   out.push('');
+  const documents: string[] = [];
+  const sourceRef = (rule: PlanRule) => {
+    if (!documents.includes(rule.source.document)) documents.push(rule.source.document);
+    return `[${documents.indexOf(rule.source.document) + 1}: ${rule.source.section}]`;
+  };
   out.push(
     ...table([
       ['PORT', 'PROTO', 'PEERS', 'WHY'],
       ...plan.rules.map((rule) => [
         formatPortRanges(rule.ports),
         rule.protocol,
-        peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' [before DNAT]' : ''),
-        `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} (${rule.source.document}, ${rule.source.section})`,
+        peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' (before DNAT)' : ''),
+        `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} ${sourceRef(rule)}`,
       ]),
     ]),
   );
+  out.push('');
+  out.push('Sources:');
+  out.push(...documents.map((document, i) => `  [${i + 1}] ${document}`));
   out.push('');
   out.push('Peer sets:');
   out.push(
