@@ -11,9 +11,11 @@ export interface BackendCapabilities {
 
 /** One file of a rendering; most backends produce exactly one. */
 export interface RenderedFile {
-  /** A suggested file name, relative (e.g. `kubewall.nft`). */
+  /** A relative file name, may contain folders (e.g. `kubewall.nft`, `zones/kubewall.xml`). */
   readonly name: string;
   readonly content: string;
+  /** File mode for --out/--out-dir; scripts are 0o755. */
+  readonly mode?: number;
 }
 
 export interface RenderResult {
@@ -23,8 +25,12 @@ export interface RenderResult {
   readonly warnings: readonly string[];
 }
 
+/** Backend-specific settings from the CLI edge (e.g. `iptablesVariant`), already validated there. */
+export type BackendOptions = Readonly<Record<string, string | undefined>>;
+
 export interface BackendContext {
   readonly templates: TemplateEngine;
+  readonly options: BackendOptions;
   /** Warnings from the capability check, for the header. */
   readonly warnings: readonly string[];
 }

@@ -1,6 +1,6 @@
 import { findCapabilityGaps } from '../backends/capabilities.js';
 import { getBackend } from '../backends/registry.js';
-import type { RenderResult } from '../backends/types.js';
+import type { BackendOptions, RenderResult } from '../backends/types.js';
 import { KubewallError } from '../errors.js';
 import { PACKAGE_PATHS } from '../paths.js';
 import type { Plan } from '../plan/types.js';
@@ -8,7 +8,9 @@ import { createTemplateEngine } from './template-engine.js';
 
 export interface RenderOptions {
   /** A folder laid out like the shipped `templates/` (a user's own copy). */
-  readonly templatesDir?: string;
+  readonly templatesDir?: string | undefined;
+  /** Backend-specific settings (see each backend's module). */
+  readonly backendOptions?: BackendOptions;
 }
 
 /**
@@ -22,6 +24,6 @@ export async function renderPlan(plan: Plan, backendName: string, options: Rende
     throw new KubewallError('CAPABILITY', `the ${backend.name} backend cannot express this plan:\n${gaps.errors.map((e) => `  - ${e}`).join('\n')}`);
   }
   const templates = await createTemplateEngine(options.templatesDir ?? PACKAGE_PATHS.templates);
-  const files = await backend.render(plan, { templates, warnings: gaps.warnings });
+  const files = await backend.render(plan, { templates, warnings: gaps.warnings, options: options.backendOptions ?? {} });
   return { backend: backend.name, files, warnings: gaps.warnings };
 }

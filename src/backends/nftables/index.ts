@@ -16,6 +16,6 @@ export const nftablesBackend: Backend = {
   async render(plan, context) {
     const template = await context.templates.load('nftables/kubewall.nft.hbs');
     const header = buildHeaderLines(plan, 'nftables', [...APPLY_LINES, ...context.warnings.map((w) => `warning: ${w}`)]);
-    return [{ name: 'kubewall.nft', content: template.render(buildNftablesView(plan, header)) }];
+    return [{ name: 'kubewall.nft', content: template.render(buildNftablesView(plan, header)), mode: 0o755 }];
   },
 };

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { BACKEND_NAMES } from '../../backends/registry.js';
 import { KubewallError } from '../../errors.js';
 import { planFromFiles } from '../../load-plan.js';
@@ -13,6 +15,7 @@ interface RenderFlags {
   catalogue?: string[];
   templates?: string;
   out?: string;
+  outDir?: string;
   allowLockout?: boolean;
 }
 
@@ -26,6 +29,7 @@ export function registerRender(program: Command): void {
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
     .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
+    .option('--out-dir <dir>', 'write every rendered file into this folder (backends that render several files)')
     .option('--allow-lockout', 'render even if no SSH rule would remain (you have console access)')
     .addHelpText(
       'after',
@@ -51,11 +55,19 @@ and into the output's header.`,
       const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates });
       const [main, ...rest] = result.files;
       if (!main) throw new Error(`backend ${result.backend} rendered no file`);
-      if (rest.length > 0 && flags.out === undefined) {
-        throw new KubewallError('USAGE', `the ${result.backend} backend renders ${result.files.length} files: pass --out`);
+      if (flags.out !== undefined && flags.outDir !== undefined) throw new KubewallError('USAGE', '--out and --out-dir exclude each other');
+      if (rest.length > 0 && flags.outDir === undefined) {
+        throw new KubewallError('USAGE', `the ${result.backend} backend renders ${result.files.length} files (${result.files.map((f) => f.name).join(', ')}): pass --out-dir DIR`);
       }
       printWarnings([...plan.warnings, ...result.warnings]);
-      if (flags.out === undefined) process.stdout.write(main.content);
-      else await writeFileAtomic(flags.out, main.content);
+      if (flags.outDir !== undefined) {
+        await mkdir(flags.outDir, { recursive: true });
+        for (const file of result.files) {
+          const target = path.join(flags.outDir, file.name);
+          await mkdir(path.dirname(target), { recursive: true });
+          await writeFileAtomic(target, file.content, file.mode);
+        }
+      } else if (flags.out === undefined) process.stdout.write(main.content);
+      else await writeFileAtomic(flags.out, main.content, main.mode);
     });
 }

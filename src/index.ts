@@ -1,0 +1,35 @@
+/**
+ * kubewall's library API: catalogue → plan → backend output, each step a
+ * function you can call alone. Only the loaders (`loadCatalogue`,
+ * `loadCluster`, `planFromFiles`) and `renderPlan` (templates) read files.
+ */
+export { KubewallError, isKubewallError, type KubewallErrorCode } from './errors.js';
+export { VERSION } from './version.js';
+export * from './model.js';
+export { parsePortRange, parsePortSpec, formatPortRange, formatPortRanges, mergePortRanges, type PortSpec } from './ports.js';
+export { parseHostAddress, parseNetwork, normalizeNetworks, PRIVATE_NETWORKS, type Network } from './addresses.js';
+export {
+  buildCatalogue,
+  applyOverrides,
+  assertNoConflicts,
+  entriesForRoles,
+  type Catalogue,
+  type CatalogueEntry,
+  type CatalogueFragment,
+  type EntrySource,
+  type EntryOverrides,
+} from './catalogue/catalogue.js';
+export { loadCatalogue, readCatalogueFragment, type LoadCatalogueOptions } from './catalogue/load-catalogue.js';
+export { CatalogueFileSchema, CatalogueEntrySchema } from './catalogue/schema.js';
+export { ClusterSchema } from './cluster/schema.js';
+export { buildCluster, EMBEDDED_DEFAULT_CLUSTER, type Cluster, type ClusterNode } from './cluster/cluster.js';
+export { loadCluster, parseCluster } from './cluster/load-cluster.js';
+export { planRole, DEFAULT_PEER_NETWORKS, type PlanInput, type PlanOptions } from './plan/plan-role.js';
+export * from './plan/types.js';
+export { formatPlanTable, formatPlanJson } from './plan/format-plan.js';
+export { planFromFiles, loadInputs, type PlanFromFilesOptions } from './load-plan.js';
+export { renderPlan, type RenderOptions } from './render/render-plan.js';
+export { BACKENDS, BACKEND_NAMES, getBackend } from './backends/registry.js';
+export type { Backend, BackendCapabilities, BackendOptions, RenderedFile, RenderResult } from './backends/types.js';
+export { findCapabilityGaps, type CapabilityGaps } from './backends/capabilities.js';
+export { renderJsonSchemas } from './schema/json-schema.js';
