@@ -43,5 +43,9 @@ export interface Backend {
   readonly name: string;
   readonly description: string;
   readonly capabilities: BackendCapabilities;
+  /**
+   * Renders the plan. The first file is the self-contained main output
+   * (stdout, --out); further files split it for tooling (--out-dir).
+   */
   render(plan: Plan, context: BackendContext): Promise<readonly RenderedFile[]>;
 }

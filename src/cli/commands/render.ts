@@ -56,10 +56,11 @@ and into the output's header.`,
       const [main, ...rest] = result.files;
       if (!main) throw new Error(`backend ${result.backend} rendered no file`);
       if (flags.out !== undefined && flags.outDir !== undefined) throw new KubewallError('USAGE', '--out and --out-dir exclude each other');
-      if (rest.length > 0 && flags.outDir === undefined) {
-        throw new KubewallError('USAGE', `the ${result.backend} backend renders ${result.files.length} files (${result.files.map((f) => f.name).join(', ')}): pass --out-dir DIR`);
-      }
       printWarnings([...plan.warnings, ...result.warnings]);
+      if (rest.length > 0 && flags.outDir === undefined) {
+        // The first file is self-contained; the others split it for tooling (validation, config management).
+        process.stderr.write(`kubewall: note: ${main.name} is self-contained; --out-dir DIR also writes ${rest.map((f) => f.name).join(', ')}\n`);
+      }
       if (flags.outDir !== undefined) {
         await mkdir(flags.outDir, { recursive: true });
         for (const file of result.files) {
