@@ -1,10 +1,13 @@
 import { formatPortRanges } from '../ports.js';
+import { sanitizeCommentLine } from '../render/header.js';
 import type { Plan, PlanRule } from './types.js';
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  for (const row of rows.map((r) => r.map(sanitizeCommentLine))) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  // A catalogue's free text must not break the table's lines.
+  const clean = rows.map((row) => row.map(sanitizeCommentLine));
+  return clean.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
 function peerLabel(rule: PlanRule): string {

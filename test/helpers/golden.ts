@@ -1,0 +1,51 @@
+import fg from 'fast-glob';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BACKEND_NAMES } from '../../src/backends/registry.js';
+import { planFromFiles } from '../../src/load-plan.js';
+import type { Role } from '../../src/model.js';
+import { formatPlanJson, formatPlanTable } from '../../src/plan/format-plan.js';
+import { renderPlan } from '../../src/render/render-plan.js';
+import { GOLDEN_DIR, REPO_ROOT } from './paths.js';
+
+/** One golden case: `test/golden/<name>/case.json` plus every output it should produce. */
+export interface GoldenCase {
+  readonly name: string;
+  readonly dir: string;
+  readonly roles: readonly Role[];
+  /** Relative to the repository root, as a user would type it. */
+  readonly cluster?: string;
+  readonly catalogue?: readonly string[];
+  readonly allowLockout?: boolean;
+}
+
+export async function listGoldenCases(): Promise<GoldenCase[]> {
+  const files = (await fg('*/case.json', { cwd: GOLDEN_DIR })).sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const dir = path.join(GOLDEN_DIR, path.dirname(file));
+      const spec = JSON.parse(await readFile(path.join(GOLDEN_DIR, file), 'utf8')) as Omit<GoldenCase, 'name' | 'dir'>;
+      return { ...spec, name: path.dirname(file), dir };
+    }),
+  );
+}
+
+/** Every file a case produces, by name relative to its folder: the plan, then each backend's output. */
+export async function renderGoldenCase(goldenCase: GoldenCase): Promise<Map<string, string>> {
+  const plan = await planFromFiles({
+    roles: goldenCase.roles,
+    clusterFile: goldenCase.cluster,
+    cataloguePatterns: goldenCase.catalogue,
+    allowLockout: goldenCase.allowLockout,
+    cwd: REPO_ROOT,
+  });
+  const outputs = new Map<string, string>([
+    ['plan.txt', formatPlanTable(plan)],
+    ['plan.json', formatPlanJson(plan)],
+  ]);
+  for (const backend of BACKEND_NAMES) {
+    const result = await renderPlan(plan, backend);
+    for (const file of result.files) outputs.set(`${backend}/${file.name}`, file.content);
+  }
+  return outputs;
+}
