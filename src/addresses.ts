@@ -83,7 +83,9 @@ function contains(outer: Network, inner: Network): boolean {
  * interval sets never see overlapping elements).
  */
 export function normalizeNetworks(networks: readonly Network[]): Network[] {
-  const sorted = [...networks].sort((a, b) => compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix);
+  const sorted = [...networks].sort(
+    (a, b) => a.family.localeCompare(b.family) || compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix,
+  );
   const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
   const out: Network[] = [];
   for (const network of sorted) {

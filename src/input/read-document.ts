@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
 
 /** A parsed YAML/JSON file that still knows where each value came from. */
@@ -8,6 +8,8 @@ export interface SourceDocument {
   readonly data: unknown;
   /** `file:line:col` for a path inside the document, or just `file`. */
   locate(path: readonly PropertyKey[]): string;
+  /** `file:line:col` of a key inside the mapping at `path`. */
+  locateKey(path: readonly PropertyKey[], key: string): string;
 }
 
 /** Parses YAML (JSON is YAML too); a syntax error names the file, line and column. */
@@ -34,7 +36,63 @@ export function parseSourceDocument(text: string, file: string, code: KubewallEr
       }
       return file;
     },
+    locateKey(path, key) {
+      const map = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
+      if (isMap(map)) {
+        const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
+        const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+        if (range) {
+          const pos = lineCounter.linePos(range[0]);
+          return `${file}:${pos.line}:${pos.col}`;
+        }
+      }
+      return this.locate(path);
+    },
   };
+}
+
+/** The keys a strict object schema allows at `path`, for "unknown key" messages. */
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const def = (s: unknown) => (s as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  const unwrap = () => {
+    for (;;) {
+      const d = def(current);
+      if (d.type === 'optional' || d.type === 'nullable' || d.type === 'default') current = d['innerType'];
+      else if (d.type === 'pipe') current = d['in'];
+      else return;
+    }
+  };
+  for (const key of path) {
+    unwrap();
+    const d = def(current);
+    if (d.type === 'object') current = (d['shape'] as Record<string, unknown>)[String(key)];
+    else if (d.type === 'array') current = d['element'];
+    else if (d.type === 'record') current = d['valueType'];
+    else return [];
+    if (current === undefined) return [];
+  }
+  unwrap();
+  const d = def(current);
+  return d.type === 'object' ? Object.keys(d['shape'] as object) : [];
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = current;
+      }
+    }
+    return row[b.length]!;
+  };
+  const best = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
@@ -53,15 +111,19 @@ function show(value: unknown): string {
 }
 
 /** One sentence per zod issue, in the words a user of the file understands. */
-export function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+export function describeIssue(issue: z.core.$ZodIssue, data: unknown, schema?: z.ZodType): string {
   const value = valueAt(data, issue.path);
   switch (issue.code) {
     case 'invalid_value':
       return `unknown value ${show(value)} (expected ${issue.values.map((v) => String(v)).join(', ')})`;
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (check the spelling against the schema)`;
+    case 'unrecognized_keys': {
+      const allowed = schema ? allowedKeys(schema, issue.path).filter((k) => k !== '$schema') : [];
+      const suggestion = issue.keys.length === 1 ? closest(issue.keys[0]!, allowed) : undefined;
+      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (${hint}expected ${allowed.length > 0 ? allowed.join(', ') : 'a key from the schema'})`;
+    }
     case 'invalid_type':
-      if (value === undefined) return `missing required ${issue.expected}`;
+      if (value === undefined) return `missing required key "${String(issue.path[issue.path.length - 1] ?? '')}" (expected ${issue.expected})`;
       return `expected ${issue.expected}, got ${show(value)}`;
     case 'too_small':
       if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item(s)`;
@@ -91,7 +153,11 @@ export function validateDocument<S extends z.ZodType>(
   const result = schema.safeParse(doc.data);
   if (result.success) return result.data;
   const lines = result.error.issues.slice(0, 20).map((issue) => {
-    return `${doc.locate(issue.path)}: ${formatPath(issue.path)}: ${describeIssue(issue, doc.data)}`;
+    if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) {
+      const keyPath = [...issue.path, issue.keys[0]!];
+      return `${doc.locateKey(issue.path, issue.keys[0]!)}: ${formatPath(keyPath)}: ${describeIssue(issue, doc.data, schema)}`;
+    }
+    return `${doc.locate(issue.path)}: ${formatPath(issue.path)}: ${describeIssue(issue, doc.data, schema)}`;
   });
   const more = result.error.issues.length - lines.length;
   if (more > 0) lines.push(`... and ${more} more problem(s)`);
