@@ -1,0 +1,79 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { applyOverrides } from '../../../src/catalogue/catalogue.js';
+import { loadCatalogue } from '../../../src/catalogue/load-catalogue.js';
+import { EMBEDDED_DEFAULT_CLUSTER } from '../../../src/cluster/cluster.js';
+import { parseCluster } from '../../../src/cluster/load-cluster.js';
+import { assertNftIdentifier, quoteNftString } from '../../../src/backends/nftables/escape.js';
+import { buildNftablesView } from '../../../src/backends/nftables/view.js';
+import { planRole } from '../../../src/plan/plan-role.js';
+
+const catalogue = await loadCatalogue();
+
+test('quoteNftString keeps comments inert and within 128 characters', () => {
+  assert.is(quoteNftString('kubelet: Kubelet API'), '"kubelet: Kubelet API"');
+  assert.is(quoteNftString('a"; flush ruleset; "b'), '"a_; flush ruleset; _b"');
+  assert.is(quoteNftString('line\nbreak\\ $var'), '"line_break_ _var"');
+  assert.is(quoteNftString('x'.repeat(300)).length, 130);
+  assert.is(quoteNftString('NodePort Services†'), '"NodePort Services_"');
+});
+
+test('assertNftIdentifier refuses anything but fixed lowercase names', () => {
+  assert.is(assertNftIdentifier('control-plane-v4'), 'control-plane-v4');
+  for (const bad of ['x; flush ruleset', 'A', '', '-x', 'a'.repeat(40)]) assert.throws(() => assertNftIdentifier(bad));
+});
+
+test('input chain: baseline first, then one statement per rule and family, policy drop', () => {
+  const plan = planRole({ catalogue, cluster: EMBEDDED_DEFAULT_CLUSTER, roles: ['worker'] });
+  const view = buildNftablesView(plan, ['header']);
+  const input = view.chains.find((c) => c.name === 'input')!;
+  assert.is(input.policy, 'drop');
+  assert.is(input.hook, 'input');
+  assert.match(input.rules[0]!, /^iif "lo" accept/);
+  assert.match(input.rules[1]!, /^ct state established,related accept/);
+  assert.match(input.rules[2]!, /^ct state invalid drop/);
+  assert.ok(input.rules.includes('ip saddr @load-balancers-v4 tcp dport 10256 accept comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)"'));
+  assert.ok(input.rules.includes('ip6 saddr @load-balancers-v6 tcp dport 10256 accept comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)"'));
+  assert.ok(input.rules.some((r) => r.startsWith('udp dport 30000-32767 accept')));
+  assert.not.ok(input.rules.some((r) => r.includes('10259')), 'self-only ports need no rule of their own');
+  assert.is(view.chains.length, 1, 'NodePorts open to all need no before-DNAT chain');
+});
+
+test('restricted NodePorts get a prerouting chain at -150 that drops other sources before DNAT', () => {
+  const cluster = parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
+  const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['worker'] });
+  const chain = buildNftablesView(plan, []).chains.find((c) => c.name === 'before-dnat')!;
+  assert.is(chain.hook, 'prerouting');
+  assert.is(chain.priority, '-150');
+  assert.is(chain.policy, 'accept');
+  const rules = chain.rules.map((r) => r.replace(/ comment .*$/, ''));
+  assert.equal(rules, [
+    'iif "lo" accept',
+    'ct state established,related accept',
+    'fib daddr type != local accept',
+    'ip saddr @load-balancers-v4 tcp dport 30000-32767 accept',
+    'ip6 saddr @load-balancers-v6 tcp dport 30000-32767 accept',
+    'ip saddr @load-balancers-v4 udp dport 30000-32767 accept',
+    'ip6 saddr @load-balancers-v6 udp dport 30000-32767 accept',
+    'tcp dport 30000-32767 drop',
+    'udp dport 30000-32767 drop',
+  ]);
+});
+
+test('set elements: one a line, commas between, none after the last; empty sets have no elements line', () => {
+  const cluster = parseCluster('nodes:\n  - {name: a, addresses: [10.0.0.1], roles: [control-plane]}\n  - {name: b, addresses: [10.0.0.2], roles: [control-plane]}\nadminNetworks: [10.9.0.0/24]\n', 'c.yaml');
+  const plan = planRole({ catalogue, cluster, roles: ['worker'] });
+  const view = buildNftablesView(plan, []);
+  assert.equal(view.sets.find((s) => s.name === 'control-plane-v4')!.elementLines, ['10.0.0.1,', '10.0.0.2']);
+  assert.equal(view.sets.find((s) => s.name === 'control-plane-v6')!.elementLines, []);
+  assert.is(view.sets.find((s) => s.name === 'control-plane-v6')!.type, 'ipv6_addr');
+});
+
+test('several port ranges in one rule become an anonymous set', () => {
+  const cluster = parseCluster('overrides:\n  kube-apiserver: {ports: [443, 6443]}\n', 'c.yaml');
+  const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['control-plane'] });
+  const input = buildNftablesView(plan, []).chains[0]!;
+  assert.ok(input.rules.some((r) => r.startsWith('tcp dport { 443, 6443 } accept')));
+});
+
+test.run();

@@ -1,0 +1,58 @@
+import fg from 'fast-glob';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BACKEND_NAMES } from '../src/backends/registry.js';
+import { loadCluster } from '../src/cluster/load-cluster.js';
+import { planFromFiles } from '../src/load-plan.js';
+import { ROLES } from '../src/model.js';
+import { renderPlan } from '../src/render/render-plan.js';
+import { renderJsonSchemas } from '../src/schema/json-schema.js';
+import { VERSION } from '../src/version.js';
+import { EXAMPLES_DIR, REPO_ROOT } from './helpers/paths.js';
+
+test('VERSION matches package.json', async () => {
+  const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.is(VERSION, pkg.version);
+});
+
+test('the shipped JSON Schemas are the ones the zod schemas produce (npm run schema:update)', async () => {
+  for (const [name, text] of Object.entries(renderJsonSchemas())) {
+    assert.fixture(await readFile(path.join(REPO_ROOT, 'schema', name), 'utf8'), text, `schema/${name} is stale`);
+  }
+});
+
+test('the cluster JSON Schema describes what the runtime validator accepts', () => {
+  const schema = JSON.parse(renderJsonSchemas()['cluster.schema.json']!) as { properties: Record<string, unknown>; additionalProperties: boolean };
+  assert.equal(Object.keys(schema.properties).sort(), ['$schema', 'adminNetworks', 'loadBalancers', 'name', 'nodes', 'overrides', 'podCIDRs', 'serviceCIDRs', 'ssh'].sort());
+  assert.is(schema.additionalProperties, false);
+});
+
+const examples = (await fg('*.{yaml,yml,json}', { cwd: EXAMPLES_DIR })).sort();
+
+test('there are examples', () => {
+  assert.ok(examples.length >= 3);
+});
+
+for (const example of examples) {
+  test(`examples/${example} validates and renders for every role and backend`, async () => {
+    await loadCluster(path.join(EXAMPLES_DIR, example));
+    for (const role of ROLES) {
+      const plan = await planFromFiles({ roles: [role], clusterFile: `examples/${example}`, cwd: REPO_ROOT });
+      assert.equal(plan.defaultedPeers, [], `examples/${example} leaves peers defaulted for ${role}`);
+      for (const backend of BACKEND_NAMES) {
+        const result = await renderPlan(plan, backend);
+        assert.ok(result.files.length > 0 && result.files[0]!.content.length > 0);
+      }
+    }
+  });
+}
+
+test('package.json ships what the code loads at run time', async () => {
+  const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[]; bin: Record<string, string> };
+  for (const folder of ['bin', 'dist/src', 'catalogue', 'templates', 'schema']) assert.ok(pkg.files.includes(folder), `files lacks ${folder}`);
+  assert.is(pkg.bin['kubewall'], 'bin/kubewall.js');
+});
+
+test.run();
