@@ -196,7 +196,8 @@ class Agent {
     let reached = 0;
     const reachedDetails: string[] = [];
     await Promise.all(
-      targets.map(async (target) => {
+      // Several workers per target: many new connections, not one every timeout.
+      targets.flatMap((target) => [0, 1, 2, 3].map(() => target)).map(async (target) => {
         while (Date.now() < until) {
           attempts += 1;
           const result = target.protocol === 'tcp' ? await probeTcp(target, timeoutMs) : await probeUdp(target, timeoutMs);

@@ -2,7 +2,7 @@
 export function stripCounters(text: string): string {
   return text
     .split('\n')
-    .filter((line) => !/^# (Generated|Completed) by /.test(line))
+    .filter((line) => !/^# (Generated|Completed) /.test(line))
     .map((line) =>
       line
         .replace(/ counter packets \d+ bytes \d+/g, ' counter')

@@ -1,0 +1,88 @@
+import fg from 'fast-glob';
+import { suite, test } from 'uvu';
+import type { Role } from '../../src/index.js';
+import { describeWithNetns } from '../helpers/netns.js';
+import { EXAMPLES_DIR } from '../helpers/paths.js';
+import type { ConformanceAdapter } from './adapter.js';
+import { ADAPTERS } from './adapters/index.js';
+import {
+  formatCaseSummary,
+  loadClusterContext,
+  rolesKey,
+  ROLE_SETS,
+  runConformanceCase,
+  type CaseReport,
+  type ClusterContext,
+} from './harness.js';
+
+/**
+ * The conformance suite: every backend adapter × every cluster (the embedded
+ * default and each examples/*.yaml) × every role set, on a real kernel in
+ * network namespaces. KUBEWALL_CONFORMANCE_BACKENDS=nftables,iptables narrows
+ * the backends.
+ */
+
+/** Tools the harness itself needs (topology, kube-proxy-like state), besides each adapter's. */
+export const HARNESS_TOOLS = ['ip', 'nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'iptables-nft-save', 'ip6tables-nft-save'] as const;
+
+const wanted = process.env['KUBEWALL_CONFORMANCE_BACKENDS']?.split(',').map((b) => b.trim()).filter(Boolean);
+const adapters = ADAPTERS.filter((a) => !wanted || wanted.includes(a.backend));
+
+const clusterFiles: (string | null)[] = [
+  null,
+  ...(await fg('*.yaml', { cwd: EXAMPLES_DIR })).sort().map((name) => `examples/${name}`),
+];
+
+const contexts = new Map<string | null, Promise<ClusterContext>>();
+function clusterContext(file: string | null): Promise<ClusterContext> {
+  let context = contexts.get(file);
+  if (!context) {
+    context = loadClusterContext(file);
+    contexts.set(file, context);
+  }
+  return context;
+}
+
+const reports: CaseReport[] = [];
+
+function formatFailure(report: CaseReport): string {
+  return [
+    `${report.title}: ${report.failures.length} assertion(s) failed`,
+    ...report.failures.map((f) => `[${f.assertion}] ${f.message}`),
+    ...report.notes.map((n) => `note: ${n}`),
+  ].join('\n');
+}
+
+function registerBackend(adapter: ConformanceAdapter): void {
+  const backendSuite = suite(`conformance ${adapter.backend}`);
+  for (const file of clusterFiles) {
+    for (const roles of ROLE_SETS) {
+      backendSuite(`${adapter.backend} ${file ?? '(embedded default)'} ${rolesKey(roles)}`, async () => {
+        const report = await runConformanceCase(adapter, await clusterContext(file), roles as Role[]);
+        reports.push(report);
+        process.stdout.write(`\n${formatCaseSummary(report)}\n`);
+        for (const note of report.notes) process.stdout.write(`  note: ${note}\n`);
+        for (const gap of report.knownGaps) process.stdout.write(`  KNOWN GAP: ${gap}\n`);
+        if (report.failures.length > 0) throw new Error(formatFailure(report));
+      });
+    }
+  }
+  backendSuite.after(() => {
+    const mine = reports.filter((r) => r.title.startsWith(`${adapter.backend} `));
+    if (mine.length === 0) return;
+    const cells = mine.reduce((n, r) => n + r.cellsAsserted, 0);
+    const wall = mine.reduce((n, r) => n + r.wallMs, 0);
+    const slowest = Math.max(...mine.map((r) => r.wallMs));
+    process.stdout.write(
+      `\nconformance ${adapter.backend}: ${mine.length} cases, ${cells} cells asserted, harness wall time ${(wall / 1000).toFixed(1)} s (slowest case ${(slowest / 1000).toFixed(1)} s)\n`,
+    );
+  });
+  backendSuite.run();
+}
+
+for (const adapter of adapters) {
+  await describeWithNetns(`conformance ${adapter.backend}`, [...HARNESS_TOOLS, ...adapter.tools], () => registerBackend(adapter));
+}
+
+// describeWithNetns registers its CI failure on the default suite.
+test.run();
