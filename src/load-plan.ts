@@ -1,7 +1,6 @@
 import { applyOverrides, type Catalogue } from './catalogue/catalogue.js';
 import { loadCatalogue } from './catalogue/load-catalogue.js';
 import { EMBEDDED_DEFAULT_CLUSTER, type Cluster } from './cluster/cluster.js';
-import { loadCluster } from './cluster/load-cluster.js';
 import type { Role } from './model.js';
 import { planRole } from './plan/plan-role.js';
 import type { Plan } from './plan/types.js';
@@ -25,9 +24,12 @@ export interface LoadedInputs {
 export async function loadInputs(options: Omit<PlanFromFilesOptions, 'roles' | 'allowLockout'>): Promise<LoadedInputs> {
   const [baseCatalogue, cluster] = await Promise.all([
     loadCatalogue({ patterns: options.cataloguePatterns ?? [], cwd: options.cwd }),
-    options.clusterFile === undefined ? EMBEDDED_DEFAULT_CLUSTER : loadCluster(options.clusterFile, options.cwd),
+    // The cluster loader brings zod and yaml; a render without --cluster does not pay for them.
+    options.clusterFile === undefined
+      ? EMBEDDED_DEFAULT_CLUSTER
+      : import('./cluster/load-cluster.js').then(({ loadCluster }) => loadCluster(options.clusterFile!, options.cwd)),
   ]);
-  return { catalogue: applyOverrides(baseCatalogue, cluster.overrides, cluster.locate), cluster };
+  return { catalogue: applyOverrides(baseCatalogue, cluster.overrides, cluster.locate, cluster.source ?? 'the embedded default cluster'), cluster };
 }
 
 /** Reads the inputs and plans: what `kubewall plan` and `kubewall render` do before formatting. */

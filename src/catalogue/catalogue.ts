@@ -37,9 +37,10 @@ export interface CatalogueFragment {
   readonly locate: (path: readonly PropertyKey[]) => string;
 }
 
-function portsOrThrow(spec: PortSpec, where: string, code: 'CATALOGUE' | 'CLUSTER'): PortRange[] {
+// `where` is a function: locating a path re-reads the file with positions, which only an error needs.
+function portsOrThrow(spec: PortSpec, where: () => string, code: 'CATALOGUE' | 'CLUSTER'): PortRange[] {
   const parsed = parsePortSpec(spec);
-  if (typeof parsed === 'string') throw new KubewallError(code, `${where}: ${parsed}`);
+  if (typeof parsed === 'string') throw new KubewallError(code, `${where()}: ${parsed}`);
   return parsed;
 }
 
@@ -60,7 +61,7 @@ export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalog
         id: input.id,
         purpose: input.purpose,
         protocols: [...new Set(input.protocols)].sort(),
-        ports: portsOrThrow(input.ports, `${fragment.locate(['entries', index, 'ports'])}: entries[${index}].ports`, 'CATALOGUE'),
+        ports: portsOrThrow(input.ports, () => `${fragment.locate(['entries', index, 'ports'])}: entries[${index}].ports`, 'CATALOGUE'),
         roles: ROLES.filter((role) => input.roles.includes(role)),
         peers: [...new Set(input.peers)],
         usedBy: input.usedBy,
@@ -86,6 +87,7 @@ export function applyOverrides(
   catalogue: Catalogue,
   overrides: EntryOverrides,
   locate: (path: readonly PropertyKey[]) => string,
+  sourceName = 'the cluster file',
 ): Catalogue {
   const known = new Set(catalogue.entries.map((e) => e.id));
   for (const id of Object.keys(overrides)) {
@@ -99,16 +101,18 @@ export function applyOverrides(
   const entries = catalogue.entries.map((entry) => {
     const override = overrides[entry.id];
     if (!override) return entry;
-    const where = locate(['overrides', entry.id]);
     return {
       ...entry,
-      ports: override.ports === undefined ? entry.ports : portsOrThrow(override.ports, `${where}: overrides.${entry.id}.ports`, 'CLUSTER'),
+      ports:
+        override.ports === undefined
+          ? entry.ports
+          : portsOrThrow(override.ports, () => `${locate(['overrides', entry.id, 'ports'])}: overrides.${entry.id}.ports`, 'CLUSTER'),
       peers: override.peers === undefined ? entry.peers : [...new Set(override.peers)],
       usedBy:
         override.peers === undefined
           ? entry.usedBy
           : `${override.peers.join(', ')} (cluster override; catalogue: ${entry.usedBy})`,
-      origin: `${entry.origin}, overridden at ${where}`,
+      origin: `${entry.origin}, overridden in ${sourceName}: overrides.${entry.id}`,
     };
   });
   const result = { ...catalogue, entries };

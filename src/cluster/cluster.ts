@@ -6,8 +6,24 @@ import type { ClusterInput } from './schema.js';
 
 export interface ClusterNode {
   readonly name: string;
+  /**
+   * Parsed on first access: the planner reads only the peer classes a plan
+   * uses, so a control-plane render of a 5,000-node cluster parses three nodes.
+   */
   readonly addresses: readonly Network[];
   readonly roles: readonly Role[];
+}
+
+function lazyNode(name: string, addressText: readonly string[], roles: readonly Role[]): ClusterNode {
+  let parsed: Network[] | undefined;
+  return {
+    name,
+    roles,
+    get addresses() {
+      parsed ??= networks(addressText, parseHostAddress) ?? [];
+      return parsed;
+    },
+  };
 }
 
 /**
@@ -76,11 +92,7 @@ export function buildCluster(
     source,
     name: input.name ?? null,
     nodes:
-      input.nodes?.map((node) => ({
-        name: node.name,
-        addresses: networks(node.addresses, parseHostAddress) ?? [],
-        roles: [...new Set(node.roles)],
-      })) ?? null,
+      input.nodes?.map((node) => lazyNode(node.name, node.addresses, [...new Set(node.roles)])) ?? null,
     loadBalancers: networks(input.loadBalancers, parseNetwork),
     adminNetworks: networks(input.adminNetworks, parseNetwork),
     podCIDRs: networks(input.podCIDRs, parseNetwork),

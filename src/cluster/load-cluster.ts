@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { parseSourceDocument, validateDocument } from '../input/read-document.js';
+import { parseSourceDocument } from '../input/read-document.js';
 import { readTextFile } from '../input/read-file.js';
+import { validateDocument } from '../input/validate-document.js';
 import { buildCluster, type Cluster } from './cluster.js';
 import { ClusterSchema } from './schema.js';
 

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import path from 'node:path';
+import { BUILD_CACHE_FILES, readBuildCache, sha256 } from '../build-cache.js';
 import { KubewallError } from '../errors.js';
 import { readTextFile } from '../input/read-file.js';
 
@@ -15,6 +16,14 @@ export interface TemplateEngine {
 }
 
 const PARTIALS = ['partials/header.hbs'] as const;
+// HTML escaping corrupts scripts (backends escape for their grammar in the view
+// model); strict makes a missing field throw instead of rendering as empty.
+const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;
+
+/** Precompiles a template for the build cache, with the options the engine uses. */
+export function precompileTemplate(source: string): string {
+  return Handlebars.precompile(source, COMPILE_OPTIONS) as string;
+}
 
 async function readTemplate(dir: string, relativePath: string): Promise<{ file: string; source: string }> {
   const file = path.join(dir, relativePath);
@@ -33,23 +42,27 @@ function parseOrThrow(hb: typeof Handlebars, file: string, source: string): void
 }
 
 /**
- * An isolated Handlebars instance over one templates folder. `noEscape`
- * because HTML escaping corrupts scripts (backends escape for their own
- * grammar in the view model); `strict` so a missing field throws instead of
- * rendering an empty string into a firewall rule.
+ * An isolated Handlebars instance over one templates folder. A template whose
+ * text matches the build cache (the shipped ones, unedited) skips compiling.
  */
 export async function createTemplateEngine(dir: string): Promise<TemplateEngine> {
   const hb = Handlebars.create();
+  const precompiled = (await readBuildCache<Record<string, string>>(BUILD_CACHE_FILES.templates)) ?? {};
+  const compile = (file: string, source: string): HandlebarsTemplateDelegate => {
+    const spec = precompiled[sha256(source)];
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- our own build output, as trusted as dist/
+    if (spec !== undefined) return hb.template(new Function(`return ${spec};`)() as TemplateSpecification);
+    parseOrThrow(hb, file, source);
+    return hb.compile(source, COMPILE_OPTIONS);
+  };
   for (const partial of PARTIALS) {
     const { file, source } = await readTemplate(dir, partial);
-    parseOrThrow(hb, file, source);
-    hb.registerPartial(path.basename(partial, '.hbs'), hb.compile(source, { noEscape: true, strict: true }));
+    hb.registerPartial(path.basename(partial, '.hbs'), compile(file, source));
   }
   return {
     async load(relativePath) {
       const { file, source } = await readTemplate(dir, relativePath);
-      parseOrThrow(hb, file, source);
-      const template = hb.compile(source, { noEscape: true, strict: true });
+      const template = compile(file, source);
       return {
         file,
         render(view) {

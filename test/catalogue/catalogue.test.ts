@@ -92,7 +92,7 @@ test('overrides move ports and change peers; the origin says so', () => {
   const moved = applyOverrides(builtin, { 'kube-apiserver': { ports: 443 }, 'nodeport-services': { ports: '31000-31999', peers: ['load-balancers'] } }, locate);
   const api = moved.entries.find((e) => e.id === 'kube-apiserver')!;
   assert.equal(api.ports, [{ from: 443, to: 443 }]);
-  assert.match(api.origin, /overridden at cluster\.yaml:overrides\.kube-apiserver/);
+  assert.match(api.origin, /overridden in the cluster file: overrides\.kube-apiserver/);
   const nodePorts = moved.entries.find((e) => e.id === 'nodeport-services')!;
   assert.equal(nodePorts.peers, ['load-balancers']);
   assert.match(nodePorts.usedBy, /load-balancers \(cluster override; catalogue: All\)/);

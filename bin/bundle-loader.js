@@ -1,0 +1,43 @@
+// Loads the bundled CLI (dist/bundle/kubewall.cjs, built by `npm run build`)
+// with the V8 code cache stored beside it, so a render does not spend most of
+// its time compiling JavaScript: Node 20 has no built-in compile cache
+// (module.enableCompileCache arrived in Node 22). A cache made by another
+// Node version is rejected by V8 and the bundle is compiled as usual.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+export const BUNDLE = fileURLToPath(new URL('../dist/bundle/kubewall.cjs', import.meta.url));
+export const CODE_CACHE = `${BUNDLE}.v8cache`;
+
+/**
+ * Returns the bundle's exports, or undefined when it has not been built.
+ * `cache: 'write'` is for the build script: it returns a function that stores
+ * the code cache once the bundle has run a representative workload.
+ */
+export function loadBundle({ cache = 'read' } = {}) {
+  let source;
+  try {
+    source = readFileSync(BUNDLE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let cachedData;
+  if (cache === 'read') {
+    try {
+      cachedData = readFileSync(CODE_CACHE);
+    } catch {
+      cachedData = undefined;
+    }
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: BUNDLE,
+    cachedData,
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
+  const writeCache = () => writeFileSync(CODE_CACHE, script.createCachedData());
+  return { exports: module.exports, writeCache };
+}

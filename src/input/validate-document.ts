@@ -1,0 +1,116 @@
+import type * as z from 'zod';
+import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
+import type { SourceDocument } from './read-document.js';
+
+/** The keys a strict object schema allows at `path`, for "unknown key" messages. */
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const def = (s: unknown) => (s as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  const unwrap = () => {
+    for (;;) {
+      const d = def(current);
+      if (d.type === 'optional' || d.type === 'nullable' || d.type === 'default') current = d['innerType'];
+      else if (d.type === 'pipe') current = d['in'];
+      else return;
+    }
+  };
+  for (const key of path) {
+    unwrap();
+    const d = def(current);
+    if (d.type === 'object') current = (d['shape'] as Record<string, unknown>)[String(key)];
+    else if (d.type === 'array') current = d['element'];
+    else if (d.type === 'record') current = d['valueType'];
+    else return [];
+    if (current === undefined) return [];
+  }
+  unwrap();
+  const d = def(current);
+  return d.type === 'object' ? Object.keys(d['shape'] as object) : [];
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = current;
+      }
+    }
+    return row[b.length]!;
+  };
+  const best = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** One sentence per zod issue, in the words a user of the file understands. */
+export function describeIssue(issue: z.core.$ZodIssue, data: unknown, schema?: z.ZodType): string {
+  const value = valueAt(data, issue.path);
+  switch (issue.code) {
+    case 'invalid_value':
+      return `unknown value ${show(value)} (expected ${issue.values.map((v) => String(v)).join(', ')})`;
+    case 'unrecognized_keys': {
+      const allowed = schema ? allowedKeys(schema, issue.path).filter((k) => k !== '$schema') : [];
+      const suggestion = issue.keys.length === 1 ? closest(issue.keys[0]!, allowed) : undefined;
+      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (${hint}expected ${allowed.length > 0 ? allowed.join(', ') : 'a key from the schema'})`;
+    }
+    case 'invalid_type':
+      if (value === undefined) return `missing required key "${String(issue.path[issue.path.length - 1] ?? '')}" (expected ${issue.expected})`;
+      return `expected ${issue.expected}, got ${show(value)}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item(s)`;
+      if (issue.origin === 'string') return `expected a non-empty string`;
+      return `${show(value)} is too small (minimum ${String(issue.minimum)})`;
+    case 'too_big':
+      if (issue.origin === 'string') return `${show(value)} is too long (at most ${String(issue.maximum)} characters)`;
+      return `${show(value)} is too big (maximum ${String(issue.maximum)})`;
+    case 'invalid_format':
+      return `${issue.message} (got ${show(value)})`;
+    case 'invalid_union':
+      return `${show(value)} does not match any allowed form`;
+    default:
+      return value === undefined ? issue.message : `${issue.message}`;
+  }
+}
+
+/**
+ * Validates a document against its schema and throws one error listing every
+ * problem, each as `file:line:col: path: what is wrong (what would be valid)`.
+ */
+export function validateDocument<S extends z.ZodType>(
+  schema: S,
+  doc: SourceDocument,
+  code: KubewallErrorCode,
+): z.infer<S> {
+  const result = schema.safeParse(doc.data);
+  if (result.success) return result.data;
+  const lines = result.error.issues.slice(0, 20).map((issue) => {
+    if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) {
+      const keyPath = [...issue.path, issue.keys[0]!];
+      return `${doc.locateKey(issue.path, issue.keys[0]!)}: ${formatPath(keyPath)}: ${describeIssue(issue, doc.data, schema)}`;
+    }
+    return `${doc.locate(issue.path)}: ${formatPath(issue.path)}: ${describeIssue(issue, doc.data, schema)}`;
+  });
+  const more = result.error.issues.length - lines.length;
+  if (more > 0) lines.push(`... and ${more} more problem(s)`);
+  throw new KubewallError(code, lines.join('\n'), { cause: result.error });
+}
