@@ -520,12 +520,13 @@ async function atomicReplacement(
     }
     applies += 1;
   }
+  const loopMsTaken = Date.now() - loopStart;
   const spamStats = await spam;
   const hold = holdId === null ? null : await topo.agent(holder!.peer).stopHold(holdId);
   const outsider = new Set([topo.address('outsider', 'ipv4'), topo.address('outsider', 'ipv6')]);
   const leaked = [...(await topo.agent('self').seen()), ...(await topo.agent('pod').seen())].filter((p) => outsider.has(p.source));
   notes.push(
-    `atomic replacement: ${applies} applies in ${Date.now() - loopStart} ms; outsider ${spamStats.attempts} attempts on ${requests.length} closed ports, ${spamStats.reached} got through` +
+    `atomic replacement: ${applies} applies in ${loopMsTaken} ms; outsider ${spamStats.attempts} attempts on ${requests.length} closed ports, ${spamStats.reached} got through` +
       (hold && holder ? `; ${holder.peer} → ${holder.port}/tcp held: ${hold.echoed}/${hold.sent} echoed, slowest ${hold.maxRoundTripMs} ms` : ''),
   );
   if (applyError) fail('atomic-replacement', `apply failed during the loop after ${applies} applies: ${applyError}`);

@@ -48,8 +48,15 @@ export class Topology {
     if (result.exitCode !== 0) throw new Error(`ip -n ${netns} -batch failed: ${result.stderr}\n${lines.join('\n')}`);
   }
 
+  /** `key=value` sysctls, written under /proc/sys (per namespace) so procps need not be installed. */
   private static sysctl(netns: string, settings: readonly string[]): Promise<unknown> {
-    return execa('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...settings]);
+    const script = settings
+      .map((s) => {
+        const [key, value] = s.split('=');
+        return `echo ${value} > /proc/sys/${key!.replaceAll('.', '/')}`;
+      })
+      .join(' && ');
+    return execa('ip', ['netns', 'exec', netns, 'sh', '-c', script]);
   }
 
   async create(): Promise<void> {
