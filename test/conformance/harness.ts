@@ -320,6 +320,7 @@ export async function runConformanceCase(
       const ranges = [...planRanges(plan, protocol), ...handRanges.filter((r) => r.protocol === protocol)];
       ports[protocol] = portsToProbe(ranges, protocol, dnatPorts);
     }
+    notes.push(`ports probed: tcp ${ports.tcp.join(',')}; udp ${ports.udp.join(',')}; DNATed NodePorts ${dnatPorts.join(',')}`);
     const onNode = (list: number[]) => FAMILIES.flatMap((f) => list.map((port) => ({ host: lab.node[f], port })));
     await topo.agent('self').listen(onNode(ports.tcp), onNode(ports.udp));
     const onPod = FAMILIES.map((f) => ({ host: lab.pod[f], port: KUBE_PROXY_STATE.podPort }));
