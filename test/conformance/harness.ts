@@ -422,9 +422,14 @@ export async function runConformanceCase(
         const port = KUBE_PROXY_STATE.nodePorts[rule.protocol];
         if (!planCovers(plan, rule.protocol, port)) continue;
         const lb = lab.peers.has('load-balancer') ? checkDnatBanner({ peer: 'load-balancer', port, protocol: rule.protocol, family, dnat: true }, seen.get(cellKey({ peer: 'load-balancer', port, protocol: rule.protocol, family, dnat: true }))!) : null;
-        const out = seen.get(cellKey({ peer: 'outsider', port, protocol: rule.protocol, family, dnat: true }))!;
+        const outCell: Cell = { peer: 'outsider', port, protocol: rule.protocol, family, dnat: true };
+        const out = seen.get(cellKey(outCell))!;
         notes.push(`NodePort ${port}/${rule.protocol} ${family} (restricted to ${rule.peer}, DNATed to the pod): load balancer ${lb ? `${lb.status} ${lb.detail}` : 'absent'}, outsider ${out.status}`);
-        if (out.status !== 'filtered') fail('nodeport-dnat', `outsider reached DNATed NodePort ${port}/${rule.protocol} ${family}: ${out.status} ${out.detail}`);
+        if (out.status !== 'filtered') {
+          const gap = gapFor(gaps, 'nodeport-dnat', outCell, scope);
+          if (gap) usedGaps.add(gap);
+          else fail('nodeport-dnat', `outsider reached DNATed NodePort ${port}/${rule.protocol} ${family}: ${out.status} ${out.detail}`);
+        }
       }
     }
 
@@ -459,7 +464,11 @@ export async function runConformanceCase(
     phase('coexistence');
 
     // 6. Atomic replacement under load.
-    await atomicReplacement(adapter, adapterContext, output, topo, plan, cells, once, fail, notes, options.replaceLoopMs ?? REPLACE_LOOP_MS);
+    // What the outsider cannot reach in steady state (known gaps aside) must stay closed during replacement.
+    const closedToOutsider = cells.filter(
+      (c) => c.peer === 'outsider' && seen.get(cellKey(c))?.status === 'filtered' && !planAllows(plan, c, 'outsider', topo.address('outsider', c.family)),
+    );
+    await atomicReplacement(adapter, adapterContext, output, topo, plan, cells, closedToOutsider, once, fail, notes, options.replaceLoopMs ?? REPLACE_LOOP_MS);
     phase('replace loop');
     for (const line of logs) notes.push(line);
   } finally {
@@ -489,6 +498,7 @@ async function atomicReplacement(
   topo: Topology,
   plan: Plan,
   cells: readonly ProbeCell[],
+  closedToOutsider: readonly ProbeCell[],
   reference: LiveRules,
   fail: (assertion: AssertionName, message: string) => void,
   notes: string[],
@@ -498,8 +508,7 @@ async function atomicReplacement(
   // An established connection from an allowed peer: SSH from admin where there is one.
   const holder =
     cells.find((c) => allowed(c) && c.peer === 'admin' && c.port === plan.ssh.port && c.family === 'ipv4') ?? cells.find(allowed);
-  const outsiderTargets = cells
-    .filter((c) => c.peer === 'outsider' && (!c.dnat || planCovers(plan, c.protocol, c.port)) && !planAllows(plan, c, 'outsider', topo.address('outsider', c.family)))
+  const outsiderTargets = [...closedToOutsider]
     // Prefer the SSH port, the DNATed NodePorts and one UDP port per family: what an outsider would try.
     .sort((a, b) => score(b, plan) - score(a, plan))
     .slice(0, 8);
