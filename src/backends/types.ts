@@ -1,3 +1,4 @@
+import type { HostReader } from '../host/types.js';
 import type { Plan } from '../plan/types.js';
 import type { TemplateEngine } from '../render/template-engine.js';
 
@@ -48,4 +49,13 @@ export interface Backend {
    * (stdout, --out); further files split it for tooling (--out-dir).
    */
   render(plan: Plan, context: BackendContext): Promise<readonly RenderedFile[]>;
+  /**
+   * Optional: reads the host's current rules for `kubewall diff`, strictly
+   * read-only (`gather(runner)` → raw dumps, pure `parse(raw)` → the
+   * normalized form of src/diff/types.ts). A backend without it renders as
+   * usual and `diff` says it cannot read that backend yet. See the
+   * `HostReader` TSDoc in src/host/types.ts and the nftables reader in
+   * src/backends/nftables/host-read.ts.
+   */
+  readonly hostReader?: HostReader;
 }

@@ -1,5 +1,6 @@
 import { buildHeaderLines } from '../../render/header.js';
 import type { Backend } from '../types.js';
+import { nftablesHostReader } from './host-read.js';
 import { buildNftablesView, NFT_TABLE } from './view.js';
 
 const APPLY_LINES = [
@@ -13,6 +14,7 @@ export const nftablesBackend: Backend = {
   name: 'nftables',
   description: `an nft -f script owning table ${NFT_TABLE.family} ${NFT_TABLE.name}`,
   capabilities: { filterBeforeDnat: true, addressSets: true },
+  hostReader: nftablesHostReader,
   async render(plan, context) {
     const template = await context.templates.load('nftables/kubewall.nft.hbs');
     const header = buildHeaderLines(plan, 'nftables', [...APPLY_LINES, ...context.warnings.map((w) => `warning: ${w}`)]);

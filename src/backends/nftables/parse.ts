@@ -1,0 +1,368 @@
+import type { HostWarning, NormalizedChain, NormalizedRule, NormalizedRuleset, NormalizedSet, RuleMatch, Verdict } from '../../diff/types.js';
+import { KubewallError } from '../../errors.js';
+import { FAMILIES, type Family, type Protocol } from '../../model.js';
+import { mergePortRanges } from '../../ports.js';
+import type { PortRange } from '../../model.js';
+import { NFT_TABLE } from './view.js';
+
+/** nft's ICMPv6 names where they differ from kubewall's (see ICMPV6_NAMES in view.ts). */
+const NFT_ICMPV6_NAMES: Readonly<Record<string, string>> = {
+  'nd-router-solicit': 'router-solicitation',
+  'nd-router-advert': 'router-advertisement',
+  'nd-neighbor-solicit': 'neighbour-solicitation',
+  'nd-neighbor-advert': 'neighbour-advertisement',
+};
+
+/** Hooks where another table's drop defeats kubewall's accepts (a drop anywhere on a hook wins). */
+const SHADOWING_HOOKS = new Set(['input', 'prerouting']);
+const FIREWALLD_TABLE = /^(inet|ip|ip6) firewalld$/;
+const OUR_NAME = `"${NFT_TABLE.name}"`;
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+function isObject(value: Json): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** One top-level item of `nft -j list ruleset`: `{"rule": {...}}`, its kind and its text. */
+interface Item {
+  readonly kind: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+class NftJsonError extends Error {}
+
+/**
+ * Finds the items of `{"nftables": [ ... ]}` without parsing them: a host
+ * with kube-proxy has tens of thousands of rules kubewall only needs to skip.
+ * Strings are honoured, so braces inside comments cannot mislead it.
+ */
+export function scanNftItems(text: string): Item[] {
+  const head = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(text);
+  if (!head) throw new NftJsonError('expected {"nftables": [...]} (the output of nft -j list ruleset)');
+  const items: Item[] = [];
+  let i = head[0].length;
+  const n = text.length;
+  const skipWhitespace = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else break;
+    }
+  };
+  for (;;) {
+    skipWhitespace();
+    if (text.charCodeAt(i) === 93 /* ] */) {
+      i++;
+      break;
+    }
+    if (text.charCodeAt(i) !== 123 /* { */) throw new NftJsonError(`expected an object at offset ${i}`);
+    const start = i;
+    const keyMatch = /^\{\s*"([a-z_]+)"/.exec(text.slice(i, i + 40));
+    let depth = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34 /* " */) {
+        let close = text.indexOf('"', i + 1);
+        // A quote preceded by an odd number of backslashes is escaped.
+        for (;;) {
+          if (close === -1) throw new NftJsonError('unterminated string (truncated output?)');
+          let backslashes = 0;
+          while (text.charCodeAt(close - 1 - backslashes) === 92) backslashes++;
+          if (backslashes % 2 === 0) break;
+          close = text.indexOf('"', close + 1);
+        }
+        i = close;
+      } else if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) {
+        depth--;
+        if (depth === 0) break;
+      }
+    }
+    if (depth !== 0) throw new NftJsonError('unbalanced brackets (truncated output?)');
+    i++;
+    items.push({ kind: keyMatch?.[1] ?? '', start, end: i });
+    skipWhitespace();
+    const c = text.charCodeAt(i);
+    if (c === 44 /* , */) i++;
+    else if (c !== 93) throw new NftJsonError(`expected "," or "]" at offset ${i}`);
+  }
+  skipWhitespace();
+  if (text.charCodeAt(i) !== 125) throw new NftJsonError('expected "}" after the item list (truncated output?)');
+  i++;
+  skipWhitespace();
+  if (i !== n) throw new NftJsonError(`unexpected text after the JSON document at offset ${i}`);
+  return items;
+}
+
+function parseItem(text: string, item: Item): JsonObject {
+  const value = JSON.parse(text.slice(item.start, item.end)) as Json;
+  const body = isObject(value) ? value[item.kind] : undefined;
+  if (!isObject(body)) throw new NftJsonError(`item at offset ${item.start} is not {"${item.kind}": {...}}`);
+  return body;
+}
+
+function str(value: Json): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `nft -j` element forms: `"10.0.0.1"`, `{"prefix": {...}}`, `{"range": [a, b]}`, `{"elem": {"val": ...}}`. */
+function elementText(element: Json): string | undefined {
+  if (typeof element === 'string') return element;
+  if (!isObject(element)) return undefined;
+  if (isObject(element['elem'])) return elementText(element['elem']['val']);
+  if (isObject(element['prefix'])) return `${String(element['prefix']['addr'])}/${String(element['prefix']['len'])}`;
+  if (Array.isArray(element['range']) && element['range'].length === 2) return `${String(element['range'][0])}-${String(element['range'][1])}`;
+  return undefined;
+}
+
+function portRanges(right: Json): PortRange[] | undefined {
+  const one = (value: Json): PortRange | undefined => {
+    if (typeof value === 'number') return { from: value, to: value };
+    if (isObject(value) && Array.isArray(value['range']) && typeof value['range'][0] === 'number' && typeof value['range'][1] === 'number') {
+      return { from: value['range'][0], to: value['range'][1] };
+    }
+    return undefined;
+  };
+  const values = isObject(right) && Array.isArray(right['set']) ? right['set'] : [right];
+  const ranges = values.map(one);
+  return ranges.every((r): r is PortRange => r !== undefined) ? mergePortRanges(ranges) : undefined;
+}
+
+function stringList(right: Json): string[] | undefined {
+  const values = isObject(right) && Array.isArray(right['set']) ? right['set'] : Array.isArray(right) ? right : [right];
+  return values.every((v): v is string => typeof v === 'string') ? values : undefined;
+}
+
+/** A compact, nft-like text for a rule kubewall cannot map, so a human can find it. */
+export function describeExpressions(expr: readonly Json[]): string {
+  return expr
+    .map((statement) => {
+      if (!isObject(statement)) return JSON.stringify(statement);
+      const [key, value] = Object.entries(statement)[0] ?? ['?', null];
+      if (value === null) return key;
+      if (key === 'match' && isObject(value)) return `${describeValue(value['left'])} ${value['op'] === '==' || value['op'] === 'in' ? '' : `${String(value['op'])} `}${describeValue(value['right'])}`;
+      return `${key} ${JSON.stringify(value)}`;
+    })
+    .join(' ');
+}
+
+function describeValue(value: Json): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.map(describeValue).join(',');
+  if (isObject(value)) {
+    if (isObject(value['payload'])) return `${String(value['payload']['protocol'])} ${String(value['payload']['field'])}`;
+    if (isObject(value['meta'])) return `meta ${String(value['meta']['key'])}`;
+    if (isObject(value['ct'])) return `ct ${String(value['ct']['key'])}`;
+    if (Array.isArray(value['set'])) return `{ ${value['set'].map(describeValue).join(', ')} }`;
+    if (Array.isArray(value['range'])) return value['range'].map(describeValue).join('-');
+    if (isObject(value['prefix'])) return `${String(value['prefix']['addr'])}/${String(value['prefix']['len'])}`;
+  }
+  return JSON.stringify(value);
+}
+
+interface RuleParts {
+  match?: RuleMatch;
+  family?: Family;
+  source?: string;
+  verdict?: Verdict;
+  l4proto?: string;
+}
+
+/** Maps one match statement onto `parts`; false when kubewall never writes it. */
+function readMatch(parts: RuleParts, match: JsonObject): boolean {
+  const { op, left, right } = match;
+  if (!isObject(left)) return false;
+  const meta = isObject(left['meta']) ? str(left['meta']['key']) : undefined;
+  const ct = isObject(left['ct']) ? str(left['ct']['key']) : undefined;
+  const payload = isObject(left['payload']) ? left['payload'] : undefined;
+  const fib = isObject(left['fib']) ? left['fib'] : undefined;
+  const setOnce = (value: RuleMatch) => (parts.match ? false : ((parts.match = value), true));
+  if ((meta === 'iif' || meta === 'iifname') && op === '==' && right === 'lo') return setOnce({ kind: 'loopback' });
+  if (meta === 'l4proto' && op === '==' && typeof right === 'string') return (parts.l4proto = right), true;
+  if (meta === 'nfproto' && op === '==' && (right === 'ipv4' || right === 'ipv6')) return setFamily(parts, right);
+  if (ct === 'state' && (op === 'in' || op === '==')) {
+    const states = stringList(right)?.sort().join(',');
+    if (states === 'established,related') return setOnce({ kind: 'established' });
+    if (states === 'invalid') return setOnce({ kind: 'invalid' });
+    return false;
+  }
+  if (fib && str(fib['result']) === 'type' && Array.isArray(fib['flags']) && fib['flags'].join(',') === 'daddr' && op === '!=' && right === 'local') {
+    return setOnce({ kind: 'not-local' });
+  }
+  if (payload && op === '==') {
+    const protocol = str(payload['protocol']);
+    const field = str(payload['field']);
+    if ((protocol === 'ip' || protocol === 'ip6') && field === 'saddr' && typeof right === 'string' && right.startsWith('@') && parts.source === undefined) {
+      parts.source = right.slice(1);
+      return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
+    }
+    if ((protocol === 'tcp' || protocol === 'udp') && field === 'dport') {
+      const ports = portRanges(right);
+      return ports !== undefined && setOnce({ kind: 'ports', protocol: protocol as Protocol, ports });
+    }
+    if ((protocol === 'icmp' || protocol === 'icmpv6') && field === 'type') {
+      const types = stringList(right);
+      if (!types) return false;
+      const names = protocol === 'icmp' ? types : types.map((t) => NFT_ICMPV6_NAMES[t] ?? t);
+      return setFamily(parts, protocol === 'icmp' ? 'ipv4' : 'ipv6') && setOnce({ kind: 'icmp', types: [...names].sort() });
+    }
+  }
+  return false;
+}
+
+function setFamily(parts: RuleParts, family: Family): boolean {
+  if (parts.family !== undefined && parts.family !== family) return false;
+  parts.family = family;
+  return true;
+}
+
+/** One nft rule → normalized rules (one per family it matches), or an `other` rule. */
+export function normalizeNftRule(chain: string, expr: readonly Json[], origin: string): NormalizedRule[] {
+  const parts: RuleParts = {};
+  let known = true;
+  for (const statement of expr) {
+    if (!isObject(statement)) {
+      known = false;
+      break;
+    }
+    if ('match' in statement && isObject(statement['match'])) known = readMatch(parts, statement['match']);
+    else if ('accept' in statement && parts.verdict === undefined) parts.verdict = 'accept';
+    else if ('drop' in statement && parts.verdict === undefined) parts.verdict = 'drop';
+    else if ('counter' in statement) continue;
+    else known = false;
+    if (!known) break;
+  }
+  const { match, verdict } = parts;
+  const dependencyOk = parts.l4proto === undefined || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
+  const sourceOk = parts.source === undefined || match?.kind === 'ports';
+  if (!known || !match || !verdict || !dependencyOk || !sourceOk) {
+    return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
+  }
+  const families = parts.family ? [parts.family] : FAMILIES;
+  return families.map((family) => ({ chain, family, source: parts.source ?? null, match, verdict, origin }));
+}
+
+function lastVerdict(expr: Json): string | undefined {
+  if (!Array.isArray(expr) || expr.length === 0) return undefined;
+  const last = expr[expr.length - 1];
+  return isObject(last) ? Object.keys(last)[0] : undefined;
+}
+
+export interface ParsedNftRuleset {
+  readonly ruleset: NormalizedRuleset;
+  readonly warnings: HostWarning[];
+}
+
+/**
+ * Parses `nft -j list ruleset` output: the table `inet kubewall` becomes
+ * normalized rules; other tables are only looked at for what would defeat
+ * them (a drop on the input or prerouting hook, firewalld's or ufw's chains).
+ * Pure; throws HOST_READ naming `origin` when the text is not such output.
+ */
+export function parseNftRuleset(text: string, origin: string): ParsedNftRuleset {
+  try {
+    return parseItems(text);
+  } catch (error) {
+    if (error instanceof NftJsonError || error instanceof SyntaxError) {
+      throw new KubewallError('HOST_READ', `${origin}: cannot parse the nftables ruleset: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function parseItems(text: string): ParsedNftRuleset {
+  const ours = (body: JsonObject) => body['family'] === NFT_TABLE.family && (body['table'] ?? body['name']) === NFT_TABLE.name;
+  let present = false;
+  const chains: NormalizedChain[] = [];
+  const rules: NormalizedRule[] = [];
+  const sets: NormalizedSet[] = [];
+  const warnings: HostWarning[] = [];
+  const baseChains = new Map<string, { family: string; table: string; name: string; hook: string; policy: string }>();
+  const dropRules = new Map<string, number>();
+  const tables = new Set<string>();
+  let ufwChains = 0;
+  for (const item of scanNftItems(text)) {
+    // Cheap tests on the item's text decide whether it is worth parsing at all.
+    const slice = text.slice(item.start, Math.min(item.end, item.start + 4096));
+    const mentionsUs = (item.end - item.start > 4096 ? text.slice(item.start, item.end) : slice).includes(OUR_NAME);
+    if (item.kind === 'table') {
+      const body = parseItem(text, item);
+      tables.add(`${String(body['family'])} ${String(body['name'])}`);
+      if (ours(body)) present = true;
+      continue;
+    }
+    if (item.kind === 'chain') {
+      if (/"name":\s*"ufw6?-/.test(slice)) ufwChains++;
+      if (!mentionsUs && !slice.includes('"hook"')) continue;
+      const body = parseItem(text, item);
+      const name = String(body['name']);
+      if (ours(body)) {
+        chains.push({
+          name,
+          policy: body['policy'] === 'drop' ? 'drop' : 'accept',
+          details: body['hook'] === undefined ? {} : { type: String(body['type']), hook: String(body['hook']), priority: String(body['prio']) },
+        });
+      } else if (typeof body['hook'] === 'string' && SHADOWING_HOOKS.has(body['hook']) && body['type'] === 'filter') {
+        const key = `${String(body['family'])} ${String(body['table'])} ${name}`;
+        baseChains.set(key, { family: String(body['family']), table: String(body['table']), name, hook: body['hook'], policy: String(body['policy'] ?? 'accept') });
+      }
+      continue;
+    }
+    if (item.kind === 'set' || item.kind === 'map') {
+      if (!mentionsUs) continue;
+      const body = parseItem(text, item);
+      if (!ours(body)) continue;
+      const type = body['type'];
+      const family: Family | undefined = type === 'ipv4_addr' ? 'ipv4' : type === 'ipv6_addr' ? 'ipv6' : undefined;
+      if (item.kind === 'map' || !family) {
+        warnings.push({ code: 'foreign-object', message: `${item.kind} ${String(body['name'])} (type ${JSON.stringify(type)}) in table ${NFT_TABLE.family} ${NFT_TABLE.name} is not kubewall's; applying removes it` });
+        continue;
+      }
+      const raw = Array.isArray(body['elem']) ? body['elem'] : [];
+      const elements = raw.map((e) => {
+        const element = elementText(e);
+        if (element === undefined) throw new NftJsonError(`set ${String(body['name'])}: unexpected element ${JSON.stringify(e)}`);
+        return element;
+      });
+      sets.push({ name: String(body['name']), family, elements });
+      continue;
+    }
+    if (item.kind === 'rule') {
+      const dropping = slice.includes('"drop"') || slice.includes('"reject"') || item.end - item.start > 4096;
+      if (!mentionsUs && !dropping) continue;
+      const body = parseItem(text, item);
+      if (ours(body)) {
+        if (!Array.isArray(body['expr'])) throw new NftJsonError(`rule at offset ${item.start} has no expr list`);
+        rules.push(...normalizeNftRule(String(body['chain']), body['expr'], `handle ${String(body['handle'])}`));
+      } else {
+        const verdict = lastVerdict(body['expr']);
+        if (verdict === 'drop' || verdict === 'reject') {
+          const key = `${String(body['family'])} ${String(body['table'])} ${String(body['chain'])}`;
+          dropRules.set(key, (dropRules.get(key) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  for (const [key, chain] of baseChains) {
+    if (FIREWALLD_TABLE.test(`${chain.family} ${chain.table}`)) continue;
+    const drops = dropRules.get(key) ?? 0;
+    const reasons = [chain.policy === 'drop' ? 'policy drop' : '', drops > 0 ? `${drops} drop/reject rule${drops === 1 ? '' : 's'}` : ''].filter(Boolean);
+    if (reasons.length === 0) continue;
+    warnings.push({
+      code: 'shadowing-drop',
+      message: `table ${chain.family} ${chain.table} chain ${chain.name} (hook ${chain.hook}) has ${reasons.join(' and ')}: an nftables drop in any table wins, so it can drop what kubewall accepts (chains it jumps to were not followed)`,
+    });
+  }
+  const firewalld = [...tables].filter((t) => FIREWALLD_TABLE.test(t));
+  if (firewalld.length > 0) {
+    warnings.push({ code: 'firewalld-active', message: `firewalld's table ${firewalld.join(', ')} is present: firewalld filters the same traffic and a reload may change it; run one firewall manager` });
+  }
+  if (ufwChains > 0) {
+    warnings.push({ code: 'ufw-active', message: `ufw's chains are present (${ufwChains} ufw-* chains via iptables-nft): ufw's default deny applies beside kubewall's table; run one firewall manager` });
+  }
+  const ruleset: NormalizedRuleset = { scope: `table ${NFT_TABLE.family} ${NFT_TABLE.name}`, present, chains, rules, sets };
+  return { ruleset, warnings };
+}

@@ -1,0 +1,67 @@
+import type { BackendCapabilities } from '../backends/types.js';
+import { FAMILIES, type Family } from '../model.js';
+import { mergePortRanges } from '../ports.js';
+import { networkRules, setName, type Plan, type PlanRule } from '../plan/types.js';
+import type { ChainName, NormalizedChain, NormalizedRule, NormalizedRuleset, RuleMatch, Verdict } from './types.js';
+
+function both(chain: ChainName, match: RuleMatch, verdict: Verdict, origin: string): NormalizedRule[] {
+  return FAMILIES.map((family) => ({ chain, family, source: null, match, verdict, origin }));
+}
+
+function portMatch(rule: PlanRule): RuleMatch {
+  return { kind: 'ports', protocol: rule.protocol, ports: mergePortRanges(rule.ports) };
+}
+
+/** One rule per family; an address peer names that family's set. */
+function acceptRules(chain: ChainName, rule: PlanRule): NormalizedRule[] {
+  return FAMILIES.map((family: Family) => ({
+    chain,
+    family,
+    source: rule.peer === 'any' || rule.peer === 'self' ? null : setName(rule.peer, family),
+    match: portMatch(rule),
+    verdict: 'accept' as const,
+    origin: rule.id,
+  }));
+}
+
+/**
+ * The desired side of a diff: what rendering this plan puts on a host, in
+ * the normalized form. Pure; mirrors the backends' layout: an `input` chain
+ * (baseline, then one accept per rule and family) and, where the backend can
+ * filter before kube-proxy's DNAT and the plan restricts a NodePort-like
+ * rule, a `before-dnat` chain (accept the peers, drop the rest).
+ */
+export function normalizePlan(plan: Plan, capabilities: Pick<BackendCapabilities, 'filterBeforeDnat'>, scope = 'kubewall'): NormalizedRuleset {
+  const rules = networkRules(plan);
+  const input: NormalizedRule[] = [
+    ...both('input', { kind: 'loopback' }, 'accept', 'baseline'),
+    ...both('input', { kind: 'established' }, 'accept', 'baseline'),
+    ...both('input', { kind: 'invalid' }, 'drop', 'baseline'),
+    { chain: 'input', family: 'ipv4', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmp].sort() }, verdict: 'accept', origin: 'baseline' },
+    { chain: 'input', family: 'ipv6', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmpv6].sort() }, verdict: 'accept', origin: 'baseline' },
+    ...rules.flatMap((rule) => acceptRules('input', rule)),
+  ];
+  const chains: NormalizedChain[] = [{ name: 'input', policy: plan.baseline.inputPolicy, details: {} }];
+  const restricted = rules.filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
+  const beforeDnat: NormalizedRule[] = [];
+  if (capabilities.filterBeforeDnat && restricted.length > 0) {
+    chains.push({ name: 'before-dnat', policy: 'accept', details: {} });
+    beforeDnat.push(
+      ...both('before-dnat', { kind: 'loopback' }, 'accept', 'baseline'),
+      ...both('before-dnat', { kind: 'established' }, 'accept', 'baseline'),
+      ...both('before-dnat', { kind: 'not-local' }, 'accept', 'baseline'),
+      ...restricted.flatMap((rule) => acceptRules('before-dnat', rule)),
+    );
+    const dropped = new Map<string, PlanRule>();
+    // Like the render: one drop per entry and protocol, with the ports of the last rule for it.
+    for (const rule of restricted) dropped.set(`${rule.entry}/${rule.protocol}`, rule);
+    for (const rule of dropped.values()) beforeDnat.push(...both('before-dnat', portMatch(rule), 'drop', `${rule.entry}/${rule.protocol}: other sources`));
+  }
+  return {
+    scope,
+    present: true,
+    chains,
+    rules: [...input, ...beforeDnat],
+    sets: plan.sets.map((set) => ({ name: set.name, family: set.family, elements: set.elements })),
+  };
+}

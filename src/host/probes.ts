@@ -1,0 +1,59 @@
+import type { HostWarning } from '../diff/types.js';
+import type { CommandRunner, HostDump, RawHostState } from './types.js';
+
+const LEGACY_DUMP = 'iptables-legacy-save';
+
+/**
+ * Read-only probes for what would defeat any backend's rules: another
+ * firewall manager running, iptables-legacy rules beside iptables-nft. Each
+ * is optional: a tool that is missing, refuses or hangs is skipped.
+ */
+export async function gatherCommonProbes(runner: CommandRunner): Promise<{ dumps: HostDump[]; notes: string[] }> {
+  const notes: string[] = [];
+  const dumps: HostDump[] = [];
+  const firewalld = await runner.run('firewall-cmd', ['--state']);
+  if (firewalld.status === 'exited' && firewalld.exitCode === 0 && /^running/m.test(firewalld.stdout)) notes.push('firewalld-state: running');
+  const ufw = await runner.run('ufw', ['status']);
+  if (ufw.status === 'exited' && ufw.exitCode === 0 && /^Status: active/m.test(ufw.stdout)) notes.push('ufw-status: active');
+  // The legacy tables exist only once their module is loaded; reading the names never loads it.
+  for (const [names, save] of [['/proc/net/ip_tables_names', 'iptables-legacy-save'], ['/proc/net/ip6_tables_names', 'ip6tables-legacy-save']] as const) {
+    const loaded = await runner.run('cat', [names]);
+    if (loaded.status !== 'exited' || loaded.exitCode !== 0 || loaded.stdout.trim() === '') continue;
+    const dump = await runner.run(save, []);
+    if (dump.status === 'exited' && dump.exitCode === 0) dumps.push({ origin: save, kind: LEGACY_DUMP, text: dump.stdout });
+  }
+  return { dumps, notes };
+}
+
+/** Counts rules (`-A` lines) and non-ACCEPT built-in policies in an iptables-save dump. */
+export function countSaveRules(text: string): { rules: number; dropPolicies: number; tables: string[] } {
+  let rules = 0;
+  let dropPolicies = 0;
+  const tables: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('-A ')) rules++;
+    else if (line.startsWith('*')) tables.push(line.slice(1).trim());
+    else if (/^:[A-Z]+ (DROP|REJECT) /.test(line)) dropPolicies++;
+  }
+  return { rules, dropPolicies, tables };
+}
+
+/** Warnings from the probes; pure. */
+export function warningsFromProbes(raw: RawHostState): HostWarning[] {
+  const warnings: HostWarning[] = [];
+  if (raw.notes.includes('firewalld-state: running')) {
+    warnings.push({ code: 'firewalld-active', message: 'firewalld is running (firewall-cmd --state): it filters the same traffic and a reload may flush rules; run one firewall manager' });
+  }
+  if (raw.notes.includes('ufw-status: active')) {
+    warnings.push({ code: 'ufw-active', message: "ufw is enabled (ufw status): its default deny applies beside kubewall's rules; run one firewall manager" });
+  }
+  for (const dump of raw.dumps.filter((d) => d.kind === LEGACY_DUMP)) {
+    const { rules, dropPolicies } = countSaveRules(dump.text);
+    if (rules + dropPolicies === 0) continue;
+    warnings.push({
+      code: 'iptables-legacy',
+      message: `${dump.origin} shows ${rules} rule${rules === 1 ? '' : 's'}${dropPolicies > 0 ? ` and ${dropPolicies} DROP polic${dropPolicies === 1 ? 'y' : 'ies'}` : ''} in iptables-legacy: they apply beside nftables and iptables-nft, unseen by nft (kubernetes #71305)`,
+    });
+  }
+  return warnings;
+}

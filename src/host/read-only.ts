@@ -1,0 +1,48 @@
+import { KubewallError } from '../errors.js';
+import type { CommandRunner } from './types.js';
+
+/**
+ * Commands `kubewall diff` may run, each as a predicate over its arguments.
+ * Only list/save/status forms: nothing here can change a ruleset, a set, a
+ * zone or a daemon's state. A new host reader adds its commands here.
+ */
+export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
+  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables)$/.test(args.join(' ')),
+  'iptables-save': saveArgs,
+  'ip6tables-save': saveArgs,
+  'iptables-nft-save': saveArgs,
+  'ip6tables-nft-save': saveArgs,
+  'iptables-legacy-save': saveArgs,
+  'ip6tables-legacy-save': saveArgs,
+  ipset: (args) => /^(save|list)( -[a-z]+)*( [\w.-]+)?$/.test(args.join(' ')),
+  'firewall-cmd': (args) =>
+    args.length > 0 && args.every((a) => /^--(state|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
+  ufw: (args) => /^(status( verbose| numbered)?|show (added|raw|listening))$/.test(args.join(' ')),
+  cat: (args) => args.length === 1 && /^\/proc\/net\/(ip|ip6)_tables_names$/.test(args[0]!),
+};
+
+function saveArgs(args: readonly string[]): boolean {
+  return /^((-t|--table) [a-z]+)?$/.test(args.join(' ').replace(/^(-c|--counters) ?/, ''));
+}
+
+export function isReadOnlyCommand(command: string, args: readonly string[]): boolean {
+  const allowed = Object.hasOwn(READ_ONLY_COMMANDS, command) ? READ_ONLY_COMMANDS[command] : undefined;
+  return allowed !== undefined && allowed(args);
+}
+
+/**
+ * Wraps a runner so that any command outside `READ_ONLY_COMMANDS` is refused
+ * before it starts: the diff cannot change the host, whatever a reader does.
+ */
+export function guardReadOnly(runner: CommandRunner): CommandRunner {
+  return {
+    run(command, args) {
+      if (!isReadOnlyCommand(command, args)) {
+        return Promise.reject(
+          new KubewallError('HOST_READ', `refusing to run ${[command, ...args].join(' ')}: kubewall diff only runs read-only list/save/status commands`),
+        );
+      }
+      return runner.run(command, args);
+    },
+  };
+}
