@@ -22,6 +22,8 @@ export interface ProbeRequest {
   readonly protocol: 'tcp' | 'udp';
   readonly host: string;
   readonly port: number;
+  /** UDP only: bind this local port (outside the ephemeral range) instead of an ephemeral one. */
+  readonly sourcePort?: number;
 }
 
 export interface ProbeResult {
@@ -258,11 +260,14 @@ function probeUdp(request: ProbeRequest, timeoutMs: number): Promise<ProbeResult
       const code = (error as NodeJS.ErrnoException).code ?? error.message;
       finish(code === 'ECONNREFUSED' ? 'refused' : 'error', code);
     });
-    socket.connect(request.port, request.host, () => {
-      socket.send('probe');
-      // A datagram can be lost on a cold neighbour cache: send twice.
-      setTimeout(() => !done && socket.send('probe'), Math.floor(timeoutMs / 3));
-    });
+    const send = () =>
+      socket.connect(request.port, request.host, () => {
+        socket.send('probe');
+        // A datagram can be lost on a cold neighbour cache: send twice.
+        setTimeout(() => !done && socket.send('probe'), Math.floor(timeoutMs / 3));
+      });
+    if (request.sourcePort === undefined) send();
+    else socket.bind(request.sourcePort, send);
   });
 }
 

@@ -143,14 +143,33 @@ function gapFor(gaps: readonly KnownGap[], assertion: AssertionName, cell: Cell 
 }
 
 /** Runs every probe cell from its peer's agent at once; cells that stay silent are tried once more, slower. */
-async function probeCells(topo: Topology, cells: readonly ProbeCell[], retry: (cell: ProbeCell, result: ProbeResult) => boolean): Promise<Map<string, ProbeResult>> {
+/**
+ * UDP flows of the lab check leave conntrack entries that outlive it (30 s,
+ * 120 s once answered): a later probe reusing the same source port would ride
+ * on one as "established". Lab-check UDP probes therefore bind source ports
+ * from here on, above the ephemeral range (32768-60999) later probes use.
+ */
+const LAB_CHECK_UDP_SOURCE_PORT = 61000;
+
+async function probeCells(
+  topo: Topology,
+  cells: readonly ProbeCell[],
+  retry: (cell: ProbeCell, result: ProbeResult) => boolean,
+  udpSourcePortBase?: number,
+): Promise<Map<string, ProbeResult>> {
   const byPeer = new Map<PeerName, ProbeCell[]>();
   for (const cell of cells) byPeer.set(cell.peer, [...(byPeer.get(cell.peer) ?? []), cell]);
   const results = new Map<string, ProbeResult>();
   const round = async (selected: Map<PeerName, ProbeCell[]>, timeoutMs: number) => {
     await Promise.all(
       [...selected].map(async ([peer, peerCells]) => {
-        const requests: ProbeRequest[] = peerCells.map((c) => ({ key: cellKey(c), protocol: c.protocol, host: c.target, port: c.port }));
+        const requests: ProbeRequest[] = peerCells.map((c) => ({
+          key: cellKey(c),
+          protocol: c.protocol,
+          host: c.target,
+          port: c.port,
+          ...(udpSourcePortBase !== undefined && c.protocol === 'udp' ? { sourcePort: udpSourcePortBase + byPeer.get(peer)!.indexOf(c) } : {}),
+        }));
         for (const result of await topo.agent(peer).probe(requests, timeoutMs)) results.set(result.key, result);
       }),
     );
@@ -343,7 +362,7 @@ export async function runConformanceCase(
     }
 
     // Before kubewall everything answers: proves the lab, so a closed cell later is the firewall's doing.
-    const open = await probeCells(topo, cells, () => true);
+    const open = await probeCells(topo, cells, () => true, LAB_CHECK_UDP_SOURCE_PORT);
     const deaf = cells.filter((c) => checkDnatBanner(c, open.get(cellKey(c))!).status !== 'open');
     if (deaf.length > 0) {
       throw new Error(
