@@ -1,10 +1,12 @@
 import { KubewallError } from '../errors.js';
+import { firewalldBackend } from './firewalld/index.js';
 import { nftablesBackend } from './nftables/index.js';
 import type { Backend } from './types.js';
 
 /** Every backend kubewall renders for; adding one is a folder of templates, a module and a line here. */
 export const BACKENDS: Readonly<Record<string, Backend>> = {
   nftables: nftablesBackend,
+  firewalld: firewalldBackend,
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);

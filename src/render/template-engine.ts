@@ -15,7 +15,7 @@ export interface TemplateEngine {
   load(relativePath: string): Promise<CompiledTemplate>;
 }
 
-const PARTIALS = ['partials/header.hbs'] as const;
+const PARTIALS = ['partials/header.hbs', 'partials/header-xml.hbs'] as const;
 // HTML escaping corrupts scripts (backends escape for their grammar in the view
 // model); strict makes a missing field throw instead of rendering as empty.
 const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;

@@ -1,0 +1,134 @@
+import type { AddressPeerClass, Family, Protocol } from '../../model.js';
+import { formatPortRange } from '../../ports.js';
+import { networkRules, type Plan, type PlanRule } from '../../plan/types.js';
+import { assertFirewalldName } from './escape.js';
+
+/**
+ * The firewalld configuration a plan becomes, before either grammar (XML
+ * files or `firewall-cmd` arguments) is written: both renderings are made
+ * from this one value, so they cannot drift apart.
+ */
+
+/** kubewall's zone; also the file name `zones/kubewall.xml`. */
+export const FIREWALLD_ZONE = 'kubewall';
+/** Every ipset kubewall owns starts with this; the script replaces exactly these. */
+export const FIREWALLD_IPSET_PREFIX = 'kubewall-';
+/**
+ * firewalld dispatches by source before interface, so these two sources put
+ * every IPv4 and IPv6 packet into kubewall's zone whatever interface it came
+ * in on: the plan is enforced without knowing interface names, and the
+ * interface's zone (public's ssh-from-anywhere) no longer decides.
+ */
+export const FIREWALLD_CATCH_ALL_SOURCES = ['0.0.0.0/0', '::/0'] as const;
+
+export interface FirewalldIpset {
+  readonly name: string;
+  readonly family: 'inet' | 'inet6';
+  readonly type: 'hash:net';
+  /** For comments only: firewalld keeps no short or description for an ipset made by firewall-cmd --new-ipset. */
+  readonly description: string;
+  /** Canonical, sorted, non-overlapping (firewalld refuses overlapping hash:net entries). */
+  readonly entries: readonly string[];
+}
+
+export interface FirewalldPort {
+  /** `22` or `30000-32767`. */
+  readonly port: string;
+  readonly protocol: Protocol;
+}
+
+/** The subset of firewalld's rich-rule language kubewall writes. */
+export interface FirewalldRichRule {
+  readonly family?: Family;
+  readonly sourceIpset?: string;
+  readonly port?: FirewalldPort;
+  readonly icmpType?: string;
+  readonly action: 'accept';
+}
+
+/** One thing the zone allows: a port open to everyone in the zone, or a rich rule. */
+export type FirewalldZoneItem =
+  | { readonly kind: 'port'; readonly comment: string; readonly port: FirewalldPort }
+  | { readonly kind: 'rule'; readonly comment: string; readonly rule: FirewalldRichRule };
+
+export interface FirewalldZone {
+  readonly name: string;
+  readonly short: string;
+  readonly description: string;
+  /** The zone's verdict for what no item accepts; `DROP` for the plan's `drop`. */
+  readonly target: 'DROP';
+  readonly sources: readonly string[];
+  /** Intra-zone forwarding: forwarded (pod) traffic is left to the CNI, see the header. */
+  readonly forward: true;
+  readonly items: readonly FirewalldZoneItem[];
+}
+
+export interface FirewalldConfig {
+  readonly zone: FirewalldZone;
+  readonly ipsets: readonly FirewalldIpset[];
+}
+
+export function ipsetName(setName: string): string {
+  return assertFirewalldName(`${FIREWALLD_IPSET_PREFIX}${setName}`, 'ipset');
+}
+
+function ports(rule: PlanRule): FirewalldPort[] {
+  return rule.ports.map((range) => ({ port: formatPortRange(range, '-'), protocol: rule.protocol }));
+}
+
+/** A plan rule as zone items: ports for `any`, one rich rule per family and port range for a peer class. */
+function ruleItems(plan: Plan, rule: PlanRule): FirewalldZoneItem[] {
+  if (rule.peer === 'any') return ports(rule).map((port) => ({ kind: 'port', comment: rule.comment, port }));
+  const peer = rule.peer as AddressPeerClass;
+  return (['ipv4', 'ipv6'] as const).flatMap((family) => {
+    const set = plan.sets.find((s) => s.peer === peer && s.family === family);
+    if (!set) throw new Error(`plan has no ${family} set for peer class ${peer} (rule ${rule.id})`);
+    return ports(rule).map((port): FirewalldZoneItem => ({
+      kind: 'rule',
+      comment: rule.comment,
+      rule: { family, sourceIpset: ipsetName(set.name), port, action: 'accept' },
+    }));
+  });
+}
+
+/**
+ * ICMP the baseline keeps: one rich rule per type. A type both lists name is
+ * written without a family (firewalld expands it to icmp and icmpv6); the
+ * icmptype names firewalld ships are the plan's names.
+ */
+function icmpItems(plan: Plan): FirewalldZoneItem[] {
+  const { icmp, icmpv6 } = plan.baseline;
+  const names = [...icmp, ...icmpv6.filter((type) => !(icmp as readonly string[]).includes(type))];
+  return names.map((name): FirewalldZoneItem => {
+    const inV4 = (icmp as readonly string[]).includes(name);
+    const inV6 = (icmpv6 as readonly string[]).includes(name);
+    const family: Family | undefined = inV4 && inV6 ? undefined : inV4 ? 'ipv4' : 'ipv6';
+    const comment = `baseline: ICMP${family === 'ipv4' ? '' : family === 'ipv6' ? 'v6' : ' and ICMPv6'} ${name}`;
+    return { kind: 'rule', comment, rule: { ...(family ? { family } : {}), icmpType: name, action: 'accept' } };
+  });
+}
+
+const ZONE_TARGETS: Record<Plan['baseline']['inputPolicy'], FirewalldZone['target']> = { drop: 'DROP' };
+
+/** Builds the backend-neutral plan into firewalld's terms: one zone, one ipset per peer set. */
+export function buildFirewalldConfig(plan: Plan): FirewalldConfig {
+  const ipsets = plan.sets.map((set): FirewalldIpset => ({
+    name: ipsetName(set.name),
+    family: set.family === 'ipv4' ? 'inet' : 'inet6',
+    type: 'hash:net',
+    description: `kubewall peer class ${set.peer} (${set.family})${set.defaulted ? ', defaulted: private address space' : ''}`,
+    entries: set.elements,
+  }));
+  const zone: FirewalldZone = {
+    name: assertFirewalldName(FIREWALLD_ZONE, 'zone'),
+    short: 'kubewall',
+    description:
+      `Kubernetes node firewall for roles ${plan.roles.join(', ')}: each port from its peer class only; ` +
+      `new inbound connections no rule accepts are dropped. Generated by kubewall ${plan.generator.version}: do not edit by hand.`,
+    target: ZONE_TARGETS[plan.baseline.inputPolicy],
+    sources: [...FIREWALLD_CATCH_ALL_SOURCES],
+    forward: true,
+    items: [...icmpItems(plan), ...networkRules(plan).flatMap((rule) => ruleItems(plan, rule))],
+  };
+  return { zone, ipsets };
+}

@@ -1,0 +1,53 @@
+import { buildHeaderLines } from '../../render/header.js';
+import type { Backend, RenderedFile } from '../types.js';
+import { buildFirewalldConfig, FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
+import { buildFirewalldIpsetXmlView, buildFirewalldScriptView, buildFirewalldZoneXmlView } from './view.js';
+
+/** The self-contained main file (stdout, --out); the XML files follow it with --out-dir. */
+export const FIREWALLD_SCRIPT = 'kubewall.sh';
+
+/** What every firewalld file says about applying it next to kube-proxy and the CNI. */
+export const FIREWALLD_HEADER_LINES = [
+  `apply (script): sh ${FIREWALLD_SCRIPT}  (replaces the permanent zone ${FIREWALLD_ZONE} and every permanent ipset ${FIREWALLD_IPSET_PREFIX}*, then reloads firewalld)`,
+  `apply (files): rm -f /etc/firewalld/ipsets/${FIREWALLD_IPSET_PREFIX}*.xml; copy zones/ and ipsets/ into /etc/firewalld/; reload firewalld`,
+  `zone ${FIREWALLD_ZONE} binds sources ${FIREWALLD_CATCH_ALL_SOURCES.join(' and ')}: firewalld classifies by source before interface, so every inbound and forwarded packet lands here, whatever interface it came in on`,
+  "the interface's zone (or the default zone) is left unchanged but no longer decides: its services (public: ssh from anywhere, dhcpv6-client), masquerade and forward-ports stop applying; SSH comes only from the admin networks",
+  `firewalld 1.x orders source zones by name: a source that a zone named before "${FIREWALLD_ZONE}" binds (block, dmz, drop, external, home, internal) is classified there instead`,
+  'target DROP: new inbound connections no rule accepts are dropped; firewalld itself accepts loopback and established/related and drops invalid packets',
+  "forward: intra-zone forwarding is on, so firewalld's forward reject never sits ahead of the CNI; forwarded (pod) traffic is left to the CNI and kube-proxy",
+  "reload: with FirewallBackend=nftables (the default) firewalld rebuilds only its own table inet firewalld; kube-proxy's and the CNI's tables and iptables chains stay; while it rebuilds, firewalld drops new connections host-wide (established ones continue)",
+  "FirewallBackend=iptables: a reload flushes every iptables chain, kube-proxy's and the CNI's too; the script refuses to run there",
+  'FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is',
+  'never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services, other tables and chains',
+];
+
+/**
+ * firewalld: one zone of kubewall's own holding every source, its rules as
+ * rich rules over ipsets, rendered as a `firewall-cmd --permanent` script and
+ * as the XML files the same configuration is stored in.
+ */
+export const firewalldBackend: Backend = {
+  name: 'firewalld',
+  description: `a firewall-cmd --permanent script (and XML files) owning zone ${FIREWALLD_ZONE} and ipsets ${FIREWALLD_IPSET_PREFIX}*`,
+  // firewalld accepts DNATed traffic (`ct status dnat accept`) before any zone sees it.
+  capabilities: { filterBeforeDnat: false, addressSets: true },
+  async render(plan, context) {
+    const [script, zoneXml, ipsetXml] = await Promise.all([
+      context.templates.load('firewalld/kubewall.sh.hbs'),
+      context.templates.load('firewalld/zone.xml.hbs'),
+      context.templates.load('firewalld/ipset.xml.hbs'),
+    ]);
+    const header = buildHeaderLines(plan, 'firewalld', [...FIREWALLD_HEADER_LINES, ...context.warnings.map((w) => `warning: ${w}`)]);
+    const config = buildFirewalldConfig(plan);
+    const files: RenderedFile[] = [
+      { name: FIREWALLD_SCRIPT, content: script.render(buildFirewalldScriptView(config, header)), mode: 0o755 },
+      { name: `zones/${config.zone.name}.xml`, content: zoneXml.render(buildFirewalldZoneXmlView(config.zone, header)), mode: 0o644 },
+      ...config.ipsets.map((ipset) => ({
+        name: `ipsets/${ipset.name}.xml`,
+        content: ipsetXml.render(buildFirewalldIpsetXmlView(ipset, header)),
+        mode: 0o644,
+      })),
+    ];
+    return files;
+  },
+};

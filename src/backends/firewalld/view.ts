@@ -1,0 +1,196 @@
+import {
+  FIREWALLD_IPSET_PREFIX,
+  type FirewalldConfig,
+  type FirewalldIpset,
+  type FirewalldRichRule,
+  type FirewalldZone,
+  type FirewalldZoneItem,
+} from './config.js';
+import { assertFirewalldName, escapeXml, quoteSh, shCommentText, xmlCommentText } from './escape.js';
+
+/**
+ * View models for the firewalld templates: the script and the XML files are
+ * laid out from the same `FirewalldConfig`, each escaped for its grammar here.
+ */
+
+/** Ends the here-document that feeds ipset entries to firewall-cmd; no address can equal it. */
+export const ENTRIES_HEREDOC = 'KUBEWALL_ENTRIES';
+
+/** A canonical address or CIDR: the only thing allowed inside the unquoted here-document. */
+function assertEntry(entry: string): string {
+  if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) throw new Error(`not an address or CIDR: ${JSON.stringify(entry)}`);
+  return entry;
+}
+
+/** The rich-rule language as firewall-cmd takes it (`--add-rich-rule`). */
+export function formatRichRule(rule: FirewalldRichRule): string {
+  const parts = ['rule'];
+  if (rule.family) parts.push(`family="${rule.family}"`);
+  if (rule.sourceIpset) parts.push(`source ipset="${assertFirewalldName(rule.sourceIpset, 'ipset')}"`);
+  if (rule.port) parts.push(`port port="${rule.port.port}" protocol="${rule.port.protocol}"`);
+  if (rule.icmpType) parts.push(`icmp-type name="${rule.icmpType}"`);
+  parts.push(rule.action);
+  return parts.join(' ');
+}
+
+/** The same rule as an element of a zone file. */
+export function formatRichRuleXml(rule: FirewalldRichRule): string {
+  const family = rule.family ? ` family="${escapeXml(rule.family)}"` : '';
+  const children = [
+    rule.sourceIpset ? `<source ipset="${escapeXml(rule.sourceIpset)}"/>` : '',
+    rule.port ? `<port port="${escapeXml(rule.port.port)}" protocol="${escapeXml(rule.port.protocol)}"/>` : '',
+    rule.icmpType ? `<icmp-type name="${escapeXml(rule.icmpType)}"/>` : '',
+    `<${rule.action}/>`,
+  ];
+  return `<rule${family}>${children.join('')}</rule>`;
+}
+
+function itemArgs(item: FirewalldZoneItem): string {
+  return item.kind === 'port'
+    ? `--add-port=${quoteSh(`${item.port.port}/${item.port.protocol}`)}`
+    : `--add-rich-rule=${quoteSh(formatRichRule(item.rule))}`;
+}
+
+function itemXml(item: FirewalldZoneItem): string {
+  return item.kind === 'port'
+    ? `<port port="${escapeXml(item.port.port)}" protocol="${escapeXml(item.port.protocol)}"/>`
+    : formatRichRuleXml(item.rule);
+}
+
+export interface ScriptCommandView {
+  /** One `# ...` line above the command, or null. */
+  readonly comment: string | null;
+  /** Everything after `firewall-cmd -q --permanent `, quoted for sh. */
+  readonly args: string;
+}
+
+export interface ScriptIpsetView {
+  readonly comment: string;
+  /** `--new-ipset=...`, quoted for sh. */
+  readonly createArgs: string;
+  /** The command that reads `entryLines` from a here-document, or null for an empty set. */
+  readonly entriesArgs: string | null;
+  readonly entryLines: readonly string[];
+  readonly heredoc: string;
+}
+
+/**
+ * Every item of one kind goes to firewall-cmd in one call (each call costs a
+ * Python start and a D-Bus round trip), collected with `set -- "$@" ...` so
+ * each keeps its own comment line.
+ */
+export interface ScriptItemGroupView {
+  readonly title: string;
+  readonly items: readonly { readonly comment: string; readonly arg: string }[];
+}
+
+export interface FirewalldScriptView {
+  readonly header: { readonly lines: readonly string[] };
+  /** Checked names, safe unquoted in sh. */
+  readonly zone: string;
+  readonly ipsetPattern: string;
+  readonly ipsets: readonly ScriptIpsetView[];
+  readonly zoneCommands: readonly ScriptCommandView[];
+  readonly itemGroups: readonly ScriptItemGroupView[];
+}
+
+function ipsetScriptView(ipset: FirewalldIpset): ScriptIpsetView {
+  const name = assertFirewalldName(ipset.name, 'ipset');
+  return {
+    comment: shCommentText(`ipset ${name}: ${ipset.description}`),
+    createArgs: `--new-ipset=${name} --type=${quoteSh(ipset.type)} --option=${quoteSh(`family=${ipset.family}`)}`,
+    entriesArgs: ipset.entries.length > 0 ? `--ipset=${name} --add-entries-from-file=/dev/stdin` : null,
+    entryLines: ipset.entries.map(assertEntry),
+    heredoc: ENTRIES_HEREDOC,
+  };
+}
+
+function zoneCommands(zone: FirewalldZone): ScriptCommandView[] {
+  const name = assertFirewalldName(zone.name, 'zone');
+  const on = (args: string, comment: string | null = null): ScriptCommandView => ({ comment, args: `--zone=${name} ${args}` });
+  return [
+    { comment: null, args: `--new-zone=${name}` },
+    on(`--set-short=${quoteSh(zone.short)}`),
+    on(`--set-description=${quoteSh(zone.description)}`),
+    on(`--set-target=${quoteSh(zone.target)}`, 'new inbound connections no rule accepts are dropped'),
+    on('--add-forward', 'intra-zone forwarding: forwarded (pod) traffic is left to the CNI and kube-proxy'),
+    on(
+      zone.sources.map((source) => `--add-source=${quoteSh(source)}`).join(' '),
+      "every IPv4 and IPv6 source: classified here, ahead of the interface's zone",
+    ),
+  ];
+}
+
+function itemGroups(zone: FirewalldZone): ScriptItemGroupView[] {
+  const group = (kind: FirewalldZoneItem['kind'], title: string): ScriptItemGroupView => ({
+    title,
+    items: zone.items.filter((item) => item.kind === kind).map((item) => ({ comment: shCommentText(item.comment), arg: itemArgs(item) })),
+  });
+  return [group('port', 'ports open to every source'), group('rule', 'rich rules: ICMP, then each port from its peer class')].filter(
+    (g) => g.items.length > 0,
+  );
+}
+
+/** The `firewall-cmd --permanent` script: replaces kubewall's zone and ipsets, then reloads. */
+export function buildFirewalldScriptView(config: FirewalldConfig, headerLines: readonly string[]): FirewalldScriptView {
+  return {
+    header: { lines: headerLines.map(shCommentText) },
+    zone: assertFirewalldName(config.zone.name, 'zone'),
+    ipsetPattern: `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-*`,
+    ipsets: config.ipsets.map(ipsetScriptView),
+    zoneCommands: zoneCommands(config.zone),
+    itemGroups: itemGroups(config.zone),
+  };
+}
+
+export interface XmlItemView {
+  readonly comment: string;
+  readonly xml: string;
+}
+
+export interface FirewalldZoneXmlView {
+  readonly header: { readonly lines: readonly string[] };
+  readonly target: string;
+  readonly short: string;
+  readonly description: string;
+  readonly sources: readonly string[];
+  readonly items: readonly XmlItemView[];
+  readonly forward: boolean;
+}
+
+export interface FirewalldIpsetXmlView {
+  readonly header: { readonly lines: readonly string[] };
+  /** An XML comment above the element: the script has no short or description for ipsets either. */
+  readonly comment: string;
+  readonly type: string;
+  readonly family: string;
+  readonly entries: readonly string[];
+}
+
+function xmlHeader(lines: readonly string[]): { lines: string[] } {
+  return { lines: lines.map(xmlCommentText) };
+}
+
+/** `zones/kubewall.xml`, as firewalld reads it from /etc/firewalld/zones/. */
+export function buildFirewalldZoneXmlView(zone: FirewalldZone, headerLines: readonly string[]): FirewalldZoneXmlView {
+  return {
+    header: xmlHeader(headerLines),
+    target: escapeXml(zone.target),
+    short: escapeXml(zone.short),
+    description: escapeXml(zone.description),
+    sources: zone.sources.map(escapeXml),
+    items: zone.items.map((item) => ({ comment: xmlCommentText(item.comment), xml: itemXml(item) })),
+    forward: zone.forward,
+  };
+}
+
+/** `ipsets/kubewall-<set>.xml`, as firewalld reads it from /etc/firewalld/ipsets/. */
+export function buildFirewalldIpsetXmlView(ipset: FirewalldIpset, headerLines: readonly string[]): FirewalldIpsetXmlView {
+  return {
+    header: xmlHeader(headerLines),
+    comment: xmlCommentText(ipset.description),
+    type: escapeXml(ipset.type),
+    family: escapeXml(ipset.family),
+    entries: ipset.entries.map((entry) => escapeXml(assertEntry(entry))),
+  };
+}
