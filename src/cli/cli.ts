@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isKubewallError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerCatalogue } from './commands/catalogue.js';
+import { registerDiff } from './commands/diff.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
 
@@ -30,6 +31,7 @@ Exit codes: 0 success, 1 invalid input or failure, 2 usage error.`,
   registerRender(program);
   registerPlan(program);
   registerCatalogue(program);
+  registerDiff(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -192,6 +192,27 @@ function setIntervals(set: NormalizedSet): Interval[] {
   );
 }
 
+/**
+ * The elements of `set` that fall in `pending`, as the set writes them where
+ * a whole element differs, else as the fewest CIDRs of the part that does.
+ */
+function elementParts(set: NormalizedSet, pending: Interval[]): { parts: string[]; touched: number } {
+  const parts: string[] = [];
+  let touched = 0;
+  let left = pending;
+  for (const element of set.elements) {
+    if (left.length === 0) break;
+    const interval = parseAddressElement(element, set.family)!;
+    const part = intersectIntervals([interval], left);
+    if (part.length === 0) continue;
+    touched++;
+    const whole = part.length === 1 && part[0]!.from === interval.from && part[0]!.to === interval.to;
+    parts.push(...(whole ? [element] : formatAddressIntervals(part, set.family)));
+    left = subtractIntervals(left, part);
+  }
+  return { parts, touched };
+}
+
 function diffSets(desired: readonly NormalizedSet[], actual: readonly NormalizedSet[]) {
   const have = new Map(actual.map((s) => [s.name, s]));
   const want = new Map(desired.map((s) => [s.name, s]));
@@ -206,13 +227,11 @@ function diffSets(desired: readonly NormalizedSet[], actual: readonly Normalized
       if (host) remove.push(host);
       continue;
     }
-    const wanted = setIntervals(set);
-    const had = setIntervals(host);
-    const unchanged = set.elements.filter((e) => subtractIntervals([parseAddressElement(e, set.family)!], had).length === 0).length;
+    const missing = elementParts(set, subtractIntervals(setIntervals(set), setIntervals(host)));
+    const extra = elementParts(host, subtractIntervals(setIntervals(host), setIntervals(set)));
+    const unchanged = set.elements.length - missing.touched;
     unchangedElements += unchanged;
-    const missing = formatAddressIntervals(subtractIntervals(wanted, had), set.family);
-    const extra = formatAddressIntervals(subtractIntervals(had, wanted), set.family);
-    if (missing.length > 0 || extra.length > 0) elements.push({ set: set.name, family: set.family, add: missing, remove: extra, unchanged });
+    if (missing.parts.length > 0 || extra.parts.length > 0) elements.push({ set: set.name, family: set.family, add: missing.parts, remove: extra.parts, unchanged });
   }
   remove.push(...actual.filter((s) => !want.has(s.name)));
   return { add, remove, elements, unchangedElements };

@@ -1,0 +1,111 @@
+import { Command, CommanderError } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { BACKEND_NAMES } from '../../backends/registry.js';
+import { diffHost, getHostReader, type HostSource } from '../../diff/diff-host.js';
+import { choosePalette, formatDiffJson, formatDiffText } from '../../diff/format-diff.js';
+import { KubewallError } from '../../errors.js';
+import { createExecaRunner } from '../../host/execa-runner.js';
+import { planFromFiles } from '../../load-plan.js';
+import { collect, collectList, parseChoice, parseRoles, printWarnings } from '../options.js';
+
+interface DiffFlags {
+  backend?: string;
+  role?: string[];
+  cluster?: string;
+  catalogue?: string[];
+  from?: string;
+  format: string;
+  allowLockout?: boolean;
+}
+
+/** Exit codes of `kubewall diff`, like diff(1) and `terraform plan -detailed-exitcode`. */
+export const DIFF_EXIT = { inSync: 0, error: 1, changes: 2 } as const;
+
+/**
+ * A usage error of `diff` exits 1, not 2: 2 means "changes pending", and a
+ * script that applies on 2 must never apply because of a typo.
+ */
+class DiffUsageError extends KubewallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+  }
+
+  override get exitCode(): 1 | 2 {
+    return DIFF_EXIT.error;
+  }
+}
+
+/** Commander's own parse errors (unknown option, missing value) get the same exit code 1. */
+class DiffCommand extends Command {
+  override exitOverride(): this {
+    return super.exitOverride((error: CommanderError) => {
+      if (error.exitCode === 0) throw error; // --help
+      throw new DiffUsageError(`diff: ${error.message.replace(/^error: /, '')} (run kubewall diff --help for usage)`, { cause: error });
+    });
+  }
+}
+
+async function readSaved(from: string): Promise<HostSource> {
+  if (from === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return { kind: 'saved', text: Buffer.concat(chunks).toString('utf8'), origin: 'stdin' };
+  }
+  try {
+    return { kind: 'saved', text: await readFile(from, 'utf8'), origin: from };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new KubewallError('HOST_READ', `--from ${from}: cannot read the saved dump: ${reason}`, { cause: error });
+  }
+}
+
+export function registerDiff(program: Command): void {
+  const command = new DiffCommand('diff')
+    .description("dry run: compare what render would install with the host's current rules, read-only")
+    .option('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
+    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
+    .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
+    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
+    .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset")
+    .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
+    .option('--allow-lockout', 'plan even if no SSH rule would remain')
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sudo kubewall diff --backend nftables --role worker --cluster cluster.yaml
+  $ sudo nft -j list ruleset > node-1.json     # on the node
+  $ kubewall diff --backend nftables --role worker --cluster cluster.yaml --from node-1.json
+  $ ssh node-1 sudo nft -j list ruleset | kubewall diff -b nftables -r worker --from - --format json
+
+Reads only (nftables): nft -j list ruleset, firewall-cmd --state, ufw status,
+/proc/net/ip{,6}_tables_names and ip{,6}tables-legacy-save. It never changes the host:
+every command goes through a guard that refuses anything but list/save/status.
+Only kubewall's own table (inet kubewall) is compared; other tables only feed warnings
+(another table's drop on the input hook, firewalld, ufw, iptables-legacy rules).
+
+Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or dump).`,
+    )
+    .action(async (flags: DiffFlags) => {
+      try {
+        if (flags.backend === undefined) throw new DiffUsageError(`--backend is required (expected ${BACKEND_NAMES.join(', ')})`);
+        const roles = parseRoles(flags.role);
+        const format = parseChoice('--format', flags.format, ['text', 'json'] as const);
+        getHostReader(flags.backend);
+        if (flags.from === '') throw new DiffUsageError('--from: empty file name (use - for stdin)');
+        const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout });
+        const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner() } : await readSaved(flags.from);
+        const report = await diffHost(plan, flags.backend, source);
+        printWarnings(plan.warnings);
+        process.stdout.write(format === 'json' ? formatDiffJson(report) : formatDiffText(report, choosePalette(process.stdout, process.env)));
+        process.exitCode = report.result.inSync ? DIFF_EXIT.inSync : DIFF_EXIT.changes;
+      } catch (error) {
+        if (error instanceof KubewallError && error.code === 'USAGE' && !(error instanceof DiffUsageError)) {
+          throw new DiffUsageError(error.message, { cause: error });
+        }
+        throw error;
+      }
+    });
+  program.addCommand(command);
+}

@@ -1,0 +1,34 @@
+import { getBackend } from '../backends/registry.js';
+import { KubewallError } from '../errors.js';
+import { guardReadOnly } from '../host/read-only.js';
+import type { CommandRunner, HostReader } from '../host/types.js';
+import type { Plan } from '../plan/types.js';
+import { diffRulesets } from './diff-rulesets.js';
+import type { DiffReport } from './format-diff.js';
+import { normalizePlan } from './normalize-plan.js';
+
+/** Where the host's state comes from: the live host through a runner, or a saved dump. */
+export type HostSource =
+  | { readonly kind: 'live'; readonly runner: CommandRunner }
+  | { readonly kind: 'saved'; readonly text: string; readonly origin: string };
+
+export function getHostReader(backendName: string): HostReader {
+  const backend = getBackend(backendName);
+  if (!backend.hostReader) {
+    throw new KubewallError('USAGE', `diff cannot read the ${backend.name} backend's host state yet (it renders, but has no host reader)`);
+  }
+  return backend.hostReader;
+}
+
+/**
+ * Diffs a plan against a host: gathers (read-only, through the guarded
+ * runner) or takes a saved dump, parses, normalizes both sides, compares.
+ */
+export async function diffHost(plan: Plan, backendName: string, source: HostSource): Promise<DiffReport> {
+  const backend = getBackend(backendName);
+  const reader = getHostReader(backendName);
+  const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner)) : reader.fromSaved(source.text, source.origin);
+  const host = reader.parse(raw);
+  const desired = reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope);
+  return { backend: backend.name, roles: plan.roles, source: raw.source, result: diffRulesets(desired, host.ruleset), warnings: host.warnings };
+}
