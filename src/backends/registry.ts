@@ -1,5 +1,6 @@
 import { KubewallError } from '../errors.js';
 import { firewalldBackend } from './firewalld/index.js';
+import { iptablesBackend } from './iptables/index.js';
 import { nftablesBackend } from './nftables/index.js';
 import type { Backend } from './types.js';
 
@@ -7,6 +8,7 @@ import type { Backend } from './types.js';
 export const BACKENDS: Readonly<Record<string, Backend>> = {
   nftables: nftablesBackend,
   firewalld: firewalldBackend,
+  iptables: iptablesBackend,
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BACKEND_NAMES } from '../../backends/registry.js';
 import { KubewallError } from '../../errors.js';
+import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { writeFileAtomic } from '../../output/write-atomic.js';
 import { renderPlan } from '../../render/render-plan.js';
@@ -17,6 +18,7 @@ interface RenderFlags {
   out?: string;
   outDir?: string;
   allowLockout?: boolean;
+  iptablesVariant?: string;
 }
 
 export function registerRender(program: Command): void {
@@ -31,6 +33,7 @@ export function registerRender(program: Command): void {
     .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
     .option('--out-dir <dir>', 'write every rendered file into this folder (backends that render several files)')
     .option('--allow-lockout', 'render even if no SSH rule would remain (you have console access)')
+    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (detect from iptables -V; the default, nft when iptables is not installed)')
     .addHelpText(
       'after',
       `
@@ -46,17 +49,22 @@ and into the output's header.`,
     .action(async (flags: RenderFlags) => {
       const roles = parseRoles(flags.role);
       if (flags.out === '') throw new KubewallError('USAGE', '--out: empty file name');
+      if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
+        throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
+      }
+      const iptables = flags.backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
+      const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
       const plan = await planFromFiles({
         roles,
         clusterFile: flags.cluster,
         cataloguePatterns: flags.catalogue,
         allowLockout: flags.allowLockout,
       });
-      const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates });
+      const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates, backendOptions });
       const [main, ...rest] = result.files;
       if (!main) throw new Error(`backend ${result.backend} rendered no file`);
       if (flags.out !== undefined && flags.outDir !== undefined) throw new KubewallError('USAGE', '--out and --out-dir exclude each other');
-      printWarnings([...plan.warnings, ...result.warnings]);
+      printWarnings([...plan.warnings, ...(iptables?.warning ? [iptables.warning] : []), ...result.warnings]);
       if (rest.length > 0 && flags.outDir === undefined) {
         // The first file is self-contained; the others split it for tooling (validation, config management).
         process.stderr.write(`kubewall: note: ${main.name} is self-contained; --out-dir DIR also writes ${rest.map((f) => f.name).join(', ')}\n`);

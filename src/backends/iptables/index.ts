@@ -1,0 +1,87 @@
+import { KubewallError } from '../../errors.js';
+import { buildHeaderLines } from '../../render/header.js';
+import type { Backend, BackendOptions } from '../types.js';
+import {
+  buildIptablesView,
+  IPSET_NEW_SUFFIX,
+  IPSET_PREFIX,
+  IPTABLES_CHAINS,
+  IPTABLES_VARIANTS,
+  variantCommands,
+  type IptablesVariant,
+} from './view.js';
+
+export { IPTABLES_VARIANTS, type IptablesVariant } from './view.js';
+
+/** The self-contained main file (stdout, --out); the split files follow it with --out-dir. */
+export const IPTABLES_SCRIPT = 'kubewall.sh';
+export const IPTABLES_FILES = { ipset: 'kubewall.ipset', v4: 'kubewall.rules.v4', v6: 'kubewall.rules.v6' } as const;
+
+/**
+ * Backend options: `iptablesVariant` (`nft` or `legacy`; without it `nft`,
+ * so a library render is deterministic) and `iptablesVariantSource` (how the
+ * CLI chose it, for the header).
+ */
+export function readIptablesVariant(options: BackendOptions): { variant: IptablesVariant; source: string } {
+  const value = options['iptablesVariant'];
+  if (value === undefined) return { variant: 'nft', source: 'the default when no variant is given' };
+  if (!(IPTABLES_VARIANTS as readonly string[]).includes(value)) {
+    throw new KubewallError('USAGE', `iptables variant ${JSON.stringify(value)} is unknown (expected ${IPTABLES_VARIANTS.join(', ')})`);
+  }
+  return { variant: value as IptablesVariant, source: options['iptablesVariantSource'] ?? `--iptables-variant ${value}` };
+}
+
+/** What every iptables file says about its variant and about applying it next to kube-proxy and the CNI. */
+export function iptablesHeaderLines(variant: IptablesVariant, source: string): string[] {
+  const c = variantCommands(variant);
+  const { input, beforeDnat } = IPTABLES_CHAINS;
+  return [
+    `variant: ${c.name} (${source}); every command names ${c.restore.ipv4}, ${c.restore.ipv6}, ${c.iptables.ipv4} or ${c.iptables.ipv6}, never the other variant`,
+    `apply: sh ${IPTABLES_SCRIPT}  (as root; stops at the first error; refuses to run when the host has rules in the other variant)`,
+    `replaces: ipsets ${IPSET_PREFIX}* (each filled as <set>${IPSET_NEW_SUFFIX} and swapped in), then chains ${input} (filter) and ${beforeDnat} (mangle) for IPv4 and IPv6, each table in one --noflush commit`,
+    `adds once: the jumps INPUT -> ${input} and mangle PREROUTING -> ${beforeDnat}, at the top of the chain when missing, never twice`,
+    `${input}: allowed traffic RETURNs to INPUT, where the rules after the jump and INPUT's policy still apply; everything else is dropped. kubewall only narrows`,
+    `${beforeDnat}: mangle PREROUTING (priority -150) sees NodePorts before kube-proxy's DNAT (nat, -100); drops restricted NodePorts from other sources, only for traffic addressed to this node`,
+    "never touches: the nat table and kube-proxy's KUBE-* chains, FORWARD (pod traffic is the CNI's), built-in chain policies, other chains and ipsets",
+    `persist: run this script at boot (a oneshot unit before kubelet.service), or after applying run netfilter-persistent save (iptables-persistent, ipset-persistent): it saves the whole ruleset, kube-proxy's chains too`,
+  ];
+}
+
+/**
+ * iptables: chains of kubewall's own (KUBEWALL-INPUT, KUBEWALL-BEFORE-DNAT)
+ * loaded with `iptables-restore --noflush`, peers in ipsets, as one POSIX sh
+ * script plus the same content split for tooling.
+ */
+export const iptablesBackend: Backend = {
+  name: 'iptables',
+  description: `a sh script feeding ipset restore and iptables-restore --noflush, owning chains ${IPTABLES_CHAINS.input} and ${IPTABLES_CHAINS.beforeDnat} and ipsets ${IPSET_PREFIX}*`,
+  capabilities: { filterBeforeDnat: true, addressSets: true },
+  async render(plan, context) {
+    const { variant, source } = readIptablesVariant(context.options);
+    const [script, ipset, rules] = await Promise.all([
+      context.templates.load('iptables/kubewall.sh.hbs'),
+      context.templates.load('iptables/kubewall.ipset.hbs'),
+      context.templates.load('iptables/kubewall.rules.hbs'),
+    ]);
+    const header = buildHeaderLines(plan, 'iptables', [...iptablesHeaderLines(variant, source), ...context.warnings.map((w) => `warning: ${w}`)]);
+    const view = buildIptablesView(plan, header, variant);
+    const [restore4, restore6] = view.restores;
+    const fileHeader = (line: string) => ({ lines: [...header, line] });
+    return [
+      { name: IPTABLES_SCRIPT, content: script.render(view), mode: 0o755 },
+      {
+        name: IPTABLES_FILES.ipset,
+        content: ipset.render({ ...view, header: fileHeader(`this file: ipset restore -file ${IPTABLES_FILES.ipset}  (before the rules files)`) }),
+        mode: 0o644,
+      },
+      ...([
+        [IPTABLES_FILES.v4, restore4!],
+        [IPTABLES_FILES.v6, restore6!],
+      ] as const).map(([name, restore]) => ({
+        name,
+        content: rules.render({ header: fileHeader(`this file: ${restore.command} < ${name}  (the jumps are added by ${IPTABLES_SCRIPT})`), restore }),
+        mode: 0o644,
+      })),
+    ];
+  },
+};

@@ -1,0 +1,260 @@
+import { KubewallError } from '../../errors.js';
+import type { Family, PortRange } from '../../model.js';
+import { formatPortRange } from '../../ports.js';
+import { networkRules, setName, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
+import { assertIpsetName, assertIptablesChain, quoteIptablesComment } from './escape.js';
+
+/** The two iptables implementations; a host uses one, and rules in the other silently do not apply. */
+export const IPTABLES_VARIANTS = ['nft', 'legacy'] as const;
+export type IptablesVariant = (typeof IPTABLES_VARIANTS)[number];
+
+/** kubewall's own chains: declared (so flushed) by every apply, jumped to once. */
+export const IPTABLES_CHAINS = {
+  /** filter table, jumped from INPUT. */
+  input: 'KUBEWALL-INPUT',
+  /** mangle table, jumped from PREROUTING (priority -150): sees NodePorts before kube-proxy's DNAT (nat, -100). */
+  beforeDnat: 'KUBEWALL-BEFORE-DNAT',
+} as const;
+
+/** Every ipset kubewall owns starts with this; upper case, so firewalld's `kubewall-*` sets never match. */
+export const IPSET_PREFIX = 'KUBEWALL-';
+/** The set each apply fills before swapping it in. */
+export const IPSET_NEW_SUFFIX = '-NEW';
+/** ipset's default, written out: `create -exist` compares it, so it must never change between renders. */
+export const IPSET_MAXELEM = 65536;
+/** A multiport match holds at most 15 ports, a range counting as two. */
+const MULTIPORT_SLOTS = 15;
+
+/** The commands of one variant, always named explicitly: never the host's `iptables` alternative. */
+export interface VariantCommands {
+  /** `iptables-nft` */
+  readonly name: string;
+  readonly flag: IptablesVariant;
+  readonly iptables: Readonly<Record<Family, string>>;
+  readonly restore: Readonly<Record<Family, string>>;
+  readonly save: Readonly<Record<Family, string>>;
+}
+
+export function variantCommands(variant: IptablesVariant): VariantCommands {
+  // iptables-nft-restore, not iptables-restore-nft: the variant follows the family's tool name.
+  const name = (tool: 'iptables' | 'ip6tables', suffix = '') => `${tool}-${variant}${suffix}`;
+  return {
+    name: name('iptables'),
+    flag: variant,
+    iptables: { ipv4: name('iptables'), ipv6: name('ip6tables') },
+    restore: { ipv4: name('iptables', '-restore'), ipv6: name('ip6tables', '-restore') },
+    save: { ipv4: name('iptables', '-save'), ipv6: name('ip6tables', '-save') },
+  };
+}
+
+export function otherVariant(variant: IptablesVariant): IptablesVariant {
+  return variant === 'nft' ? 'legacy' : 'nft';
+}
+
+/** `admin-v4` → `KUBEWALL-ADMIN-V4`. */
+export function ipsetName(set: Pick<PeerSet, 'name'>): string {
+  return assertIpsetName(`${IPSET_PREFIX}${set.name.toUpperCase()}`);
+}
+
+/** hash:net cannot hold a /0: "everyone" is stored as its two halves. */
+export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): string[] {
+  return set.elements.flatMap((element) => {
+    if (element === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1'];
+    if (element === '::/0') return ['::/1', '8000::/1'];
+    return [element];
+  });
+}
+
+/**
+ * `ipset restore` input: every set is built as `<set>-NEW`, swapped with the
+ * live one in one step (rules see either the old or the new contents, never
+ * an empty set) and the old contents destroyed. `-exist` makes the creates
+ * safe to repeat.
+ */
+export function buildIpsetLines(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const set of plan.sets) {
+    const name = ipsetName(set);
+    const fresh = assertIpsetName(`${name}${IPSET_NEW_SUFFIX}`);
+    const elements = ipsetElements(set);
+    if (elements.length > IPSET_MAXELEM) {
+      throw new KubewallError(
+        'CAPABILITY',
+        `the iptables backend cannot hold peer set ${set.name}: ${elements.length} addresses, more than an ipset's maxelem ${IPSET_MAXELEM}; merge addresses into CIDRs`,
+      );
+    }
+    const create = `hash:net family ${set.family === 'ipv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem ${IPSET_MAXELEM} -exist`;
+    lines.push(
+      `# peer class ${set.peer}, ${set.family === 'ipv4' ? 'IPv4' : 'IPv6'}${set.defaulted ? ' (defaulted: private address space)' : ''}: ${set.elements.length === 0 ? 'empty' : `${set.elements.length} ${set.elements.length === 1 ? 'entry' : 'entries'}`}`,
+      `create ${fresh} ${create}`,
+      `flush ${fresh}`,
+      ...elements.map((element) => `add ${fresh} ${element}`),
+      `create ${name} ${create}`,
+      `swap ${fresh} ${name}`,
+      `destroy ${fresh}`,
+    );
+  }
+  return lines;
+}
+
+/** The port matches of one rule: one for a single range, else multiport chunks of at most 15 slots. */
+export function portMatches(protocol: PlanRule['protocol'], ports: readonly PortRange[]): string[] {
+  if (ports.length === 1) return [`-m ${protocol} --dport ${formatPortRange(ports[0]!, ':')}`];
+  const chunks: string[][] = [];
+  let slots = MULTIPORT_SLOTS;
+  for (const range of ports) {
+    const cost = range.from === range.to ? 1 : 2;
+    if (slots + cost > MULTIPORT_SLOTS) {
+      chunks.push([]);
+      slots = 0;
+    }
+    chunks[chunks.length - 1]!.push(formatPortRange(range, ':'));
+    slots += cost;
+  }
+  return chunks.map((chunk) => `-m multiport --dports ${chunk.join(',')}`);
+}
+
+function sourceMatch(rule: PlanRule, family: Family): string {
+  if (rule.peer === 'any' || rule.peer === 'self') return '';
+  const set = ipsetName({ name: setName(rule.peer, family) });
+  return ` -m set --match-set ${set} src`;
+}
+
+/** One line per port chunk: the rule for one family, ending in `target`. */
+function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETURN' | 'DROP', comment: string, withSource = true): string[] {
+  const source = withSource ? sourceMatch(rule, family) : '';
+  return portMatches(rule.protocol, rule.ports).map(
+    (ports) => `-A ${chain} -p ${rule.protocol}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
+  );
+}
+
+const ICMP_MATCH: Record<Family, (type: string) => string> = {
+  ipv4: (type) => `-p icmp -m icmp --icmp-type ${type}`,
+  ipv6: (type) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${type}`,
+};
+
+/**
+ * KUBEWALL-INPUT: allowed traffic RETURNs to INPUT (so kube-proxy's, the
+ * CNI's and the host's own rules after the jump still decide, as with an
+ * nftables table of its own); the rest is dropped here. kubewall only ever
+ * narrows what INPUT lets through, and never changes INPUT's policy.
+ */
+export function buildInputChain(plan: Plan, family: Family): string[] {
+  const chain = assertIptablesChain(IPTABLES_CHAINS.input);
+  const icmpTypes: readonly string[] = family === 'ipv4' ? plan.baseline.icmp : plan.baseline.icmpv6;
+  const icmpComment = quoteIptablesComment(`baseline: ${family === 'ipv4' ? 'ICMP that IPv4' : 'ICMPv6 that IPv6'} needs`);
+  return [
+    `-A ${chain} -i lo -m comment --comment ${quoteIptablesComment('baseline: the node itself (Used by: Self)')} -j RETURN`,
+    `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${quoteIptablesComment('baseline: replies and related traffic')} -j RETURN`,
+    `-A ${chain} -m conntrack --ctstate INVALID -m comment --comment ${quoteIptablesComment('baseline: invalid packets')} -j DROP`,
+    ...icmpTypes.map((type) => `-A ${chain} ${ICMP_MATCH[family](type)} -m comment --comment ${icmpComment} -j RETURN`),
+    ...networkRules(plan).flatMap((rule) => ruleLines(chain, rule, family, 'RETURN', rule.comment)),
+    `-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`,
+  ];
+}
+
+/**
+ * KUBEWALL-BEFORE-DNAT (mangle PREROUTING, priority -150): kube-proxy DNATs
+ * NodePort traffic in nat PREROUTING (-100) to a pod, so INPUT never sees
+ * it; restricted NodePorts are dropped here by their original port, only for
+ * traffic addressed to this node. Empty when no NodePort is restricted, so a
+ * render that lifts a restriction also lifts the drop.
+ */
+export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
+  const chain = assertIptablesChain(IPTABLES_CHAINS.beforeDnat);
+  const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
+  if (restricted.length === 0) return [];
+  const lines = [
+    `-A ${chain} -i lo -m comment --comment ${quoteIptablesComment('baseline: the node itself')} -j RETURN`,
+    `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${quoteIptablesComment('baseline: only new connections are filtered here')} -j RETURN`,
+    `-A ${chain} -m addrtype ! --dst-type LOCAL -m comment --comment ${quoteIptablesComment('only traffic addressed to this node')} -j RETURN`,
+  ];
+  const dropped = new Map<string, PlanRule>();
+  for (const rule of restricted) {
+    lines.push(...ruleLines(chain, rule, family, 'RETURN', rule.comment));
+    dropped.set(`${rule.entry}/${rule.protocol}`, rule);
+  }
+  for (const rule of dropped.values()) {
+    lines.push(...ruleLines(chain, rule, family, 'DROP', `${rule.entry}: other sources, before kube-proxy DNAT`, false));
+  }
+  return lines;
+}
+
+/**
+ * `iptables-restore --noflush` input for one family. Declaring a chain in a
+ * --noflush restore flushes it, so each table's chains are replaced in one
+ * commit; no built-in chain is declared, so their rules and policies stay.
+ */
+export function buildRestoreLines(plan: Plan, family: Family): string[] {
+  return [
+    '*filter',
+    `:${IPTABLES_CHAINS.input} - [0:0]`,
+    ...buildInputChain(plan, family),
+    'COMMIT',
+    '*mangle',
+    `:${IPTABLES_CHAINS.beforeDnat} - [0:0]`,
+    ...buildBeforeDnatChain(plan, family),
+    'COMMIT',
+  ];
+}
+
+/** A jump from a built-in chain into kubewall's, added by the script when missing. */
+export interface IptablesJump {
+  readonly command: string;
+  readonly table: 'filter' | 'mangle';
+  readonly from: 'INPUT' | 'PREROUTING';
+  readonly to: string;
+}
+
+export function buildJumps(variant: IptablesVariant): IptablesJump[] {
+  const commands = variantCommands(variant);
+  return (['ipv4', 'ipv6'] as const).flatMap((family) => [
+    { command: commands.iptables[family], table: 'filter' as const, from: 'INPUT' as const, to: IPTABLES_CHAINS.input },
+    { command: commands.iptables[family], table: 'mangle' as const, from: 'PREROUTING' as const, to: IPTABLES_CHAINS.beforeDnat },
+  ]);
+}
+
+/** A heredoc in the script: the delimiter must never occur as a line of its body. */
+export interface HeredocView {
+  readonly command: string;
+  readonly delimiter: string;
+  readonly lines: readonly string[];
+}
+
+function heredoc(command: string, delimiter: string, lines: readonly string[]): HeredocView {
+  if (lines.includes(delimiter)) throw new Error(`heredoc delimiter ${delimiter} occurs in its body`);
+  return { command, delimiter, lines };
+}
+
+/** What the three templates lay out; every string is already escaped for its grammar. */
+export interface IptablesView {
+  readonly header: { readonly lines: readonly string[] };
+  readonly variant: { readonly name: string; readonly flag: IptablesVariant };
+  readonly other: { readonly name: string; readonly flag: IptablesVariant; readonly save4: string; readonly save6: string };
+  /** Space-separated commands the script checks for before it changes anything. */
+  readonly tools: string;
+  readonly ipset: HeredocView;
+  readonly restores: readonly HeredocView[];
+  /** `ensure_jump` argument lists, one a line. */
+  readonly jumps: readonly string[];
+  /** The sets this render owns (space-separated), and the pattern of every set kubewall may own. */
+  readonly sets: { readonly keep: string; readonly pattern: string };
+}
+
+/** The iptables view model: everything the script and the split files lay out, escaped. */
+export function buildIptablesView(plan: Plan, headerLines: readonly string[], variant: IptablesVariant): IptablesView {
+  const commands = variantCommands(variant);
+  const other = variantCommands(otherVariant(variant));
+  return {
+    header: { lines: headerLines },
+    variant: { name: commands.name, flag: variant },
+    other: { name: other.name, flag: other.flag, save4: other.save.ipv4, save6: other.save.ipv6 },
+    tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6].join(' '),
+    ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetLines(plan)),
+    restores: (['ipv4', 'ipv6'] as const).map((family) =>
+      heredoc(`${commands.restore[family]} -w --noflush`, `KUBEWALL_RULES_${family === 'ipv4' ? 'V4' : 'V6'}`, buildRestoreLines(plan, family)),
+    ),
+    jumps: buildJumps(variant).map((j) => `${j.command} ${j.table} ${j.from} ${assertIptablesChain(j.to)}`),
+    sets: { keep: plan.sets.map(ipsetName).join(' '), pattern: `${IPSET_PREFIX}*` },
+  };
+}
