@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { nftablesHostReader } from '../../../src/backends/nftables/host-read.js';
+import { normalizeNftRule, parseNftRuleset, scanNftItems } from '../../../src/backends/nftables/parse.js';
+import { nftablesBackend } from '../../../src/backends/nftables/index.js';
+import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.js';
+import { isKubewallError } from '../../../src/errors.js';
+import { planFromFiles } from '../../../src/load-plan.js';
+import type { Role } from '../../../src/model.js';
+import { FIXTURES_DIR, REPO_ROOT } from '../../helpers/paths.js';
+
+// Fixtures are real `nft -j list ruleset` output, captured in namespaces by scripts/capture-fixtures.ts.
+const fixture = (name: string) => readFileSync(`${FIXTURES_DIR}nftables/${name}.json`, 'utf8');
+
+async function diffFixture(name: string, roles: Role[], cluster: string): Promise<{ diff: DiffResult; warnings: string[] }> {
+  const plan = await planFromFiles({ roles, clusterFile: cluster, cwd: REPO_ROOT });
+  const host = nftablesHostReader.parse(nftablesHostReader.fromSaved(fixture(name), name));
+  const desired = nftablesHostReader.normalizePlan!(plan, nftablesBackend.capabilities);
+  return { diff: diffRulesets(desired, host.ruleset), warnings: host.warnings.map((w) => w.code) };
+}
+
+test('empty ruleset: no kubewall table, nothing else', () => {
+  const { ruleset, warnings } = parseNftRuleset(fixture('empty'), 'empty');
+  assert.is(ruleset.present, false);
+  assert.equal([ruleset.rules, ruleset.sets, ruleset.chains, warnings], [[], [], [], []]);
+});
+
+test('applied render reads back in sync (input chain only, and with before-dnat)', async () => {
+  const worker = await diffFixture('example-worker-applied', ['worker'], 'examples/cluster.yaml');
+  assert.ok(worker.diff.inSync, JSON.stringify(worker.diff, null, 1));
+  assert.is(worker.diff.rules.unchanged, 18);
+  assert.equal(worker.warnings, []);
+  const nodeports = await diffFixture('nodeports-applied', ['control-plane', 'worker'], 'examples/nodeports-from-load-balancers.yaml');
+  assert.ok(nodeports.diff.inSync, JSON.stringify(nodeports.diff, null, 1));
+});
+
+test('the parser reads what nft wrote: chain hooks, ICMPv6 names, prefixes, ranges', () => {
+  const { ruleset } = parseNftRuleset(fixture('nodeports-applied'), 'f');
+  assert.equal(ruleset.chains.map((c) => [c.name, c.policy, c.details]), [
+    ['input', 'drop', { type: 'filter', hook: 'input', priority: '0' }],
+    ['before-dnat', 'accept', { type: 'filter', hook: 'prerouting', priority: '-150' }],
+  ]);
+  const icmpv6 = ruleset.rules.find((r) => r.match.kind === 'icmp' && r.family === 'ipv6');
+  assert.ok(icmpv6 && icmpv6.match.kind === 'icmp' && icmpv6.match.types.includes('neighbour-solicitation'));
+  assert.equal(ruleset.sets.find((s) => s.name === 'admin-v6')?.elements, ['fd00:99::/64']);
+  assert.ok(ruleset.rules.some((r) => r.match.kind === 'not-local' && r.chain === 'before-dnat'));
+});
+
+test('hand-made drift: exactly the deleted rule, the deleted and added elements and the appended rule', async () => {
+  const { diff } = await diffFixture('example-worker-drift', ['worker'], 'examples/cluster.yaml');
+  assert.equal(
+    diff.rules.add.map((r) => `${r.chain} ${r.family} ${r.source} ${JSON.stringify(r.match)}`),
+    ['input ipv4 control-plane-v4 {"kind":"ports","protocol":"tcp","ports":[{"from":10250,"to":10250}]}'],
+  );
+  assert.equal(
+    diff.rules.remove.map((r) => `${r.family} ${r.source} ${JSON.stringify(r.match)}`),
+    ['ipv4 null {"kind":"ports","protocol":"tcp","ports":[{"from":8080,"to":8080}]}', 'ipv6 null {"kind":"ports","protocol":"tcp","ports":[{"from":8080,"to":8080}]}'],
+  );
+  assert.equal(diff.sets.elements.map((e) => [e.set, e.add, e.remove]), [
+    ['control-plane-v4', ['10.10.0.12'], []],
+    ['load-balancers-v4', [], ['10.10.0.99']],
+  ]);
+  assert.equal([diff.chains.add, diff.chains.remove, diff.chains.change, diff.order], [[], [], [], []]);
+});
+
+test('a policy changed by hand is a chain change, nothing else', async () => {
+  const { diff } = await diffFixture('example-worker-policy-accept', ['worker'], 'examples/cluster.yaml');
+  assert.equal(diff.chains.change, [{ chain: 'input', property: 'policy', desired: 'drop', actual: 'accept' }]);
+  assert.equal([diff.rules.add, diff.rules.remove], [[], []]);
+});
+
+test("kube-proxy's tables and chains (iptables-nft and nftables mode) and a CNI table are not kubewall's and raise no warning", async () => {
+  const { diff, warnings } = await diffFixture('kube-proxy-coexist', ['worker'], 'examples/cluster.yaml');
+  assert.ok(diff.inSync, JSON.stringify(diff, null, 1));
+  assert.equal(warnings, []);
+  const text = fixture('kube-proxy-coexist');
+  assert.match(text, /KUBE-NODEPORTS/);
+  assert.match(text, /"kube-proxy"/);
+});
+
+test('another table dropping on the input hook, firewalld and ufw are warned about, not diffed', async () => {
+  const { diff, warnings } = await diffFixture('other-managers', ['worker'], 'examples/cluster.yaml');
+  assert.ok(diff.inSync);
+  assert.equal(warnings, ['shadowing-drop', 'firewalld-active', 'ufw-active']);
+  const { warnings: full } = parseNftRuleset(fixture('other-managers'), 'f');
+  assert.match(full[0]!.message, /table inet other-fw chain input \(hook input\) has policy drop and 1 drop\/reject rule/);
+});
+
+test('pretty-printed JSON (nft -j | jq) parses to the same rules', () => {
+  const compact = parseNftRuleset(fixture('nodeports-applied'), 'f');
+  const pretty = parseNftRuleset(JSON.stringify(JSON.parse(fixture('nodeports-applied')), null, 2), 'f');
+  assert.equal(pretty, compact);
+});
+
+const BROKEN: [string, string, RegExp][] = [
+  ['not JSON', 'Error: syntax error', /expected \{"nftables"/],
+  ['truncated', fixture('example-worker-applied').slice(0, 3000), /truncated|unterminated|unbalanced/],
+  ['trailing garbage', `${fixture('empty').trim()} x`, /unexpected text after/],
+  ['an item that is not an object', '{"nftables": [{"metainfo": {}}, 42]}', /expected an object/],
+  ['broken JSON inside one of ours', '{"nftables": [{"table": {"family": "inet", "name": "kubewall", "handle": 1,,}}]}', /cannot parse/],
+  ['unexpected set element', '{"nftables": [{"set": {"family": "inet", "table": "kubewall", "name": "a-v4", "type": "ipv4_addr", "elem": [{"weird": 1}]}}]}', /unexpected element/],
+];
+for (const [name, text, pattern] of BROKEN) {
+  test(`unparsable input is one HOST_READ error naming its origin: ${name}`, () => {
+    try {
+      parseNftRuleset(text, 'dump.json');
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
+      assert.match((error as Error).message, /^dump\.json: cannot parse the nftables ruleset: /);
+      assert.match((error as Error).message, pattern);
+    }
+  });
+}
+
+test('scanNftItems honours strings: braces, brackets and escaped quotes inside them', () => {
+  const text = '{"nftables": [{"rule": {"comment": "a } ] \\" { [ \\\\"}}, {"table": {}}]}';
+  assert.equal(scanNftItems(text).map((i) => i.kind), ['rule', 'table']);
+});
+
+test('normalizeNftRule: counters are ignored, l4proto dependencies accepted, anything else becomes "other"', () => {
+  const dport = { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: { set: [22, { range: [80, 81] }] } } };
+  const [v4, v6] = normalizeNftRule('input', [{ counter: { packets: 0, bytes: 0 } }, { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } }, dport, { accept: null }], 'h');
+  assert.equal(v4?.match, { kind: 'ports', protocol: 'tcp', ports: [{ from: 22, to: 22 }, { from: 80, to: 81 }] });
+  assert.equal([v4?.family, v6?.family], ['ipv4', 'ipv6']);
+  const logged = normalizeNftRule('input', [dport, { log: { prefix: 'x' } }, { accept: null }], 'h');
+  assert.equal(logged.map((r) => r.match.kind), ['other']);
+  const wrongDependency = normalizeNftRule('input', [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'udp' } }, dport, { accept: null }], 'h');
+  assert.equal(wrongDependency.map((r) => r.match.kind), ['other']);
+  const literalSource = normalizeNftRule('input', [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.0.0.1' } }, dport, { accept: null }], 'h');
+  assert.equal(literalSource.map((r) => r.match.kind), ['other']);
+});
+
+test.run();
