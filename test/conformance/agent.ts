@@ -197,9 +197,39 @@ class Agent {
     let attempts = 0;
     let reached = 0;
     const reachedDetails: string[] = [];
-    await Promise.all(
-      // Several workers per target: many new connections, not one every timeout.
-      targets.flatMap((target) => [0, 1, 2, 3].map(() => target)).map(async (target) => {
+    // UDP: one socket per target sending a datagram every millisecond; any answer is a leak.
+    const floods = targets
+      .filter((t) => t.protocol === 'udp')
+      .map(
+        (target) =>
+          new Promise<void>((resolve) => {
+            const socket = dgram.createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
+            let timer: NodeJS.Timeout | undefined;
+            socket.on('message', (message) => {
+              reached += 1;
+              if (reachedDetails.length < 10) reachedDetails.push(`${target.key}: open ${message.toString()}`);
+            });
+            socket.on('error', () => undefined);
+            socket.connect(target.port, target.host, () => {
+              timer = setInterval(() => {
+                attempts += 1;
+                socket.send('flood');
+              }, 1);
+            });
+            setTimeout(() => {
+              if (timer) clearInterval(timer);
+              // Answers to the last datagrams still count.
+              setTimeout(() => {
+                socket.close();
+                resolve();
+              }, timeoutMs);
+            }, durationMs);
+          }),
+      );
+    await Promise.all([
+      ...floods,
+      // TCP: several workers per target, each a new connection after the last timed out.
+      ...targets.filter((t) => t.protocol === 'tcp').flatMap((target) => [0, 1, 2, 3, 4, 5, 6, 7].map(() => target)).map(async (target) => {
         while (Date.now() < until) {
           attempts += 1;
           const result = target.protocol === 'tcp' ? await probeTcp(target, timeoutMs) : await probeUdp(target, timeoutMs);
@@ -209,7 +239,7 @@ class Agent {
           }
         }
       }),
-    );
+    ]);
     return { attempts, reached, reachedDetails };
   }
 
@@ -230,9 +260,12 @@ function probeTcp(request: ProbeRequest, timeoutMs: number): Promise<ProbeResult
       resolve({ key: request.key, status, detail });
     };
     let connected = false;
-    const timer = setTimeout(() => (connected ? finish('open', 'connected, no banner') : finish('filtered', 'timeout')), timeoutMs);
+    let timer = setTimeout(() => finish('filtered', 'timeout'), timeoutMs);
     socket.on('connect', () => {
       connected = true;
+      // The handshake already shows the firewall's verdict; a busy responder only delays the banner.
+      clearTimeout(timer);
+      timer = setTimeout(() => finish('open', 'connected, no banner'), Math.max(timeoutMs, 2000));
     });
     socket.on('data', (data) => finish('open', data.toString().split('\n')[0] ?? ''));
     socket.on('error', (error) => {

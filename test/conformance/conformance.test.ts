@@ -73,6 +73,11 @@ function registerBackend(adapter: ConformanceAdapter): void {
     const cells = mine.reduce((n, r) => n + r.cellsAsserted, 0);
     const wall = mine.reduce((n, r) => n + r.wallMs, 0);
     const slowest = Math.max(...mine.map((r) => r.wallMs));
+    const byRole = ROLE_SETS.map((roles) => {
+      const cases = mine.filter((r) => r.title.endsWith(` · ${rolesKey(roles)}`));
+      return `${rolesKey(roles)} ${cases.map((r) => r.cellsAsserted).join('/')} (${(cases.reduce((n, r) => n + r.wallMs, 0) / 1000).toFixed(1)} s)`;
+    });
+    process.stdout.write(`\nconformance ${adapter.backend} cells per role, one number per cluster (${clusterFiles.map((f) => f ?? 'default').join(', ')}): ${byRole.join('; ')}`);
     process.stdout.write(
       `\nconformance ${adapter.backend}: ${mine.length} cases, ${cells} cells asserted, harness wall time ${(wall / 1000).toFixed(1)} s (slowest case ${(slowest / 1000).toFixed(1)} s)\n`,
     );
