@@ -142,13 +142,14 @@ COMMIT
 KUBEWALL_RULES_V6
 
 # 3. The jumps into kubewall's chains: inserted at the top when missing, and
-# never twice (a duplicate from a concurrent run is removed).
+# never twice: a later duplicate (a concurrent or hand-made run) is removed.
 ensure_jump() {
 	if ! "$1" -w -t "$2" -C "$3" -j "$4" 2>/dev/null; then
 		"$1" -w -t "$2" -I "$3" 1 -j "$4"
 	fi
-	while [ "$("$1" -w -t "$2" -S "$3" | grep -cxF -- "-A $3 -j $4" || true)" -gt 1 ]; do
-		"$1" -w -t "$2" -D "$3" -j "$4"
+	# -S prints the chain's policy first, so rule n is line n+1; highest first keeps the numbers valid.
+	for n in $("$1" -w -t "$2" -S "$3" | awk -v jump="-A $3 -j $4" '$0 == jump && seen++ { print NR - 1 }' | sort -rn); do
+		"$1" -w -t "$2" -D "$3" "$n"
 	done
 }
 ensure_jump iptables-nft filter INPUT KUBEWALL-INPUT
