@@ -1,0 +1,144 @@
+import { execa } from 'execa';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BIN, FIXTURES_DIR, REPO_ROOT } from '../../helpers/paths.js';
+
+/** The real bin as a user runs it; FORCE_COLOR (set by the test runner) is dropped so NO_COLOR is the only colour switch. */
+async function runCli(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'FORCE_COLOR') env[key] = value;
+  const result = await execa(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    reject: false,
+    input: options.input ?? '',
+    env: { ...env, NO_COLOR: '1', ...options.env },
+    extendEnv: false,
+  });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+const WORKER = ['diff', '--backend', 'nftables', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
+const fixture = (name: string) => `${FIXTURES_DIR}nftables/${name}.json`;
+
+test('in sync: exit 0 and says so', async () => {
+  const result = await runCli([...WORKER, '--from', fixture('example-worker-applied')]);
+  assert.is(result.exitCode, 0, result.stderr);
+  assert.match(result.stdout, /In sync: applying would change nothing in table inet kubewall/);
+  assert.match(result.stdout, /Unchanged: 18 rules, 10 set elements/);
+  assert.is(result.stderr, '');
+});
+
+test('changes pending: exit 2 and names exactly what differs', async () => {
+  const result = await runCli([...WORKER, '--from', fixture('example-worker-drift')]);
+  assert.is(result.exitCode, 2, result.stderr);
+  assert.match(result.stdout, /Rules to add \(1\):\n {2}\+ input {7}ipv4 {6}tcp dport 10250 saddr @control-plane-v4 accept {2}# kubelet\/tcp\/control-plane\n/);
+  assert.match(result.stdout, /Rules to remove \(1\):\n {2}- input {7}ipv4\+ipv6 tcp dport 8080 accept/);
+  assert.match(result.stdout, / {2}control-plane-v4:\n {4}\+ 10\.10\.0\.12\n {2}load-balancers-v4:\n {4}- 10\.10\.0\.99\n/);
+  assert.not.match(result.stdout, /\u001b\[/, 'no colour when not a terminal');
+});
+
+test('--format json: the documented v1 shape', async () => {
+  const result = await runCli([...WORKER, '--from', fixture('example-worker-drift'), '--format', 'json']);
+  assert.is(result.exitCode, 2);
+  const json = JSON.parse(result.stdout);
+  assert.is(json.apiVersion, 'kubewall.dev/diff/v1');
+  assert.equal([json.backend, json.roles, json.scope, json.present, json.inSync], ['nftables', ['worker'], 'table inet kubewall', true, false]);
+  assert.equal(json.summary, {
+    chainsToAdd: 0,
+    chainsToRemove: 0,
+    chainChanges: 0,
+    rulesToAdd: 1,
+    rulesToRemove: 2,
+    rulesOutOfOrder: 0,
+    setsToAdd: 0,
+    setsToRemove: 0,
+    setElementsToAdd: 1,
+    setElementsToRemove: 1,
+    rulesUnchanged: 17,
+    setElementsUnchanged: 9,
+  });
+  assert.equal(json.rules.add[0], {
+    chain: 'input',
+    family: 'ipv4',
+    source: 'control-plane-v4',
+    verdict: 'accept',
+    match: { kind: 'ports', protocol: 'tcp', ports: ['10250'] },
+    text: 'tcp dport 10250 saddr @control-plane-v4 accept',
+    origin: 'kubelet/tcp/control-plane',
+  });
+  assert.equal(json.sets.elements[0], { set: 'control-plane-v4', family: 'ipv4', add: ['10.10.0.12'], remove: [], unchanged: 2 });
+  assert.equal(json.warnings, []);
+});
+
+test('--from - reads the dump from stdin; warnings about other managers are in the report', async () => {
+  const result = await runCli([...WORKER, '--from', '-', '--format', 'json'], { input: await readFile(fixture('other-managers'), 'utf8') });
+  assert.is(result.exitCode, 0, result.stderr);
+  const json = JSON.parse(result.stdout);
+  assert.is(json.source, 'stdin');
+  assert.equal(json.warnings.map((w: { code: string }) => w.code), ['shadowing-drop', 'firewalld-active', 'ufw-active']);
+});
+
+const USAGE: [string, string[], RegExp][] = [
+  ['unknown option', [...WORKER, '--bogus'], /^kubewall: diff: unknown option '--bogus' \(run kubewall diff --help for usage\)$/],
+  ['no role', ['diff', '--backend', 'nftables'], /--role is required/],
+  ['no backend', ['diff', '--role', 'worker'], /--backend is required/],
+  ['unknown backend', ['diff', '--backend', 'pf', '--role', 'worker'], /unknown backend "pf"/],
+  ['bad format', [...WORKER, '--format', 'yaml', '--from', fixture('empty')], /--format: unknown value "yaml"/],
+  ['missing option value', ['diff', '--role', 'worker', '--backend'], /argument missing/],
+  ['missing file', [...WORKER, '--from', '/nonexistent/dump.json'], /^kubewall: --from \/nonexistent\/dump\.json: cannot read the saved dump: no such file$/],
+  ['unparsable dump', [...WORKER, '--from', `${REPO_ROOT}examples/cluster.yaml`], /cannot parse the nftables ruleset: expected \{"nftables"/],
+];
+for (const [name, args, pattern] of USAGE) {
+  test(`errors exit 1, never 2 (which means "changes pending"): ${name}`, async () => {
+    const result = await runCli(args);
+    assert.is(result.exitCode, 1, `${result.stdout}\n${result.stderr}`);
+    assert.is(result.stdout, '');
+    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr.trim(), pattern);
+  });
+}
+
+test('--help explains usage, what it reads, and the exit codes', async () => {
+  const result = await runCli(['diff', '--help']);
+  assert.is(result.exitCode, 0);
+  for (const text of ['--from <file>', 'nft -j list ruleset', 'Exit codes: 0 in sync, 2 changes pending, 1 error', 'never changes the host']) {
+    assert.ok(result.stdout.includes(text), text);
+  }
+});
+
+/** Runs the CLI with fake tools first on PATH (execa's fixtures-directory idea): the live path without root or the host. */
+async function withFakeTools(tools: Record<string, string>, args: readonly string[]) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-fake-tools-'));
+  try {
+    for (const [name, script] of Object.entries(tools)) {
+      await writeFile(path.join(dir, name), `#!/bin/sh\n${script}\n`);
+      await chmod(path.join(dir, name), 0o755);
+    }
+    return await runCli(args, { env: { PATH: dir } });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('live: nft not installed is one clear message, exit 1', async () => {
+  const result = await withFakeTools({}, WORKER);
+  assert.is(result.exitCode, 1);
+  assert.is(result.stderr.trim(), 'kubewall: nft -j list ruleset: nft is not installed (install nftables, or diff against a saved dump with --from FILE)');
+});
+
+test('live: permission denied is one clear message, exit 1', async () => {
+  const result = await withFakeTools({ nft: 'echo "netlink: Error: cache initialization failed: Operation not permitted" >&2; exit 1' }, WORKER);
+  assert.is(result.exitCode, 1);
+  assert.match(result.stderr.trim(), /^kubewall: nft -j list ruleset: permission denied, reading the ruleset needs root \(run kubewall diff with sudo, or diff against a saved dump with --from FILE\): netlink: Error: cache initialization failed: Operation not permitted$/);
+});
+
+test('live: the ruleset comes from nft -j list ruleset (fake nft answering a captured dump)', async () => {
+  const result = await withFakeTools({ nft: `[ "$*" = "-j list ruleset" ] || exit 99\n/bin/cat '${fixture('example-worker-drift')}'` }, [...WORKER, '--format', 'json']);
+  assert.is(result.exitCode, 2, result.stderr);
+  assert.is(JSON.parse(result.stdout).source, 'live');
+});
+
+test.run();

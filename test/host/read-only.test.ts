@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { nftablesHostReader } from '../../src/backends/nftables/host-read.js';
+import { diffHost } from '../../src/diff/diff-host.js';
+import { isKubewallError } from '../../src/errors.js';
+import { guardReadOnly, isReadOnlyCommand } from '../../src/host/read-only.js';
+import type { CommandOutcome, CommandRunner } from '../../src/host/types.js';
+import { planFromFiles } from '../../src/load-plan.js';
+import { FIXTURES_DIR, REPO_ROOT } from '../helpers/paths.js';
+
+/** A fake host: answers each command from a table and records every command it was asked to run. */
+function recordingRunner(answer: (command: string, args: readonly string[]) => CommandOutcome): CommandRunner & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    async run(command, args) {
+      calls.push([command, ...args]);
+      return answer(command, args);
+    },
+  };
+}
+
+const ok = (stdout: string): CommandOutcome => ({ status: 'exited', exitCode: 0, stdout, stderr: '' });
+const failed = (exitCode: number, stderr: string): CommandOutcome => ({ status: 'exited', exitCode, stdout: '', stderr });
+const APPLIED = readFileSync(`${FIXTURES_DIR}nftables/example-worker-applied.json`, 'utf8');
+
+const ALLOWED = [
+  'nft -j list ruleset',
+  'nft list ruleset',
+  'iptables-save',
+  'ip6tables-legacy-save -t filter',
+  'ipset save',
+  'firewall-cmd --state',
+  'firewall-cmd --permanent --info-zone=public',
+  'ufw status verbose',
+  'ufw show added',
+  'cat /proc/net/ip_tables_names',
+];
+const REFUSED = [
+  'nft flush ruleset',
+  'nft -f /tmp/x.nft',
+  'nft -j list ruleset ; nft flush ruleset',
+  'nft add rule inet kubewall input accept',
+  'nft delete table inet kubewall',
+  'iptables -F',
+  'iptables-restore',
+  'iptables-save -t filter -F',
+  'ipset flush',
+  'firewall-cmd --reload',
+  'firewall-cmd --state --add-port=22/tcp',
+  'firewall-cmd',
+  'ufw enable',
+  'ufw status ; ufw disable',
+  'cat /etc/shadow',
+  'sh -c nft',
+  'rm -rf /',
+];
+for (const line of ALLOWED) test(`read-only: allows ${line}`, () => assert.ok(isReadOnlyCommand(line.split(' ')[0]!, line.split(' ').slice(1))));
+for (const line of REFUSED) test(`read-only: refuses ${line}`, () => assert.not.ok(isReadOnlyCommand(line.split(' ')[0]!, line.split(' ').slice(1))));
+
+test('guardReadOnly refuses before the command reaches the runner', async () => {
+  const inner = recordingRunner(() => ok(''));
+  const guarded = guardReadOnly(inner);
+  try {
+    await guarded.run('nft', ['flush', 'ruleset']);
+    assert.unreachable('should have refused');
+  } catch (error) {
+    assert.ok(isKubewallError(error) && error.code === 'HOST_READ');
+    assert.match((error as Error).message, /refusing to run nft flush ruleset/);
+  }
+  assert.equal(inner.calls, []);
+  await guarded.run('nft', ['-j', 'list', 'ruleset']);
+  assert.equal(inner.calls, [['nft', '-j', 'list', 'ruleset']]);
+});
+
+/** Every way the host can answer, per command: success with odd output, failures, missing tools, timeouts. */
+const ANSWERS: CommandOutcome[] = [
+  ok(APPLIED),
+  ok(''),
+  ok('filter\nnat\n'),
+  ok('*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n'),
+  ok('running\n'),
+  ok('Status: active\n'),
+  failed(1, 'Error: Could not process rule: Operation not permitted'),
+  failed(252, 'not running'),
+  { status: 'not-found' },
+  { status: 'timed-out', timeoutMs: 10_000 },
+];
+
+test('diff never runs a command that changes state, whatever the host answers (recording runner through diffHost)', async () => {
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+  let runs = 0;
+  for (let seed = 0; seed < ANSWERS.length ** 2; seed++) {
+    // Two answer streams: one for the ruleset dump, one cycling through every probe.
+    const runner = recordingRunner((command, args) => {
+      const index = command === 'nft' ? seed % ANSWERS.length : (Math.floor(seed / ANSWERS.length) + args.length + command.length) % ANSWERS.length;
+      return ANSWERS[index]!;
+    });
+    await diffHost(plan, 'nftables', { kind: 'live', runner }).catch((error: unknown) => {
+      if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
+    });
+    for (const call of runner.calls) assert.ok(isReadOnlyCommand(call[0]!, call.slice(1)), `ran ${call.join(' ')}`);
+    assert.equal(runner.calls[0], ['nft', '-j', 'list', 'ruleset']);
+    runs += runner.calls.length;
+  }
+  assert.ok(runs > ANSWERS.length ** 2, 'the probes ran too');
+});
+
+const FAILURES: [string, CommandOutcome, RegExp][] = [
+  ['nft not installed', { status: 'not-found' }, /^nft -j list ruleset: nft is not installed \(install nftables, or diff against a saved dump with --from FILE\)$/],
+  ['not root', failed(1, 'netlink: Error: cache initialization failed: Operation not permitted'), /permission denied, reading the ruleset needs root/],
+  ['timeout', { status: 'timed-out', timeoutMs: 10_000 }, /no answer within 10 s/],
+  ['other failure', failed(1, 'Error: JSON support not compiled-in'), /failed with exit code 1: Error: JSON support not compiled-in/],
+  ['unparsable output', ok('Error: nonsense'), /cannot parse the nftables ruleset/],
+];
+for (const [name, outcome, pattern] of FAILURES) {
+  test(`gather: ${name} is one clear HOST_READ error`, async () => {
+    const runner = recordingRunner((command) => (command === 'nft' ? outcome : { status: 'not-found' }));
+    try {
+      nftablesHostReader.parse(await nftablesHostReader.gather(guardReadOnly(runner)));
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
+      assert.match((error as Error).message, pattern);
+    }
+  });
+}
+
+test('probes: firewalld running, ufw active and iptables-legacy rules become warnings; missing tools are skipped', async () => {
+  const runner = recordingRunner((command, args) => {
+    if (command === 'nft') return ok(APPLIED);
+    if (command === 'firewall-cmd') return ok('running\n');
+    if (command === 'ufw') return ok('Status: active\n');
+    if (command === 'cat') return args[0] === '/proc/net/ip_tables_names' ? ok('filter\n') : ok('');
+    if (command === 'iptables-legacy-save') return ok('*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n');
+    return { status: 'not-found' };
+  });
+  const host = nftablesHostReader.parse(await nftablesHostReader.gather(guardReadOnly(runner)));
+  assert.equal(host.warnings.map((w) => w.code), ['firewalld-active', 'ufw-active', 'iptables-legacy']);
+  assert.match(host.warnings[2]!.message, /iptables-legacy-save shows 1 rule and 1 DROP policy/);
+  assert.not.ok(runner.calls.some((c) => c[0] === 'ip6tables-legacy-save'), 'no ip6 legacy tables loaded, so not dumped');
+
+  const quiet = recordingRunner((command) => (command === 'nft' ? ok(APPLIED) : { status: 'not-found' }));
+  assert.equal(nftablesHostReader.parse(await nftablesHostReader.gather(quiet)).warnings, []);
+});
+
+test.run();
