@@ -77,6 +77,10 @@ function inputChain(plan: Plan): NftChainView {
     `meta l4proto icmp icmp type { ${baseline.icmp.map((t) => ICMP_NAMES[t]).join(', ')} } accept comment "baseline: ICMP that IPv4 needs"`,
     `meta l4proto ipv6-icmp icmpv6 type { ${baseline.icmpv6.map((t) => ICMPV6_NAMES[t]).join(', ')} } accept comment "baseline: ICMPv6 that IPv6 needs"`,
     ...networkRules(plan).flatMap(acceptStatements),
+    // The kernel applies a new base chain's drop policy only at the end of the commit
+    // (nf_tables_commit, nft_chain_commit_drop_policy), after the old table's hook is gone:
+    // replacing the table would accept for an instant. The conformance harness saw it leak.
+    `drop comment "baseline: explicit final drop, so replacing this table never accepts in between"`,
   ];
   return {
     name: 'input',
