@@ -29,6 +29,8 @@ export function formatMatch(rule: NormalizedRule): string {
       return `${rule.family === 'ipv6' ? 'icmpv6' : 'icmp'} type ${braces(match.types)}`;
     case 'ports':
       return `${match.protocol} dport ${braces(match.ports.map((p) => formatPortRange(p)))}`;
+    case 'all':
+      return 'every packet:';
     case 'other':
       return match.text;
   }

@@ -26,6 +26,8 @@ export type RuleMatch =
   | { readonly kind: 'icmp'; readonly types: readonly string[] }
   /** Destination ports of one protocol, sorted and merged. */
   | { readonly kind: 'ports'; readonly protocol: Protocol; readonly ports: readonly PortRange[] }
+  /** Every packet: a catch-all at the end of a chain (nftables: an explicit final drop beside the drop policy). */
+  | { readonly kind: 'all' }
   /** A rule in kubewall's table the reader could not map: it can only be reported, as a removal. */
   | { readonly kind: 'other'; readonly text: string };
 

@@ -1,5 +1,6 @@
 import { normalizePlan } from '../../diff/normalize-plan.js';
-import type { HostWarning, NormalizedRuleset } from '../../diff/types.js';
+import type { HostWarning, NormalizedRule, NormalizedRuleset } from '../../diff/types.js';
+import { FAMILIES } from '../../model.js';
 import { requireOutput } from '../../host/describe-failure.js';
 import { gatherCommonProbes, warningsFromProbes } from '../../host/probes.js';
 import type { HostReader, RawHostState } from '../../host/types.js';
@@ -41,6 +42,14 @@ export const nftablesHostReader: HostReader = {
   },
   normalizePlan(plan, capabilities): NormalizedRuleset {
     const desired = normalizePlan(plan, capabilities, `table ${NFT_TABLE.family} ${NFT_TABLE.name}`);
-    return { ...desired, chains: desired.chains.map((chain) => ({ ...chain, details: CHAIN_DETAILS[chain.name] ?? {} })) };
+    // The render ends the input chain with an explicit drop (see view.ts: the kernel sets a new
+    // chain's drop policy only at the end of the commit), so the host has it as a rule too.
+    const lastInput = desired.rules.map((r) => r.chain).lastIndexOf('input');
+    const finalDrop: NormalizedRule[] = FAMILIES.map((family) => ({ chain: 'input', family, source: null, match: { kind: 'all' }, verdict: 'drop', origin: 'baseline: explicit final drop' }));
+    return {
+      ...desired,
+      chains: desired.chains.map((chain) => ({ ...chain, details: CHAIN_DETAILS[chain.name] ?? {} })),
+      rules: [...desired.rules.slice(0, lastInput + 1), ...finalDrop, ...desired.rules.slice(lastInput + 1)],
+    };
   },
 };

@@ -235,7 +235,9 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
     else known = false;
     if (!known) break;
   }
-  const { match, verdict } = parts;
+  const verdict = parts.verdict;
+  // Only a verdict (and perhaps a counter): the catch-all at the end of a chain.
+  const match: RuleMatch | undefined = parts.match ?? (known && parts.source === undefined && parts.family === undefined && parts.l4proto === undefined ? { kind: 'all' } : undefined);
   const dependencyOk = parts.l4proto === undefined || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
   const sourceOk = parts.source === undefined || match?.kind === 'ports';
   if (!known || !match || !verdict || !dependencyOk || !sourceOk) {

@@ -29,7 +29,7 @@ test('empty ruleset: no kubewall table, nothing else', () => {
 test('applied render reads back in sync (input chain only, and with before-dnat)', async () => {
   const worker = await diffFixture('example-worker-applied', ['worker'], 'examples/cluster.yaml');
   assert.ok(worker.diff.inSync, JSON.stringify(worker.diff, null, 1));
-  assert.is(worker.diff.rules.unchanged, 18);
+  assert.is(worker.diff.rules.unchanged, 20);
   assert.equal(worker.warnings, []);
   const nodeports = await diffFixture('nodeports-applied', ['control-plane', 'worker'], 'examples/nodeports-from-load-balancers.yaml');
   assert.ok(nodeports.diff.inSync, JSON.stringify(nodeports.diff, null, 1));
@@ -124,6 +124,8 @@ test('normalizeNftRule: counters are ignored, l4proto dependencies accepted, any
   const [v4, v6] = normalizeNftRule('input', [{ counter: { packets: 0, bytes: 0 } }, { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } }, dport, { accept: null }], 'h');
   assert.equal(v4?.match, { kind: 'ports', protocol: 'tcp', ports: [{ from: 22, to: 22 }, { from: 80, to: 81 }] });
   assert.equal([v4?.family, v6?.family], ['ipv4', 'ipv6']);
+  const catchAll = normalizeNftRule('input', [{ counter: null }, { drop: null }], 'h');
+  assert.equal(catchAll.map((r) => [r.family, r.match.kind, r.verdict]), [['ipv4', 'all', 'drop'], ['ipv6', 'all', 'drop']]);
   const logged = normalizeNftRule('input', [dport, { log: { prefix: 'x' } }, { accept: null }], 'h');
   assert.equal(logged.map((r) => r.match.kind), ['other']);
   const wrongDependency = normalizeNftRule('input', [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'udp' } }, dport, { accept: null }], 'h');
