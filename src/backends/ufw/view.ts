@@ -1,0 +1,155 @@
+import type { AddressPeerClass, PortRange } from '../../model.js';
+import { formatPortRanges } from '../../ports.js';
+import { networkRules, type Plan, type PlanRule } from '../../plan/types.js';
+import { assertUfwAddress, quoteSh, ufwCommentText } from './escape.js';
+
+/** Every rule kubewall adds carries a comment starting with this word; it is how an apply finds its own rules. */
+export const UFW_TAG_PREFIX = 'kubewall';
+
+/** iptables multiport takes at most 15 ports, a range counting as two; ufw passes a port list to it. */
+export const UFW_MULTIPORT_MAX = 15;
+
+/**
+ * Above this many addresses in one peer class, kubewall warns: ufw has no
+ * sets, so every port rule that uses the class becomes this many ufw rules.
+ */
+export const UFW_LARGE_PEER_CLASS = 50;
+
+/** One line of the script, already escaped for sh. */
+export interface UfwRuleGroupView {
+  /** Why these rules exist, safe as a `#` comment. */
+  readonly comment: string;
+  /** `kw_allow 'kubewall ...' proto tcp from 10.0.0.0/8 to any port 6443` */
+  readonly lines: readonly string[];
+}
+
+export interface UfwView {
+  readonly header: { readonly lines: readonly string[] };
+  /** SSH from the admin networks: added before anything else, so enabling ufw cannot lock operators out. */
+  readonly ssh: readonly UfwRuleGroupView[];
+  readonly rules: readonly UfwRuleGroupView[];
+  /** `yes` when a rule names an IPv6 peer address, which ufw only accepts with IPV6=yes. */
+  readonly needIpv6: 'yes' | 'no';
+  /** How many `kw_allow` lines the script holds (an address-free rule is one line, two ufw rules with IPV6=yes). */
+  readonly ruleCount: number;
+  readonly tagPrefix: string;
+}
+
+/** A peer class large enough that one-rule-per-address costs. */
+export interface LargePeerClass {
+  readonly peer: AddressPeerClass;
+  readonly addresses: number;
+  /** Port rules (after splitting long port lists) that use the class. */
+  readonly portRules: number;
+}
+
+/** Splits port ranges into lists ufw (iptables multiport) accepts: at most 15 ports, a range counting two. */
+export function chunkPortRanges(ranges: readonly PortRange[]): PortRange[][] {
+  const chunks: PortRange[][] = [];
+  let current: PortRange[] = [];
+  let weight = 0;
+  for (const range of ranges) {
+    const cost = range.from === range.to ? 1 : 2;
+    if (weight + cost > UFW_MULTIPORT_MAX) {
+      chunks.push(current);
+      current = [];
+      weight = 0;
+    }
+    current.push(range);
+    weight += cost;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function peerAddresses(plan: Plan, peer: AddressPeerClass): string[] {
+  return plan.sets.filter((set) => set.peer === peer).flatMap((set) => set.elements.map(assertUfwAddress));
+}
+
+interface UfwRule {
+  readonly protocol: string;
+  readonly ports: string;
+  /** null: from any address, both families. */
+  readonly address: string | null;
+  readonly ids: string[];
+}
+
+function ruleKey(rule: Omit<UfwRule, 'ids'>): string {
+  return `${rule.protocol} ${rule.ports} ${rule.address ?? 'any'}`;
+}
+
+function ruleLine(rule: UfwRule): string {
+  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} port ${rule.ports} from ${rule.address ?? 'any'}`);
+  const from = rule.address === null ? '' : ` from ${rule.address}`;
+  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to any port ${rule.ports}`;
+}
+
+/**
+ * The ufw rules one plan rule asks for: one per (port list, peer address),
+ * ufw having no sets. Rules another plan rule already produced (defaulted
+ * peer classes share addresses) are merged into it, so ufw never sees the
+ * same rule twice with two comments (it would rewrite it on every apply).
+ */
+function groupRules(plan: Plan, rules: readonly PlanRule[], seen: Map<string, UfwRule>): UfwRuleGroupView[] {
+  const groups: { comment: string; rules: UfwRule[] }[] = [];
+  for (const rule of rules) {
+    const own: UfwRule[] = [];
+    const addresses = rule.peer === 'any' ? [null] : rule.peer === 'self' ? [] : peerAddresses(plan, rule.peer);
+    for (const chunk of chunkPortRanges(rule.ports)) {
+      for (const address of addresses) {
+        const candidate = { protocol: rule.protocol, ports: formatPortRanges(chunk, ':'), address };
+        const existing = seen.get(ruleKey(candidate));
+        if (existing) {
+          existing.ids.push(rule.id);
+          continue;
+        }
+        const created = { ...candidate, ids: [rule.id] };
+        seen.set(ruleKey(candidate), created);
+        own.push(created);
+      }
+    }
+    const note = own.length === 0 ? (addresses.length === 0 ? ' (no addresses in this peer class: nothing to open)' : ' (same ufw rules as above)') : '';
+    groups.push({ comment: ufwCommentText(`${rule.comment}${note}`), rules: own });
+  }
+  // Lines are built last: a rule's tag lists every plan rule merged into it.
+  return groups.map((group) => ({ comment: group.comment, lines: group.rules.map(ruleLine) }));
+}
+
+/** Peer classes with more than UFW_LARGE_PEER_CLASS addresses that some rule uses. */
+export function findLargePeerClasses(plan: Plan): LargePeerClass[] {
+  const large: LargePeerClass[] = [];
+  const rules = networkRules(plan);
+  for (const peer of new Set(plan.sets.map((set) => set.peer))) {
+    const addresses = peerAddresses(plan, peer).length;
+    const portRules = rules.filter((rule) => rule.peer === peer).reduce((sum, rule) => sum + chunkPortRanges(rule.ports).length, 0);
+    if (addresses > UFW_LARGE_PEER_CLASS && portRules > 0) large.push({ peer, addresses, portRules });
+  }
+  return large;
+}
+
+/** The warning for one large peer class: what it costs, and why the threshold is where it is. */
+export function describeLargePeerClass(large: LargePeerClass): string {
+  return (
+    `ufw has no sets: peer class ${large.peer} has ${large.addresses} addresses (more than ${UFW_LARGE_PEER_CLASS}), ` +
+    `so its ${large.portRules} port rule(s) become ${large.addresses * large.portRules} ufw rules; ` +
+    'every new inbound connection walks that linear chain, and each rule changed while ufw is active reloads all of ufw\'s user rules; ' +
+    'use CIDRs in the cluster file, or the nftables backend (sets)'
+  );
+}
+
+/** The ufw view model: everything the template lays out, escaped for sh and ufw. */
+export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwView {
+  const rules = networkRules(plan);
+  const seen = new Map<string, UfwRule>();
+  const ssh = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
+  const rest = groupRules(plan, rules.filter((rule) => rule.entry !== 'ssh'), seen);
+  const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
+  return {
+    header: { lines: headerLines },
+    ssh,
+    rules: rest,
+    needIpv6: needIpv6 ? 'yes' : 'no',
+    ruleCount: seen.size,
+    tagPrefix: UFW_TAG_PREFIX,
+  };
+}
