@@ -15,10 +15,11 @@ export const FIREWALLD_HEADER_LINES = [
   `firewalld 1.x orders source zones by name: a source that a zone named before "${FIREWALLD_ZONE}" binds (block, dmz, drop, external, home, internal) is classified there instead`,
   'target DROP: new inbound connections no rule accepts are dropped; firewalld itself accepts loopback and established/related and drops invalid packets',
   "forward: intra-zone forwarding is on, so firewalld's forward reject never sits ahead of the CNI; forwarded (pod) traffic is left to the CNI and kube-proxy",
-  "reload: with FirewallBackend=nftables (the default) firewalld rebuilds only its own table inet firewalld; kube-proxy's and the CNI's tables and iptables chains stay; while it rebuilds, firewalld drops new connections host-wide (established ones continue)",
-  "FirewallBackend=iptables: a reload flushes every iptables chain, kube-proxy's and the CNI's too; the script refuses to run there",
+  "reload: firewalld rebuilds its own table inet firewalld; other nftables tables (kube-proxy's nftables mode, the CNI's) stay; while it rebuilds, new connections are dropped host-wide (established ones continue)",
+  "iptables: firewalld before 2.0 (Debian 12 ships 1.3.3) flushes every iptables table on start and reload even with FirewallBackend=nftables, and 2.0 still does while direct rules exist (firewalld PR #1082): kube-proxy's iptables and ipvs rules, iptables-based CNIs and portmap lose theirs until they restore them",
+  'the script refuses to reload where that flush would hit existing iptables rules, unless KUBEWALL_ALLOW_IPTABLES_FLUSH=yes; it refuses FirewallBackend=iptables outright',
   'FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is',
-  'never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services, other tables and chains',
+  "never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above",
 ];
 
 /**

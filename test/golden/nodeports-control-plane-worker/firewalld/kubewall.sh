@@ -13,10 +13,11 @@
 # firewalld 1.x orders source zones by name: a source that a zone named before "kubewall" binds (block, dmz, drop, external, home, internal) is classified there instead
 # target DROP: new inbound connections no rule accepts are dropped; firewalld itself accepts loopback and established/related and drops invalid packets
 # forward: intra-zone forwarding is on, so firewalld's forward reject never sits ahead of the CNI; forwarded (pod) traffic is left to the CNI and kube-proxy
-# reload: with FirewallBackend=nftables (the default) firewalld rebuilds only its own table inet firewalld; kube-proxy's and the CNI's tables and iptables chains stay; while it rebuilds, firewalld drops new connections host-wide (established ones continue)
-# FirewallBackend=iptables: a reload flushes every iptables chain, kube-proxy's and the CNI's too; the script refuses to run there
+# reload: firewalld rebuilds its own table inet firewalld; other nftables tables (kube-proxy's nftables mode, the CNI's) stay; while it rebuilds, new connections are dropped host-wide (established ones continue)
+# iptables: firewalld before 2.0 (Debian 12 ships 1.3.3) flushes every iptables table on start and reload even with FirewallBackend=nftables, and 2.0 still does while direct rules exist (firewalld PR #1082): kube-proxy's iptables and ipvs rules, iptables-based CNIs and portmap lose theirs until they restore them
+# the script refuses to reload where that flush would hit existing iptables rules, unless KUBEWALL_ALLOW_IPTABLES_FLUSH=yes; it refuses FirewallBackend=iptables outright
 # FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is
-# never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services, other tables and chains
+# never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above
 # warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
 # warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
 
@@ -35,6 +36,29 @@ fi
 if grep -Eq '^[[:space:]]*FirewallBackend[[:space:]]*=[[:space:]]*iptables' /etc/firewalld/firewalld.conf 2>/dev/null; then
 	echo "kubewall: /etc/firewalld/firewalld.conf sets FirewallBackend=iptables: a reload would flush kube-proxy's and the CNI's iptables rules; set FirewallBackend=nftables first" >&2
 	exit 1
+fi
+
+# firewalld before 2.0 flushes every iptables table (nat, filter, mangle, raw,
+# security) on each reload, even with FirewallBackend=nftables; 2.0 stops that
+# unless direct rules exist (firewalld PR #1082, also in RHEL 9.3's 1.2.5).
+# kube-proxy's iptables and ipvs modes, iptables-based CNIs and portmap keep
+# their rules there: they would be gone until their owners restore them.
+fw_python=$(sed -n '1s/^#![[:space:]]*//p' "$(command -v firewall-cmd)")
+flushes_iptables=yes
+if $fw_python -c 'import sys; from firewall.core.fw import Firewall; sys.exit(0 if hasattr(Firewall, "may_skip_flush_direct_backends") else 1)' 2>/dev/null; then
+	direct_chains=$(firewall-cmd --direct --get-all-chains)
+	direct_rules=$(firewall-cmd --direct --get-all-rules)
+	direct_passthroughs=$(firewall-cmd --direct --get-all-passthroughs)
+	if [ -z "$direct_chains$direct_rules$direct_passthroughs" ]; then
+		flushes_iptables=no
+	fi
+fi
+if [ "$flushes_iptables" = yes ] && { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -q '^-A'; then
+	if [ "${KUBEWALL_ALLOW_IPTABLES_FLUSH:-}" != yes ]; then
+		echo "kubewall: this firewalld flushes every iptables table when it reloads, and this host has iptables rules (kube-proxy, the CNI, portmap?): they would be lost until their owners restore them. Use firewalld 2.0 or later without direct rules, or run again with KUBEWALL_ALLOW_IPTABLES_FLUSH=yes" >&2
+		exit 1
+	fi
+	echo "kubewall: warning: the reload at the end flushes every iptables table (KUBEWALL_ALLOW_IPTABLES_FLUSH=yes)" >&2
 fi
 
 # Replace, never merge: remove the zone and every kubewall-* ipset that an
