@@ -214,7 +214,12 @@ function lineDiff(before: string, after: string, limit = 20): string {
   const removed = a.filter((l) => !b.includes(l)).map((l) => `- ${l}`);
   const added = b.filter((l) => !a.includes(l)).map((l) => `+ ${l}`);
   const lines = [...removed, ...added];
-  if (lines.length === 0) return '  (same lines, different order)';
+  if (lines.length === 0) {
+    // Same lines, another order: show where the order first differs.
+    const at = a.findIndex((line, i) => line !== b[i]);
+    const window = (text: string[]) => text.slice(Math.max(0, at - 2), at + 4).map((l) => `    ${l}`).join('\n');
+    return `  same lines, different order from line ${at + 1}:\n  before:\n${window(a)}\n  after:\n${window(b)}`;
+  }
   return lines.slice(0, limit).map((l) => `  ${l}`).join('\n') + (lines.length > limit ? `\n  … ${lines.length - limit} more` : '');
 }
 
