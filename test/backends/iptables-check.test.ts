@@ -168,31 +168,32 @@ await describeWithNetns('iptables output passes ipset restore and iptables-resto
     });
   }
 
-  test('a duplicate jump (a concurrent or older run) is removed; a new plan replaces the old one completely', async () => {
-    const variant: IptablesVariant = 'nft';
-    const before = (await renderFiles(CASE_NODEPORTS, variant)).get('kubewall.sh')!;
-    const after = (await renderFiles(CASE_WORKER_OPEN, variant)).get('kubewall.sh')!;
-    const fresh = await withNetns('iptfresh', async (netns) => {
-      await installKubeProxy(netns, variant);
-      assert.is((await applyScript(netns, after)).exitCode, 0);
-      return liveState(netns, variant);
+  for (const variant of IPTABLES_VARIANTS) {
+    test(`${variant}: a later duplicate jump (a concurrent or older run) is removed; a new plan replaces the old one completely`, async () => {
+      const before = (await renderFiles(CASE_NODEPORTS, variant)).get('kubewall.sh')!;
+      const after = (await renderFiles(CASE_WORKER_OPEN, variant)).get('kubewall.sh')!;
+      const fresh = await withNetns(`iptfresh${variant}`, async (netns) => {
+        await installKubeProxy(netns, variant);
+        assert.is((await applyScript(netns, after)).exitCode, 0);
+        return liveState(netns, variant);
+      });
+      await withNetns(`iptreplace${variant}`, async (netns) => {
+        await installKubeProxy(netns, variant);
+        assert.is((await applyScript(netns, before)).exitCode, 0);
+        await inNetns(netns, tool(variant, 'ipv4', ''), ['-A', 'INPUT', '-j', 'KUBEWALL-INPUT']);
+        assert.is(count(await table(netns, variant, 'ipv4', 'filter'), '-A INPUT -j KUBEWALL-INPUT'), 2);
+        const result = await applyScript(netns, after);
+        assert.is(result.exitCode, 0, result.stderr);
+        const replaced = await liveState(netns, variant);
+        // Same rules, sets and jumps as a namespace that only ever saw the new plan.
+        assert.fixture(replaced.v4, fresh.v4);
+        assert.fixture(replaced.v6, fresh.v6);
+        assert.fixture(replaced.ipsets, fresh.ipsets);
+        assert.not.match(replaced.ipsets, /KUBEWALL-ETCD-V4/, "the control-plane plan's etcd set is gone");
+        assert.not.match(replaced.v4, /-A KUBEWALL-BEFORE-DNAT/, 'NodePorts open to all: the before-DNAT chain is empty');
+      });
     });
-    await withNetns('iptreplace', async (netns) => {
-      await installKubeProxy(netns, variant);
-      assert.is((await applyScript(netns, before)).exitCode, 0);
-      await inNetns(netns, 'iptables-nft', ['-A', 'INPUT', '-j', 'KUBEWALL-INPUT']);
-      assert.is(count(await table(netns, variant, 'ipv4', 'filter'), '-A INPUT -j KUBEWALL-INPUT'), 2);
-      const result = await applyScript(netns, after);
-      assert.is(result.exitCode, 0, result.stderr);
-      const replaced = await liveState(netns, variant);
-      // Same rules, sets and jumps as a namespace that only ever saw the new plan.
-      assert.fixture(replaced.v4, fresh.v4);
-      assert.fixture(replaced.v6, fresh.v6);
-      assert.fixture(replaced.ipsets, fresh.ipsets);
-      assert.not.match(replaced.ipsets, /KUBEWALL-ETCD-V4/, "the control-plane plan's etcd set is gone");
-      assert.not.match(replaced.v4, /-A KUBEWALL-BEFORE-DNAT/, 'NodePorts open to all: the before-DNAT chain is empty');
-    });
-  });
+  }
 
   test("the script refuses to run when the host's rules live in the other variant, and changes nothing", async () => {
     const script = (await renderFiles(CASE_NODEPORTS, 'nft')).get('kubewall.sh')!;
