@@ -141,7 +141,8 @@ export function describeLargePeerClass(large: LargePeerClass): string {
 export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwView {
   const rules = networkRules(plan);
   const seen = new Map<string, UfwRule>();
-  const ssh = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
+  const sshRules = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
+  const ssh = sshRules.length > 0 ? sshRules : [{ comment: 'NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', lines: [] }];
   const rest = groupRules(plan, rules.filter((rule) => rule.entry !== 'ssh'), seen);
   const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
   return {

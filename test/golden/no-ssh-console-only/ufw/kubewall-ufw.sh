@@ -87,6 +87,7 @@ kw_allow() {
 }
 
 # 1. SSH from the admin networks, before anything can enable a default deny.
+# NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections
 
 # 2. The plan's ports, from their peers (2 kubewall rules in all, SSH included).
 # kubelet: Kubelet API (used by: Self, Control plane) (no addresses in this peer class: nothing to open)
