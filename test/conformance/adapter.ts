@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Family, Plan, Protocol, Role } from '../../src/index.js';
+import type { Family, Plan, Role } from '../../src/index.js';
 
 /**
  * The contract between the conformance harness and one firewall backend.
@@ -132,11 +132,18 @@ export type AssertionName = (typeof ASSERTIONS)[number];
 export const PEERS = ['self', 'control-plane', 'worker', 'etcd', 'load-balancer', 'admin', 'pod', 'outsider'] as const;
 export type PeerName = (typeof PEERS)[number];
 
+/**
+ * The protocols the harness probes with sockets. Plan rules for other IP
+ * protocols (if the catalogue grows them) have no port to probe; the harness
+ * lists them in a note instead.
+ */
+export type ProbeProtocol = 'tcp' | 'udp';
+
 /** One (peer, port, protocol, family) cell of the reachability matrix. */
 export interface Cell {
   readonly peer: PeerName;
   readonly port: number;
-  readonly protocol: Protocol;
+  readonly protocol: ProbeProtocol;
   readonly family: Family;
   /** True for the NodePort that kube-proxy-like state DNATs to the pod. */
   readonly dnat: boolean;

@@ -1,5 +1,5 @@
-import type { Protocol, Role } from '../../src/index.js';
-import type { PeerName } from './adapter.js';
+import type { Role } from '../../src/index.js';
+import type { PeerName, ProbeProtocol as Protocol } from './adapter.js';
 
 /**
  * What the seed catalogue must give, written by hand from DOMAIN.md §1 and

@@ -10,7 +10,6 @@ import {
   type Cluster,
   type Family,
   type Plan,
-  type Protocol,
   type Role,
 } from '../../src/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -25,6 +24,7 @@ import type {
   KnownGap,
   LiveRules,
   PeerName,
+  ProbeProtocol as Protocol,
   RenderedOutput,
   RenderedOutputFile,
 } from './adapter.js';
@@ -310,10 +310,9 @@ export async function runConformanceCase(
   let cellsAsserted = 0;
   let cellsObserved = 0;
   try {
-    const output = await renderOutput(adapter, ctx, roles, path.join(workDir, 'rendered'));
-    phase('render');
-    await topo.create();
-    phase('topology');
+    // Rendering (the CLI) and building the lab (ip) do not depend on each other.
+    const [output] = await Promise.all([renderOutput(adapter, ctx, roles, path.join(workDir, 'rendered')), topo.create()]);
+    phase('render ‖ topology');
 
     // kube-proxy-like state: the API server endpoint is this node when it is a control plane, else the control-plane peer.
     const cpPlan = ctx.plans.get('control-plane')!;
@@ -344,6 +343,8 @@ export async function runConformanceCase(
       const ranges = [...planRanges(plan, protocol), ...handRanges.filter((r) => r.protocol === protocol)];
       ports[protocol] = portsToProbe(ranges, protocol, dnatPorts);
     }
+    const unprobed = plan.rules.filter((r) => !(PROTOCOLS as readonly string[]).includes(r.protocol));
+    if (unprobed.length > 0) notes.push(`not probed (no port to probe with a socket): ${unprobed.map((r) => r.id).join(', ')}`);
     notes.push(`ports probed: tcp ${ports.tcp.join(',')}; udp ${ports.udp.join(',')}; DNATed NodePorts ${dnatPorts.join(',')}`);
     const onNode = (list: number[]) => FAMILIES.flatMap((f) => list.map((port) => ({ host: lab.node[f], port })));
     await topo.agent('self').listen(onNode(ports.tcp), onNode(ports.udp));
@@ -442,17 +443,20 @@ export async function runConformanceCase(
     // 3. NodePorts restricted to some peers: spelled out for DNATed traffic (the matrix holds these cells too).
     const restricted = plan.rules.filter((r) => r.filterBeforeDnat && r.peer !== 'any' && r.peer !== 'self');
     for (const rule of restricted) {
+      const protocol = PROTOCOLS.find((p) => p === rule.protocol);
+      if (!protocol) continue;
       for (const family of FAMILIES) {
-        const port = KUBE_PROXY_STATE.nodePorts[rule.protocol];
-        if (!planCovers(plan, rule.protocol, port)) continue;
-        const lb = lab.peers.has('load-balancer') ? checkDnatBanner({ peer: 'load-balancer', port, protocol: rule.protocol, family, dnat: true }, seen.get(cellKey({ peer: 'load-balancer', port, protocol: rule.protocol, family, dnat: true }))!) : null;
-        const outCell: Cell = { peer: 'outsider', port, protocol: rule.protocol, family, dnat: true };
+        const port = KUBE_PROXY_STATE.nodePorts[protocol];
+        if (!planCovers(plan, protocol, port)) continue;
+        const lbCell: Cell = { peer: 'load-balancer', port, protocol, family, dnat: true };
+        const lb = lab.peers.has('load-balancer') ? checkDnatBanner(lbCell, seen.get(cellKey(lbCell))!) : null;
+        const outCell: Cell = { peer: 'outsider', port, protocol, family, dnat: true };
         const out = seen.get(cellKey(outCell))!;
-        notes.push(`NodePort ${port}/${rule.protocol} ${family} (restricted to ${rule.peer}, DNATed to the pod): load balancer ${lb ? `${lb.status} ${lb.detail}` : 'absent'}, outsider ${out.status}`);
+        notes.push(`NodePort ${port}/${protocol} ${family} (restricted to ${rule.peer}, DNATed to the pod): load balancer ${lb ? `${lb.status} ${lb.detail}` : 'absent'}, outsider ${out.status}`);
         if (out.status !== 'filtered') {
           const gap = gapFor(gaps, 'nodeport-dnat', outCell, scope);
           if (gap) usedGaps.add(gap);
-          else fail('nodeport-dnat', `outsider reached DNATed NodePort ${port}/${rule.protocol} ${family}: ${out.status} ${out.detail}`);
+          else fail('nodeport-dnat', `outsider reached DNATed NodePort ${port}/${protocol} ${family}: ${out.status} ${out.detail}`);
         }
       }
     }

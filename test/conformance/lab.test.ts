@@ -1,9 +1,9 @@
 import fg from 'fast-glob';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Family, Protocol } from '../../src/index.js';
+import type { Family } from '../../src/index.js';
 import { EXAMPLES_DIR } from '../helpers/paths.js';
-import { PEERS, type PeerName } from './adapter.js';
+import { PEERS, type PeerName, type ProbeProtocol as Protocol } from './adapter.js';
 import { splitNftRuleset } from './adapters/nftables.js';
 import { handAllows, handTable, parseHandKey } from './expected-seed.js';
 import { loadClusterContext, rolesKey, ROLE_SETS } from './harness.js';

@@ -1,5 +1,5 @@
-import type { Family, Plan, PortRange, Protocol } from '../../src/index.js';
-import type { Cell, PeerName } from './adapter.js';
+import type { Family, Plan, PortRange } from '../../src/index.js';
+import type { Cell, PeerName, ProbeProtocol as Protocol } from './adapter.js';
 import type { ProbeResult } from './agent.js';
 import { addressIn } from './lab.js';
 
