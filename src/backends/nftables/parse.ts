@@ -34,11 +34,63 @@ interface Item {
 
 class NftJsonError extends Error {}
 
+/** Top-level kinds; nft writes each as `{"<kind>": {"family": "...` (compact), and no nested statement of these kinds so. */
+const ITEM_KINDS = new Set(['table', 'chain', 'rule', 'set', 'map', 'element', 'flowtable', 'counter', 'quota', 'limit', 'ct helper', 'ct timeout', 'ct expectation', 'synproxy', 'secmark']);
+const FAMILY_KEY = '{"family": "';
+
+/**
+ * The fast path for large dumps: item starts found with indexOf on nft's
+ * compact `{"family": "` instead of walking every character. Exact for nft's
+ * output: a JSON string cannot hold an unescaped quote, so the needle only
+ * matches structure; a nested statement with a family (dnat) is told apart
+ * by its key. Returns undefined when the text does not look like that
+ * (pretty-printed, another writer), and the careful scanner runs instead.
+ */
+export function findNftItemsFast(text: string, head: number): Item[] | undefined {
+  const tail = /\]\s*\}\s*$/.exec(text.slice(-64));
+  if (!tail) return undefined;
+  const end = text.length - 64 + tail.index;
+  const starts: { start: number; kind: string }[] = [];
+  for (let p = text.indexOf(FAMILY_KEY, head); p !== -1; p = text.indexOf(FAMILY_KEY, p + FAMILY_KEY.length)) {
+    const key = /\{"([a-z ]+)": $/.exec(text.slice(Math.max(head, p - 24), p));
+    if (key && ITEM_KINDS.has(key[1]!)) starts.push({ start: p - key[0].length, kind: key[1]! });
+  }
+  if (starts.length === 0) return undefined;
+  const items: Item[] = [];
+  // Whatever precedes the first item (metainfo) is small: the careful scanner reads it.
+  const prefix = text.slice(head, starts[0]!.start).replace(/,\s*$/, '');
+  if (/\S/.test(prefix)) {
+    const shift = head - '{"nftables": ['.length;
+    items.push(...scanNftItems(`{"nftables": [${prefix}]}`).map((item) => ({ kind: item.kind, start: item.start + shift, end: item.end + shift })));
+  }
+  for (let k = 0; k < starts.length; k++) {
+    const last = k + 1 === starts.length;
+    let stop = last ? end : starts[k + 1]!.start;
+    // Between two items only `}`, `,` and whitespace; before the closing `]` only `}` and whitespace.
+    while (stop > 0 && /\s/.test(text[stop - 1]!)) stop--;
+    if (!last) {
+      if (text[stop - 1] !== ',') return undefined;
+      stop--;
+      while (/\s/.test(text[stop - 1]!)) stop--;
+    }
+    if (text[stop - 1] !== '}') return undefined;
+    items.push({ kind: starts[k]!.kind, start: starts[k]!.start, end: stop });
+  }
+  return items;
+}
+
 /**
  * Finds the items of `{"nftables": [ ... ]}` without parsing them: a host
  * with kube-proxy has tens of thousands of rules kubewall only needs to skip.
  * Strings are honoured, so braces inside comments cannot mislead it.
  */
+export function findNftItems(text: string): Item[] {
+  const head = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(text);
+  if (!head) throw new NftJsonError('expected {"nftables": [...]} (the output of nft -j list ruleset)');
+  return (text.length > 1 << 20 ? findNftItemsFast(text, head[0].length) : undefined) ?? scanNftItems(text);
+}
+
+/** The careful scanner: walks the text, honouring strings, so braces inside comments cannot mislead it. */
 export function scanNftItems(text: string): Item[] {
   const head = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(text);
   if (!head) throw new NftJsonError('expected {"nftables": [...]} (the output of nft -j list ruleset)');
@@ -286,7 +338,7 @@ function parseItems(text: string): ParsedNftRuleset {
   const dropRules = new Map<string, number>();
   const tables = new Set<string>();
   let ufwChains = 0;
-  for (const item of scanNftItems(text)) {
+  for (const item of findNftItems(text)) {
     // Cheap tests on the item's text decide whether it is worth parsing at all.
     const slice = text.slice(item.start, Math.min(item.end, item.start + 4096));
     const mentionsUs = (item.end - item.start > 4096 ? text.slice(item.start, item.end) : slice).includes(OUR_NAME);

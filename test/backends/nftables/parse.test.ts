@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../../src/backends/nftables/host-read.js';
-import { normalizeNftRule, parseNftRuleset, scanNftItems } from '../../../src/backends/nftables/parse.js';
+import { findNftItems, findNftItemsFast, normalizeNftRule, parseNftRuleset, scanNftItems } from '../../../src/backends/nftables/parse.js';
 import { nftablesBackend } from '../../../src/backends/nftables/index.js';
 import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.js';
 import { isKubewallError } from '../../../src/errors.js';
@@ -117,6 +117,21 @@ for (const [name, text, pattern] of BROKEN) {
 test('scanNftItems honours strings: braces, brackets and escaped quotes inside them', () => {
   const text = '{"nftables": [{"rule": {"comment": "a } ] \\" { [ \\\\"}}, {"table": {}}]}';
   assert.equal(scanNftItems(text).map((i) => i.kind), ['rule', 'table']);
+});
+
+test('large dumps take the fast item finder, which agrees with the careful scanner (nested dnat with a family included)', () => {
+  const applied = JSON.parse(fixture('kube-proxy-coexist')).nftables as unknown[];
+  const dnat = { rule: { family: 'inet', table: 'cni', chain: 'pre', handle: 1, expr: [{ dnat: { family: 'ip', addr: '10.0.0.1' } }] } };
+  const filler = Array.from({ length: 6000 }, (_, i) => ({ rule: { family: 'ip', table: 'nat', chain: `KUBE-SEP-${i}`, handle: i, comment: '}, {"family": "ip"', expr: [{ counter: { packets: 0, bytes: 0 } }, { accept: null }] } }));
+  const text = JSON.stringify({ nftables: [...applied, dnat, ...filler] }).replace(/":/g, '": ').replace(/,"/g, ', "').replace(/,\{/g, ', {');
+  assert.ok(text.length > 1 << 20, 'big enough for the fast path');
+  const fast = findNftItemsFast(text, text.indexOf('[') + 1);
+  assert.ok(fast, 'the fast path applies to compact nft output');
+  assert.equal(fast, scanNftItems(text));
+  assert.equal(findNftItems(text), fast);
+  assert.is(findNftItemsFast(JSON.stringify(JSON.parse(text), null, 1), 15), undefined, 'pretty-printed: the careful scanner instead');
+  assert.is(fast.length, applied.length + 1 + filler.length);
+  assert.ok(parseNftRuleset(text, 'big').ruleset.present);
 });
 
 test('normalizeNftRule: counters are ignored, l4proto dependencies accepted, anything else becomes "other"', () => {
