@@ -1,5 +1,5 @@
 import { KubewallError } from '../../errors.js';
-import type { Family, PortRange } from '../../model.js';
+import type { Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
 import { networkRules, setName, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
 import { assertIpsetName, assertIptablesChain, quoteIptablesComment } from './escape.js';
@@ -97,9 +97,12 @@ export function buildIpsetLines(plan: Plan): string[] {
   return lines;
 }
 
+/** `-p` and the port match per protocol; a protocol added to the model must be added here (tsc says so). */
+const PROTOCOL_MATCH: Record<Protocol, string> = { tcp: 'tcp', udp: 'udp' };
+
 /** The port matches of one rule: one for a single range, else multiport chunks of at most 15 slots. */
-export function portMatches(protocol: PlanRule['protocol'], ports: readonly PortRange[]): string[] {
-  if (ports.length === 1) return [`-m ${protocol} --dport ${formatPortRange(ports[0]!, ':')}`];
+export function portMatches(protocol: Protocol, ports: readonly PortRange[]): string[] {
+  if (ports.length === 1) return [`-m ${PROTOCOL_MATCH[protocol]} --dport ${formatPortRange(ports[0]!, ':')}`];
   const chunks: string[][] = [];
   let slots = MULTIPORT_SLOTS;
   for (const range of ports) {
@@ -124,7 +127,7 @@ function sourceMatch(rule: PlanRule, family: Family): string {
 function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETURN' | 'DROP', comment: string, withSource = true): string[] {
   const source = withSource ? sourceMatch(rule, family) : '';
   return portMatches(rule.protocol, rule.ports).map(
-    (ports) => `-A ${chain} -p ${rule.protocol}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
+    (ports) => `-A ${chain} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
   );
 }
 
