@@ -12,13 +12,13 @@ export const UFW_HEADER_LINES = [
   'never touches: ufw rules without that tag (the script counts them on stderr: they may open more than this plan), ufw route rules, /etc/default/ufw, /etc/ufw/*.rules, kube-proxy\'s and the CNI\'s chains and tables',
   'final drop: ufw default deny incoming (run only when /etc/default/ufw says otherwise; it reloads ufw once), then ufw --force enable (a no-op when ufw is already running)',
   'ufw has no sets: one ufw rule per (port rule, peer address); rules from any address are one command, which ufw adds for IPv4 and IPv6',
-  `cost: above ${UFW_LARGE_PEER_CLASS} addresses in one peer class kubewall warns: ufw's user chain is linear, walked by every new inbound connection, and the first apply runs one ufw process per rule, each change reloading all of ufw's user rules`,
+  `cost: above ${UFW_LARGE_PEER_CLASS} addresses in one peer class kubewall warns: ufw's user chain is linear, walked by every new inbound connection, and the first apply runs one ufw process per rule, each parsing every rule already there`,
   'relies on Debian\'s /etc/ufw/before.rules and before6.rules: loopback accept (Used by: Self), established/related accept, invalid drop, the plan\'s ICMP and ICMPv6 types; the script stops if the loopback or established lines are missing',
   'note: those files also accept DHCP client replies, mDNS (5353) and SSDP (1900) multicast, and more ICMPv6 (MLD): slightly more than the plan\'s baseline',
   'IPv6: ufw needs IPV6=yes in /etc/default/ufw; the script stops before changing anything when the plan has IPv6 peers and IPV6 is not yes',
   'forward: ufw drops routed traffic by default (DEFAULT_FORWARD_POLICY="DROP"), and pod and DNATed NodePort traffic is routed: set DEFAULT_FORWARD_POLICY="ACCEPT" in /etc/default/ufw (then ufw reload) or make sure the CNI and kube-proxy accept it in FORWARD; kubewall does not change it and warns when it is not ACCEPT',
   'NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed',
-  'while ufw is active, each rule added or deleted reloads ufw\'s user chains: for that moment new connections to the plan\'s ports are dropped, never accepted; established ones continue',
+  'while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw\'s user chains: for that moment new connections to the plan\'s ports are dropped, never accepted; established ones continue',
   'persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)',
 ];
 

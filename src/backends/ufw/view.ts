@@ -132,7 +132,7 @@ export function describeLargePeerClass(large: LargePeerClass): string {
   return (
     `ufw has no sets: peer class ${large.peer} has ${large.addresses} addresses (more than ${UFW_LARGE_PEER_CLASS}), ` +
     `so its ${large.portRules} port rule(s) become ${large.addresses * large.portRules} ufw rules; ` +
-    'every new inbound connection walks that linear chain, and each rule changed while ufw is active reloads all of ufw\'s user rules; ' +
+    'every new inbound connection walks that linear chain, and the first apply runs one ufw process per rule, each parsing every rule already there; ' +
     'use CIDRs in the cluster file, or the nftables backend (sets)'
   );
 }

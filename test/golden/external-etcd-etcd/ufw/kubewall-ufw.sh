@@ -11,13 +11,13 @@
 # never touches: ufw rules without that tag (the script counts them on stderr: they may open more than this plan), ufw route rules, /etc/default/ufw, /etc/ufw/*.rules, kube-proxy's and the CNI's chains and tables
 # final drop: ufw default deny incoming (run only when /etc/default/ufw says otherwise; it reloads ufw once), then ufw --force enable (a no-op when ufw is already running)
 # ufw has no sets: one ufw rule per (port rule, peer address); rules from any address are one command, which ufw adds for IPv4 and IPv6
-# cost: above 50 addresses in one peer class kubewall warns: ufw's user chain is linear, walked by every new inbound connection, and the first apply runs one ufw process per rule, each change reloading all of ufw's user rules
+# cost: above 50 addresses in one peer class kubewall warns: ufw's user chain is linear, walked by every new inbound connection, and the first apply runs one ufw process per rule, each parsing every rule already there
 # relies on Debian's /etc/ufw/before.rules and before6.rules: loopback accept (Used by: Self), established/related accept, invalid drop, the plan's ICMP and ICMPv6 types; the script stops if the loopback or established lines are missing
 # note: those files also accept DHCP client replies, mDNS (5353) and SSDP (1900) multicast, and more ICMPv6 (MLD): slightly more than the plan's baseline
 # IPv6: ufw needs IPV6=yes in /etc/default/ufw; the script stops before changing anything when the plan has IPv6 peers and IPV6 is not yes
 # forward: ufw drops routed traffic by default (DEFAULT_FORWARD_POLICY="DROP"), and pod and DNATed NodePort traffic is routed: set DEFAULT_FORWARD_POLICY="ACCEPT" in /etc/default/ufw (then ufw reload) or make sure the CNI and kube-proxy accept it in FORWARD; kubewall does not change it and warns when it is not ACCEPT
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
-# while ufw is active, each rule added or deleted reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
+# while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
 # warning: ufw has no address sets: one rule per peer address (largest peer set: 3)
 
@@ -76,11 +76,13 @@ kw_wanted=$kw_nl
 
 # Adds one rule unless a rule with its tag is there; ufw would skip it anyway,
 # but each ufw run costs a process start and a parse of every rule.
+kw_changed=no
 kw_allow() {
 	kw_wanted=$kw_wanted$1$kw_nl
 	case "$kw_present" in *"$kw_nl$1$kw_nl"*) return 0 ;; esac
 	kw_tag=$1
 	shift
+	kw_changed=yes
 	kw_ufw allow "$@" comment "$kw_tag"
 }
 
@@ -104,7 +106,7 @@ kw_allow 'kubewall etcd/tcp/etcd port 2379:2380 from fd00:20::32' proto tcp from
 kw_allow 'kubewall etcd/tcp/etcd port 2379:2380 from fd00:20::33' proto tcp from fd00:20::33 to any port 2379:2380
 
 # 3. kubewall-tagged rules this file no longer lists, from an earlier render.
-kw_read_own
+[ "$kw_changed" = no ] || kw_read_own
 printf '%s\n' "$kw_own" | while IFS='|' read -r kw_spec kw_tag; do
 	[ -n "$kw_tag" ] || continue
 	case "$kw_wanted" in *"$kw_nl$kw_tag$kw_nl"*) continue ;; esac
@@ -117,8 +119,12 @@ done
 if [ "$(kw_setting DEFAULT_INPUT_POLICY)" != DROP ]; then
 	kw_ufw_setting default deny incoming
 fi
-kw_ufw_setting --force enable
+# ufw enable on a running ufw does nothing but cost a process start: skip it then, as ufw-init would.
+if ! grep -qx 'ENABLED=yes' /etc/ufw/ufw.conf || ! iptables -n -L ufw-user-input >/dev/null 2>&1; then
+	kw_ufw_setting --force enable
+fi
 
-kw_others=$(ufw show added | grep '^ufw ' | grep -vcF " comment 'kubewall " || true)
+# Deleting only ever removes tagged rules, so the untagged ones are those ufw listed last.
+kw_others=$(printf '%s\n' "$kw_added" | grep '^ufw ' | grep -vcF " comment 'kubewall " || true)
 [ "$kw_others" = 0 ] ||
 	kw_warn "$kw_others ufw rule(s) without the kubewall tag are in place and were left alone: they may open more than this plan (ufw show added)"
