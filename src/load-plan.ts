@@ -1,5 +1,5 @@
 import { applyOverrides, type Catalogue } from './catalogue/catalogue.js';
-import { loadCatalogue } from './catalogue/load-catalogue.js';
+import { loadCatalogue, type ProfileChoice, type ProfileSelection } from './catalogue/load-catalogue.js';
 import { EMBEDDED_DEFAULT_CLUSTER, type Cluster } from './cluster/cluster.js';
 import type { Role } from './model.js';
 import { planRole } from './plan/plan-role.js';
@@ -12,7 +12,32 @@ export interface PlanFromFilesOptions {
   /** Extra catalogue fragments: files or globs. */
   readonly cataloguePatterns?: readonly string[] | undefined;
   readonly allowLockout?: boolean | undefined;
+  /** Profiles chosen on the command line; they take precedence over the cluster file's `profiles`. */
+  readonly profiles?: ProfileFlags | undefined;
   readonly cwd?: string | undefined;
+}
+
+/** `--distribution`, `--cni`, `--addon` as given. */
+export interface ProfileFlags {
+  readonly distribution?: string | undefined;
+  readonly cni?: string | undefined;
+  readonly addons?: readonly string[] | undefined;
+}
+
+function selectProfiles(flags: ProfileFlags | undefined, cluster: Cluster): ProfileSelection {
+  const fromFlag = (value: string | undefined, flag: string): ProfileChoice | undefined =>
+    value === undefined ? undefined : { value, where: flag, code: 'USAGE' };
+  const fromFile = (value: string | undefined, path: (string | number)[]): ProfileChoice | undefined =>
+    value === undefined ? undefined : { value, where: `${cluster.locate(path)}: ${path.join('.')}`, code: 'CLUSTER' };
+  const file = cluster.profiles;
+  return {
+    distribution: fromFlag(flags?.distribution, '--distribution') ?? fromFile(file?.distribution, ['profiles', 'distribution']),
+    cni: fromFlag(flags?.cni, '--cni') ?? fromFile(file?.cni, ['profiles', 'cni']),
+    addons:
+      flags?.addons && flags.addons.length > 0
+        ? flags.addons.map((addon) => fromFlag(addon, '--addon')!)
+        : (file?.addons ?? []).map((addon, i) => fromFile(addon, ['profiles', 'addons', i])!),
+  };
 }
 
 export interface LoadedInputs {
@@ -22,13 +47,16 @@ export interface LoadedInputs {
 
 /** The I/O edge in front of the planner: read catalogue and cluster files, apply overrides. */
 export async function loadInputs(options: Omit<PlanFromFilesOptions, 'roles' | 'allowLockout'>): Promise<LoadedInputs> {
-  const [baseCatalogue, cluster] = await Promise.all([
-    loadCatalogue({ patterns: options.cataloguePatterns ?? [], cwd: options.cwd }),
-    // The cluster loader brings zod and yaml; a render without --cluster does not pay for them.
+  // The cluster loader brings zod and yaml; a render without --cluster does not pay for them.
+  const cluster =
     options.clusterFile === undefined
       ? EMBEDDED_DEFAULT_CLUSTER
-      : import('./cluster/load-cluster.js').then(({ loadCluster }) => loadCluster(options.clusterFile!, options.cwd)),
-  ]);
+      : await import('./cluster/load-cluster.js').then(({ loadCluster }) => loadCluster(options.clusterFile!, options.cwd));
+  const baseCatalogue = await loadCatalogue({
+    patterns: options.cataloguePatterns ?? [],
+    profiles: selectProfiles(options.profiles, cluster),
+    cwd: options.cwd,
+  });
   return { catalogue: applyOverrides(baseCatalogue, cluster.overrides, cluster.locate, cluster.source ?? 'the embedded default cluster'), cluster };
 }
 

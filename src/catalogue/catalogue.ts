@@ -22,12 +22,18 @@ export interface CatalogueEntry {
   readonly source: EntrySource;
   /** Where the entry was defined (and overridden), e.g. `catalogue/kubernetes.yaml: entries[0]`. */
   readonly origin: string;
+  /** The profile that added it (`cni calico`), if any. */
+  readonly profile?: string | undefined;
 }
 
 export interface Catalogue {
   readonly entries: readonly CatalogueEntry[];
   /** The files the entries came from, in load order. */
   readonly files: readonly string[];
+  /** The selected profiles, e.g. `cni calico (modes: vxlan)`. */
+  readonly profiles?: readonly string[];
+  /** What the selected profiles say a user must know; the planner repeats them as warnings. */
+  readonly notes?: readonly string[];
 }
 
 /** A parsed catalogue file, before it joins the others. */
@@ -35,6 +41,10 @@ export interface CatalogueFragment {
   readonly file: string;
   readonly entries: readonly CatalogueEntryInput[];
   readonly locate: (path: readonly PropertyKey[]) => string;
+  /** Changes this file makes to entries defined elsewhere (profiles). */
+  readonly overrides?: EntryOverrides | undefined;
+  /** For a profile: its label and the modes chosen; entries with `modes` apply only for those. */
+  readonly profile?: { readonly label: string; readonly modes: readonly string[]; readonly notes: readonly string[] } | undefined;
 }
 
 // `where` is a function: locating a path re-reads the file with positions, which only an error needs.
@@ -44,11 +54,16 @@ function portsOrThrow(spec: PortSpec, where: () => string, code: 'CATALOGUE' | '
   return parsed;
 }
 
-/** Joins fragments into one catalogue; a duplicate id is an error naming both places. */
+/**
+ * Joins fragments into one catalogue; a duplicate id is an error naming both
+ * places. Profile entries apply only for their modes; the overrides that
+ * fragments carry (add-ons widening an entry) apply once every entry is known.
+ */
 export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalogue {
   const byId = new Map<string, CatalogueEntry>();
   for (const fragment of fragments) {
     fragment.entries.forEach((input, index) => {
+      if (input.modes && fragment.profile && !input.modes.some((mode) => fragment.profile!.modes.includes(mode))) return;
       const origin = `${fragment.file}: entries[${index}]`;
       const previous = byId.get(input.id);
       if (previous) {
@@ -68,16 +83,35 @@ export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalog
         dnatByKubeProxy: input.dnatByKubeProxy ?? false,
         source: input.source,
         origin,
+        profile: fragment.profile?.label,
       });
     });
   }
-  const catalogue = { entries: [...byId.values()], files: fragments.map((f) => f.file) };
+  let catalogue: Catalogue = {
+    entries: [...byId.values()],
+    files: fragments.map((f) => f.file),
+    profiles: fragments.flatMap((f) => (f.profile ? [f.profile.label] : [])),
+    notes: fragments.flatMap((f) => f.profile?.notes ?? []),
+  };
   assertNoConflicts(catalogue);
+  for (const fragment of fragments) {
+    if (fragment.overrides) catalogue = applyOverrides(catalogue, fragment.overrides, fragment.locate, fragment.file, 'CATALOGUE');
+  }
   return catalogue;
 }
 
 /** Changes to entries, keyed by id, as written in a cluster file. */
-export type EntryOverrides = Readonly<Record<string, { ports?: PortSpec | undefined; peers?: readonly PeerClass[] | undefined }>>;
+export type EntryOverrides = Readonly<
+  Record<
+    string,
+    {
+      ports?: PortSpec | undefined;
+      peers?: readonly PeerClass[] | undefined;
+      addPeers?: readonly PeerClass[] | undefined;
+      usedBy?: string | undefined;
+    }
+  >
+>;
 
 /**
  * Applies a cluster file's overrides (API server on 443, another NodePort
@@ -88,12 +122,13 @@ export function applyOverrides(
   overrides: EntryOverrides,
   locate: (path: readonly PropertyKey[]) => string,
   sourceName = 'the cluster file',
+  code: 'CLUSTER' | 'CATALOGUE' = 'CLUSTER',
 ): Catalogue {
   const known = new Set(catalogue.entries.map((e) => e.id));
   for (const id of Object.keys(overrides)) {
     if (!known.has(id)) {
       throw new KubewallError(
-        'CLUSTER',
+        code,
         `${locate(['overrides', id])}: overrides.${id}: unknown catalogue entry "${id}" (expected one of ${[...known].sort().join(', ')})`,
       );
     }
@@ -101,17 +136,21 @@ export function applyOverrides(
   const entries = catalogue.entries.map((entry) => {
     const override = overrides[entry.id];
     if (!override) return entry;
+    const peers = [...new Set([...(override.peers ?? entry.peers), ...(override.addPeers ?? [])])];
+    const changed = override.peers !== undefined || override.addPeers !== undefined;
+    const who = override.usedBy ?? [...(override.peers ?? []), ...(override.addPeers ?? [])].join(', ');
     return {
       ...entry,
       ports:
         override.ports === undefined
           ? entry.ports
-          : portsOrThrow(override.ports, () => `${locate(['overrides', entry.id, 'ports'])}: overrides.${entry.id}.ports`, 'CLUSTER'),
-      peers: override.peers === undefined ? entry.peers : [...new Set(override.peers)],
-      usedBy:
-        override.peers === undefined
-          ? entry.usedBy
-          : `${override.peers.join(', ')} (cluster override; catalogue: ${entry.usedBy})`,
+          : portsOrThrow(override.ports, () => `${locate(['overrides', entry.id, 'ports'])}: overrides.${entry.id}.ports`, code),
+      peers,
+      usedBy: !changed
+        ? entry.usedBy
+        : override.peers !== undefined
+          ? `${who} (${code === 'CLUSTER' ? 'cluster' : 'profile'} override; catalogue: ${entry.usedBy})`
+          : `${entry.usedBy}; ${who}`,
       origin: `${entry.origin}, overridden in ${sourceName}: overrides.${entry.id}`,
     };
   });

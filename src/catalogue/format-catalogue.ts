@@ -10,12 +10,27 @@ export function formatCatalogueTable(catalogue: Catalogue): string {
     out.push(`  peers:   ${entry.peers.join(', ')}   (Used by: ${entry.usedBy})${entry.dnatByKubeProxy ? '   filtered before kube-proxy DNAT' : ''}`);
     out.push(`  source:  ${entry.source.document}; ${entry.source.section}${entry.source.url ? ` <${entry.source.url}>` : ''}`);
     out.push(`  defined: ${entry.origin}`);
+    if (entry.profile) out.push(`  profile: ${entry.profile}`);
     out.push('');
   }
   out.push(`${catalogue.entries.length} entries from ${catalogue.files.join(', ')}`);
+  const profiles = catalogue.profiles ?? [];
+  if (profiles.length > 0) {
+    const added = catalogue.entries.filter((e) => e.profile).map((e) => e.id);
+    out.push(`profiles: ${profiles.join('; ')}; adding ${added.length > 0 ? added.join(', ') : 'no entries'}`);
+    const widened = catalogue.entries.filter((e) => !e.profile && e.origin.includes('catalogue/profiles/')).map((e) => e.id);
+    if (widened.length > 0) out.push(`profiles also change: ${widened.join(', ')}`);
+  }
+  for (const note of catalogue.notes ?? []) out.push(`note: ${note}`);
   return out.join('\n') + '\n';
 }
 
 export function formatCatalogueJson(catalogue: Catalogue): string {
-  return JSON.stringify({ apiVersion: 'kubewall.dev/catalogue/v1', files: catalogue.files, entries: catalogue.entries }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { apiVersion: 'kubewall.dev/catalogue/v1', files: catalogue.files, profiles: catalogue.profiles ?? [], notes: catalogue.notes ?? [], entries: catalogue.entries },
+      null,
+      2,
+    ) + '\n'
+  );
 }

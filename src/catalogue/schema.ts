@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { IdSchema, PeerClassSchema, PortsSchema, ProtocolSchema, RoleSchema } from '../input/schema-parts.js';
+import { IdSchema, OverrideSchema, PeerClassSchema, PortsSchema, ProtocolSchema, RoleSchema } from '../input/schema-parts.js';
 
 export const SourceSchema = z
   .strictObject({
@@ -22,16 +22,39 @@ export const CatalogueEntrySchema = z
       .boolean()
       .optional()
       .describe('kube-proxy DNATs this traffic before INPUT, so it must be filtered before DNAT (NodePorts).'),
+    modes: z
+      .array(z.string().regex(/^[a-z0-9-]+$/))
+      .min(1)
+      .optional()
+      .describe('Profiles only: the entry applies when one of these modes is chosen (calico:vxlan).'),
     source: SourceSchema,
   })
   .describe('One port catalogue entry.');
 
+export const ProfileHeaderSchema = z
+  .strictObject({
+    kind: z.enum(['distribution', 'cni', 'addon']),
+    name: z.string().regex(/^[a-z0-9-]+$/),
+    summary: z.string().min(1),
+    modes: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).optional().describe('Mode name: what it means.'),
+    defaultModes: z.array(z.string()).optional(),
+    defaultCni: z.string().optional().describe('Distributions: the CNI they ship with, used when none is chosen.'),
+    notes: z
+      .array(z.strictObject({ modes: z.array(z.string()).optional(), text: z.string().min(1) }))
+      .optional()
+      .describe('What a user must know about this profile; shown as plan warnings.'),
+  })
+  .describe('Makes a catalogue file a selectable profile (catalogue/profiles/<kind>/<name>.yaml).');
+
 export const CatalogueFileSchema = z
   .strictObject({
     $schema: z.string().optional(),
+    profile: ProfileHeaderSchema.optional(),
     entries: z.array(CatalogueEntrySchema),
+    overrides: z.record(IdSchema, OverrideSchema).optional().describe('Changes to entries defined in other files.'),
   })
   .describe('A kubewall port catalogue fragment.');
 
 export type CatalogueEntryInput = z.infer<typeof CatalogueEntrySchema>;
 export type CatalogueFileInput = z.infer<typeof CatalogueFileSchema>;
+export type ProfileHeaderInput = z.infer<typeof ProfileHeaderSchema>;

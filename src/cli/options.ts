@@ -1,4 +1,6 @@
+import type { Command } from 'commander';
 import { KubewallError } from '../errors.js';
+import type { ProfileFlags } from '../load-plan.js';
 import { ROLES, type Role } from '../model.js';
 
 /** Commander collector: `--role a,b --role c` → ['a', 'b', 'c']. */
@@ -32,4 +34,16 @@ export function parseChoice<T extends string>(option: string, value: string, cho
 /** Warnings go to stderr, one line each, so stdout stays a clean script. */
 export function printWarnings(warnings: readonly string[]): void {
   for (const warning of warnings) process.stderr.write(`kubewall: warning: ${warning}\n`);
+}
+
+/** The catalogue profile options, shared by the commands that plan. */
+export function addProfileOptions(command: Command): Command {
+  return command
+    .option('--distribution <name>', 'add a distribution\'s ports: kubeadm (default), k3s, rke2')
+    .option('--cni <name[:modes]>', 'add a CNI\'s ports: calico, calico:vxlan, cilium:geneve+wireguard, flannel, canal, none')
+    .option('--addon <names>', 'add add-ons\' ports: metrics-server, metallb (comma-separated or repeated)', collectList);
+}
+
+export function profileFlags(flags: { distribution?: string; cni?: string; addon?: string[] }): ProfileFlags {
+  return { distribution: flags.distribution, cni: flags.cni, addons: flags.addon };
 }

@@ -41,6 +41,8 @@ export interface Cluster {
   readonly podCIDRs: readonly Network[] | null;
   readonly serviceCIDRs: readonly Network[] | null;
   readonly ssh: { readonly enabled: boolean; readonly port: number };
+  /** Catalogue profiles named in the file (distribution, CNI with modes, add-ons); flags take precedence. */
+  readonly profiles: { readonly distribution?: string | undefined; readonly cni?: string | undefined; readonly addons?: readonly string[] | undefined } | null;
   readonly overrides: EntryOverrides;
   readonly locate: (path: readonly PropertyKey[]) => string;
 }
@@ -57,6 +59,7 @@ export const EMBEDDED_DEFAULT_CLUSTER: Cluster = {
   podCIDRs: null,
   serviceCIDRs: null,
   ssh: { enabled: true, port: DEFAULT_SSH_PORT },
+  profiles: null,
   overrides: {},
   locate: () => '(embedded default cluster)',
 };
@@ -98,6 +101,7 @@ export function buildCluster(
     podCIDRs: networks(input.podCIDRs, parseNetwork),
     serviceCIDRs: networks(input.serviceCIDRs, parseNetwork),
     ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },
+    profiles: input.profiles ?? null,
     overrides: input.overrides ?? {},
     locate,
   };

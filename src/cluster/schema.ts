@@ -3,8 +3,8 @@ import {
   HostAddressSchema,
   IdSchema,
   NetworkSchema,
-  PeerClassSchema,
-  PortsSchema,
+  OverrideSchema,
+  ProfileSelectionSchema,
   RoleSchema,
 } from '../input/schema-parts.js';
 
@@ -17,13 +17,6 @@ export const ClusterNodeSchema = z.strictObject({
   addresses: z.array(HostAddressSchema).min(1).describe('The node\'s IPv4 and/or IPv6 addresses.'),
   roles: z.array(RoleSchema).min(1),
 });
-
-export const OverrideSchema = z
-  .strictObject({
-    ports: PortsSchema.optional().describe('Replace the entry\'s ports (API server on 443, etcd on custom ports...).'),
-    peers: z.array(PeerClassSchema).min(1).optional().describe('Replace who may connect.'),
-  })
-  .describe('Changes to one catalogue entry, keyed by its id.');
 
 export const ClusterSchema = z
   .strictObject({
@@ -40,6 +33,7 @@ export const ClusterSchema = z
         port: z.number().int().min(1).max(65535).optional(),
       })
       .optional(),
+    profiles: ProfileSelectionSchema.optional(),
     overrides: z.record(IdSchema, OverrideSchema).optional(),
   })
   .describe('A kubewall cluster description.');

@@ -40,3 +40,24 @@ export const IdSchema = z
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, {
     message: 'invalid id (expected lowercase letters, digits and "-", at most 48 characters, e.g. "kube-apiserver")',
   });
+
+export const OverrideSchema = z
+  .strictObject({
+    ports: PortsSchema.optional().describe('Replace the entry\'s ports (API server on 443, etcd on custom ports...).'),
+    peers: z.array(PeerClassSchema).min(1).optional().describe('Replace who may connect.'),
+    addPeers: z
+      .array(PeerClassSchema)
+      .min(1)
+      .optional()
+      .describe('Let these peers connect too (metrics-server reaching the kubelet from the pod network).'),
+    usedBy: z.string().min(1).optional().describe('Who the added peers are, for the record (rule comments, plan).'),
+  })
+  .describe('Changes to one catalogue entry, keyed by its id.');
+
+export const ProfileSelectionSchema = z
+  .strictObject({
+    distribution: z.string().optional().describe('kubeadm (default), k3s, rke2.'),
+    cni: z.string().optional().describe('A CNI and its modes: calico, calico:vxlan, cilium:geneve+wireguard, flannel, canal, none.'),
+    addons: z.array(z.string()).optional().describe('metrics-server, metallb.'),
+  })
+  .describe('Catalogue profiles: the distribution\'s, the CNI\'s and add-ons\' ports. Command-line flags take precedence.');

@@ -94,10 +94,14 @@ function ruleComment(entry: string, purpose: string, usedBy: string): string {
   return `${entry}: ${purpose} (used by: ${usedBy})`;
 }
 
-/** `any` makes every other peer redundant; `self` stays visible (it is the loopback accept). */
+/**
+ * `any` makes every other peer redundant, and `nodes` covers control-plane and
+ * etcd (both are nodes); `self` stays visible (it is the loopback accept).
+ */
 function effectivePeers(peers: readonly PeerClass[]): PeerClass[] {
   const ordered = PEER_CLASSES.filter((p) => peers.includes(p));
-  return ordered.includes('any') ? ['any'] : ordered;
+  if (ordered.includes('any')) return ['any'];
+  return ordered.includes('nodes') ? ordered.filter((p) => p !== 'control-plane' && p !== 'etcd') : ordered;
 }
 
 function rulesForEntry(entry: CatalogueEntry): PlanRule[] {
@@ -190,7 +194,7 @@ export function planRole(input: PlanInput): Plan {
   if (roles.length === 0) {
     throw new KubewallError('USAGE', `no role given (expected one or more of ${ROLES.join(', ')})`);
   }
-  const warnings: string[] = [];
+  const warnings: string[] = [...(catalogue.notes ?? [])];
   const entries = entriesForRoles(catalogue, roles);
   const rules = entries.flatMap(rulesForEntry);
   const ssh = planSsh(cluster, entries, options, warnings);
@@ -226,6 +230,7 @@ export function planRole(input: PlanInput): Plan {
     roles,
     cluster: cluster.source,
     catalogue: catalogue.files,
+    profiles: catalogue.profiles ?? [],
     baseline: {
       acceptLoopback: true,
       acceptEstablished: true,

@@ -73,6 +73,8 @@ export interface Plan {
   readonly cluster: string | null;
   /** The catalogue files the entries came from. */
   readonly catalogue: readonly string[];
+  /** The catalogue profiles chosen, e.g. `cni calico (modes: vxlan)`; empty for plain kubeadm. */
+  readonly profiles: readonly string[];
   readonly baseline: Baseline;
   readonly ssh: { readonly enabled: boolean; readonly port: number };
   readonly sets: readonly PeerSet[];

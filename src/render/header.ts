@@ -18,6 +18,7 @@ export function buildHeaderLines(plan: Plan, backend: string, backendLines: read
     `roles: ${plan.roles.join(', ')}`,
     `cluster: ${plan.cluster ?? 'embedded default (no --cluster given)'}`,
     `catalogue: ${plan.catalogue.join(', ')}`,
+    ...(plan.profiles.length > 0 ? [`profiles: ${plan.profiles.join('; ')}`] : []),
     `ssh: ${plan.ssh.enabled ? `port ${plan.ssh.port}/tcp from admin networks` : 'NO SSH RULE (new SSH connections are dropped)'}`,
     `defaulted peers: ${plan.defaultedPeers.length > 0 ? `${plan.defaultedPeers.join(', ')} (documented default: private address space)` : 'none'}`,
     ...backendLines,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { planFromFiles } from '../../load-plan.js';
 import { formatPlanJson, formatPlanTable } from '../../plan/format-plan.js';
-import { collect, collectList, parseChoice, parseRoles, printWarnings } from '../options.js';
+import { addProfileOptions, collect, collectList, parseChoice, parseRoles, printWarnings, profileFlags } from '../options.js';
 
 interface PlanFlags {
   role?: string[];
@@ -9,11 +9,13 @@ interface PlanFlags {
   catalogue?: string[];
   format: string;
   allowLockout?: boolean;
+  distribution?: string;
+  cni?: string;
+  addon?: string[];
 }
 
 export function registerPlan(program: Command): void {
-  program
-    .command('plan')
+  addProfileOptions(program.command('plan'))
     .description('show the backend-neutral plan: each port, protocol, peers and why')
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
@@ -35,6 +37,7 @@ Examples:
         clusterFile: flags.cluster,
         cataloguePatterns: flags.catalogue,
         allowLockout: flags.allowLockout,
+        profiles: profileFlags(flags),
       });
       if (format === 'json') {
         process.stdout.write(formatPlanJson(plan));

@@ -7,7 +7,7 @@ import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { writeFileAtomic } from '../../output/write-atomic.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { collect, collectList, parseRoles, printWarnings } from '../options.js';
+import { addProfileOptions, collect, collectList, parseRoles, printWarnings, profileFlags } from '../options.js';
 
 interface RenderFlags {
   backend: string;
@@ -18,12 +18,14 @@ interface RenderFlags {
   out?: string;
   outDir?: string;
   allowLockout?: boolean;
+  distribution?: string;
+  cni?: string;
+  addon?: string[];
   iptablesVariant?: string;
 }
 
 export function registerRender(program: Command): void {
-  program
-    .command('render')
+  addProfileOptions(program.command('render'))
     .description('render firewall rules for a node role with one backend')
     .requiredOption('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
@@ -59,6 +61,7 @@ and into the output's header.`,
         clusterFile: flags.cluster,
         cataloguePatterns: flags.catalogue,
         allowLockout: flags.allowLockout,
+        profiles: profileFlags(flags),
       });
       const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates, backendOptions });
       const [main, ...rest] = result.files;
