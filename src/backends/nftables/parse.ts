@@ -16,7 +16,6 @@ const NFT_ICMPV6_NAMES: Readonly<Record<string, string>> = {
 /** Hooks where another table's drop defeats kubewall's accepts (a drop anywhere on a hook wins). */
 const SHADOWING_HOOKS = new Set(['input', 'prerouting']);
 const FIREWALLD_TABLE = /^(inet|ip|ip6) firewalld$/;
-const OUR_NAME = `"${NFT_TABLE.name}"`;
 
 type Json = unknown;
 type JsonObject = Record<string, Json>;
@@ -38,6 +37,33 @@ class NftJsonError extends Error {}
 const ITEM_KINDS = new Set(['table', 'chain', 'rule', 'set', 'map', 'element', 'flowtable', 'counter', 'quota', 'limit', 'ct helper', 'ct timeout', 'ct expectation', 'synproxy', 'secmark']);
 const FAMILY_KEY = '{"family": "';
 
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/** Words that make an item worth parsing: ours, a base chain, ufw's chains, a drop. */
+const MARK = { ours: 1, hook: 2, ufw: 4, drop: 8 } as const;
+const MARK_WORDS = /kubewall"|hook"|ufw|drop"|reject"/g;
+
+/**
+ * Marks the items that contain one of `MARK_WORDS`, in one regular
+ * expression pass over the whole dump instead of searches per item (items
+ * are sorted and disjoint). A mark only says "parse this"; the parsed item
+ * is checked again.
+ */
+function markItems(text: string, items: readonly Item[]): Uint8Array {
+  const marks = new Uint8Array(items.length);
+  let k = 0;
+  MARK_WORDS.lastIndex = 0;
+  for (let m = MARK_WORDS.exec(text); m && k < items.length; m = MARK_WORDS.exec(text)) {
+    while (k < items.length && items[k]!.end <= m.index) k++;
+    if (k === items.length || items[k]!.start > m.index) continue;
+    const word = m[0];
+    marks[k]! |= word === 'kubewall"' ? MARK.ours : word === 'hook"' ? MARK.hook : word === 'ufw' ? MARK.ufw : MARK.drop;
+  }
+  return marks;
+}
+
 /**
  * The fast path for large dumps: item starts found with indexOf on nft's
  * compact `{"family": "` instead of walking every character. Exact for nft's
@@ -52,8 +78,11 @@ export function findNftItemsFast(text: string, head: number): Item[] | undefined
   const end = text.length - 64 + tail.index;
   const starts: { start: number; kind: string }[] = [];
   for (let p = text.indexOf(FAMILY_KEY, head); p !== -1; p = text.indexOf(FAMILY_KEY, p + FAMILY_KEY.length)) {
-    const key = /\{"([a-z ]+)": $/.exec(text.slice(Math.max(head, p - 24), p));
-    if (key && ITEM_KINDS.has(key[1]!)) starts.push({ start: p - key[0].length, kind: key[1]! });
+    // Preceded by `{"<kind>": ` with a top-level kind, or it is a nested statement (dnat).
+    if (text.charCodeAt(p - 1) !== 32 || text.charCodeAt(p - 2) !== 58 || text.charCodeAt(p - 3) !== 34) continue;
+    const open = text.lastIndexOf('"', p - 4);
+    const kind = text.slice(open + 1, p - 3);
+    if (open > head && text.charCodeAt(open - 1) === 123 && ITEM_KINDS.has(kind)) starts.push({ start: open - 1, kind });
   }
   if (starts.length === 0) return undefined;
   const items: Item[] = [];
@@ -67,11 +96,11 @@ export function findNftItemsFast(text: string, head: number): Item[] | undefined
     const last = k + 1 === starts.length;
     let stop = last ? end : starts[k + 1]!.start;
     // Between two items only `}`, `,` and whitespace; before the closing `]` only `}` and whitespace.
-    while (stop > 0 && /\s/.test(text[stop - 1]!)) stop--;
+    while (stop > 0 && isSpace(text.charCodeAt(stop - 1))) stop--;
     if (!last) {
       if (text[stop - 1] !== ',') return undefined;
       stop--;
-      while (/\s/.test(text[stop - 1]!)) stop--;
+      while (isSpace(text.charCodeAt(stop - 1))) stop--;
     }
     if (text[stop - 1] !== '}') return undefined;
     items.push({ kind: starts[k]!.kind, start: starts[k]!.start, end: stop });
@@ -338,10 +367,13 @@ function parseItems(text: string): ParsedNftRuleset {
   const dropRules = new Map<string, number>();
   const tables = new Set<string>();
   let ufwChains = 0;
-  for (const item of findNftItems(text)) {
-    // Cheap tests on the item's text decide whether it is worth parsing at all.
-    const slice = text.slice(item.start, Math.min(item.end, item.start + 4096));
-    const mentionsUs = (item.end - item.start > 4096 ? text.slice(item.start, item.end) : slice).includes(OUR_NAME);
+  const items = findNftItems(text);
+  // One pass per word decides which items are worth parsing at all; each is checked again once parsed.
+  const marks = markItems(text, items);
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index]!;
+    const mark = marks[index]!;
+    const mentionsUs = (mark & MARK.ours) !== 0;
     if (item.kind === 'table') {
       const body = parseItem(text, item);
       tables.add(`${String(body['family'])} ${String(body['name'])}`);
@@ -349,10 +381,10 @@ function parseItems(text: string): ParsedNftRuleset {
       continue;
     }
     if (item.kind === 'chain') {
-      if (/"name":\s*"ufw6?-/.test(slice)) ufwChains++;
-      if (!mentionsUs && !slice.includes('"hook"')) continue;
+      if (!mentionsUs && (mark & (MARK.hook | MARK.ufw)) === 0) continue;
       const body = parseItem(text, item);
       const name = String(body['name']);
+      if (/^ufw6?-/.test(name)) ufwChains++;
       if (ours(body)) {
         chains.push({
           name,
@@ -385,8 +417,7 @@ function parseItems(text: string): ParsedNftRuleset {
       continue;
     }
     if (item.kind === 'rule') {
-      const dropping = slice.includes('"drop"') || slice.includes('"reject"') || item.end - item.start > 4096;
-      if (!mentionsUs && !dropping) continue;
+      if (!mentionsUs && (mark & MARK.drop) === 0) continue;
       const body = parseItem(text, item);
       if (ours(body)) {
         if (!Array.isArray(body['expr'])) throw new NftJsonError(`rule at offset ${item.start} has no expr list`);
