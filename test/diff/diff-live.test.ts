@@ -5,6 +5,9 @@ import { planFromFiles } from '../../src/load-plan.js';
 import type { Role } from '../../src/model.js';
 import { renderPlan } from '../../src/render/render-plan.js';
 import { FIXTURE_CASES } from '../../scripts/capture-fixtures.js';
+import { nftablesHostReader } from '../../src/backends/nftables/host-read.js';
+import { diffHost } from '../../src/diff/diff-host.js';
+import { listGoldenCases, renderGoldenCase } from '../helpers/golden.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
 
@@ -40,6 +43,20 @@ const WORKER = ['--backend', 'nftables', '--role', 'worker', '--cluster', 'examp
 const NODEPORTS = ['--backend', 'nftables', '--role', 'control-plane,worker', '--cluster', 'examples/nodeports-from-load-balancers.yaml'];
 
 await describeWithNetns('kubewall diff against a live ruleset in a namespace', ['nft', 'iptables-nft-restore'], () => {
+  test('every golden case, rendered and applied, reads back in sync (the diff follows the render)', async () => {
+    for (const goldenCase of await listGoldenCases()) {
+      const script = (await renderGoldenCase(goldenCase)).get('nftables/kubewall.nft')!;
+      await withNetns('diff-golden', async (netns) => {
+        await inNetns(netns, 'nft', ['-f', '-'], { input: script });
+        const dump = (await inNetns(netns, 'nft', ['-j', 'list', 'ruleset'])).stdout;
+        const plan = await planFromFiles({ roles: goldenCase.roles, clusterFile: goldenCase.cluster, cataloguePatterns: goldenCase.catalogue, allowLockout: goldenCase.allowLockout, cwd: REPO_ROOT });
+        const report = await diffHost(plan, 'nftables', { kind: 'saved', text: dump, origin: goldenCase.name });
+        assert.ok(report.result.inSync, `${goldenCase.name}: ${JSON.stringify(report.result, null, 1)}`);
+        assert.ok(nftablesHostReader.parse(nftablesHostReader.fromSaved(dump, 'x')).ruleset.present);
+      });
+    }
+  });
+
   test('no kubewall table yet: everything to add, exit 2', async () => {
     await withNetns('diff-empty', async (netns) => {
       const result = await diffInNetns(netns, [...WORKER, '--format', 'json']);
