@@ -1,4 +1,5 @@
 import { getBackend } from '../backends/registry.js';
+import type { Backend } from '../backends/types.js';
 import { KubewallError } from '../errors.js';
 import { guardReadOnly } from '../host/read-only.js';
 import type { CommandRunner, HostReader } from '../host/types.js';
@@ -25,8 +26,11 @@ export function getHostReader(backendName: string): HostReader {
  * runner) or takes a saved dump, parses, normalizes both sides, compares.
  */
 export async function diffHost(plan: Plan, backendName: string, source: HostSource): Promise<DiffReport> {
-  const backend = getBackend(backendName);
-  const reader = getHostReader(backendName);
+  return diffWithReader(plan, getBackend(backendName), getHostReader(backendName), source);
+}
+
+/** `diffHost` with the backend and reader given, not looked up: the seam tests use. */
+export async function diffWithReader(plan: Plan, backend: Pick<Backend, 'name' | 'capabilities'>, reader: HostReader, source: HostSource): Promise<DiffReport> {
   const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner)) : reader.fromSaved(source.text, source.origin);
   const host = reader.parse(raw);
   const desired = reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope);

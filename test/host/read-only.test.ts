@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../src/backends/nftables/host-read.js';
-import { diffHost } from '../../src/diff/diff-host.js';
+import { nftablesBackend } from '../../src/backends/nftables/index.js';
+import { diffHost, diffWithReader } from '../../src/diff/diff-host.js';
 import { isKubewallError } from '../../src/errors.js';
 import { guardReadOnly, isReadOnlyCommand } from '../../src/host/read-only.js';
-import type { CommandOutcome, CommandRunner } from '../../src/host/types.js';
+import type { CommandOutcome, CommandRunner, HostReader } from '../../src/host/types.js';
 import { planFromFiles } from '../../src/load-plan.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../helpers/paths.js';
 
@@ -88,8 +89,7 @@ const ANSWERS: CommandOutcome[] = [
   { status: 'timed-out', timeoutMs: 10_000 },
 ];
 
-test('diff never runs a command that changes state, whatever the host answers (recording runner through diffHost)', async () => {
-  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+test('the nftables reader never runs a command that changes state, whatever the host answers (recording runner, no guard)', async () => {
   let runs = 0;
   for (let seed = 0; seed < ANSWERS.length ** 2; seed++) {
     // Two answer streams: one for the ruleset dump, one cycling through every probe.
@@ -97,14 +97,41 @@ test('diff never runs a command that changes state, whatever the host answers (r
       const index = command === 'nft' ? seed % ANSWERS.length : (Math.floor(seed / ANSWERS.length) + args.length + command.length) % ANSWERS.length;
       return ANSWERS[index]!;
     });
-    await diffHost(plan, 'nftables', { kind: 'live', runner }).catch((error: unknown) => {
-      if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
-    });
+    // Unguarded on purpose: the recorder must see every command the reader tries.
+    await Promise.resolve()
+      .then(async () => nftablesHostReader.parse(await nftablesHostReader.gather(runner)))
+      .catch((error: unknown) => {
+        if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
+      });
     for (const call of runner.calls) assert.ok(isReadOnlyCommand(call[0]!, call.slice(1)), `ran ${call.join(' ')}`);
     assert.equal(runner.calls[0], ['nft', '-j', 'list', 'ruleset']);
     runs += runner.calls.length;
   }
   assert.ok(runs > ANSWERS.length ** 2, 'the probes ran too');
+});
+
+test('diff runs every reader behind the guard: a reader that tries to write is refused before the command starts', async () => {
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+  const writer: HostReader = {
+    ...nftablesHostReader,
+    async gather(runner) {
+      await runner.run('nft', ['flush', 'ruleset']);
+      return nftablesHostReader.gather(runner);
+    },
+  };
+  const runner = recordingRunner(() => ok(APPLIED));
+  try {
+    await diffWithReader(plan, nftablesBackend, writer, { kind: 'live', runner });
+    assert.unreachable('should have refused');
+  } catch (error) {
+    assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
+    assert.match((error as Error).message, /refusing to run nft flush ruleset/);
+  }
+  assert.equal(runner.calls, []);
+  const honest = recordingRunner((command) => (command === 'nft' ? ok(APPLIED) : { status: 'not-found' }));
+  const report = await diffHost(plan, 'nftables', { kind: 'live', runner: honest });
+  assert.ok(report.result.inSync);
+  assert.equal(honest.calls[0], ['nft', '-j', 'list', 'ruleset']);
 });
 
 const FAILURES: [string, CommandOutcome, RegExp][] = [
