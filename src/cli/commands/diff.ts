@@ -4,7 +4,7 @@ import { BACKEND_NAMES } from '../../backends/registry.js';
 import { diffHost, getHostReader, type HostSource } from '../../diff/diff-host.js';
 import { choosePalette, formatDiffJson, formatDiffText } from '../../diff/format-diff.js';
 import { KubewallError } from '../../errors.js';
-import { createExecaRunner } from '../../host/execa-runner.js';
+import { createExecaRunner, DEFAULT_COMMAND_TIMEOUT_MS } from '../../host/execa-runner.js';
 import { planFromFiles } from '../../load-plan.js';
 import { collect, collectList, parseChoice, parseRoles, printWarnings } from '../options.js';
 
@@ -15,6 +15,7 @@ interface DiffFlags {
   catalogue?: string[];
   from?: string;
   format: string;
+  timeout: string;
   allowLockout?: boolean;
 }
 
@@ -68,6 +69,7 @@ export function registerDiff(program: Command): void {
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset")
     .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
+    .option('--timeout <seconds>', 'give up on a host command after this long', String(DEFAULT_COMMAND_TIMEOUT_MS / 1000))
     .option('--allow-lockout', 'plan even if no SSH rule would remain')
     .configureOutput({ outputError: () => undefined })
     .addHelpText(
@@ -94,8 +96,10 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
         const format = parseChoice('--format', flags.format, ['text', 'json'] as const);
         getHostReader(flags.backend);
         if (flags.from === '') throw new DiffUsageError('--from: empty file name (use - for stdin)');
+        const timeout = Number(flags.timeout);
+        if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${JSON.stringify(flags.timeout)}`);
         const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout });
-        const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner() } : await readSaved(flags.from);
+        const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner({ timeoutMs: timeout * 1000 }) } : await readSaved(flags.from);
         const report = await diffHost(plan, flags.backend, source);
         printWarnings(plan.warnings);
         process.stdout.write(format === 'json' ? formatDiffJson(report) : formatDiffText(report, choosePalette(process.stdout, process.env)));

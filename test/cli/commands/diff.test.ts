@@ -88,6 +88,7 @@ const USAGE: [string, string[], RegExp][] = [
   ['unknown backend', ['diff', '--backend', 'pf', '--role', 'worker'], /unknown backend "pf"/],
   ['bad format', [...WORKER, '--format', 'yaml', '--from', fixture('empty')], /--format: unknown value "yaml"/],
   ['missing option value', ['diff', '--role', 'worker', '--backend'], /argument missing/],
+  ['bad timeout', [...WORKER, '--timeout', 'soon'], /--timeout: expected seconds > 0/],
   ['missing file', [...WORKER, '--from', '/nonexistent/dump.json'], /^kubewall: --from \/nonexistent\/dump\.json: cannot read the saved dump: no such file$/],
   ['unparsable dump', [...WORKER, '--from', `${REPO_ROOT}examples/cluster.yaml`], /cannot parse the nftables ruleset: expected \{"nftables"/],
 ];
@@ -133,6 +134,12 @@ test('live: permission denied is one clear message, exit 1', async () => {
   const result = await withFakeTools({ nft: 'echo "netlink: Error: cache initialization failed: Operation not permitted" >&2; exit 1' }, WORKER);
   assert.is(result.exitCode, 1);
   assert.match(result.stderr.trim(), /^kubewall: nft -j list ruleset: permission denied, reading the ruleset needs root \(run kubewall diff with sudo, or diff against a saved dump with --from FILE\): netlink: Error: cache initialization failed: Operation not permitted$/);
+});
+
+test('live: a command that hangs is stopped at --timeout, one clear message, exit 1', async () => {
+  const result = await withFakeTools({ nft: 'exec /bin/sleep 10' }, [...WORKER, '--timeout', '0.3']);
+  assert.is(result.exitCode, 1);
+  assert.is(result.stderr.trim(), 'kubewall: nft -j list ruleset: no answer within 0.3 s (a hung daemon or lock?); nothing was changed');
 });
 
 test('live: the ruleset comes from nft -j list ruleset (fake nft answering a captured dump)', async () => {
