@@ -146,6 +146,22 @@ await describeWithNetns('ufw output passes ufw --dry-run and applies idempotentl
     });
   });
 
+  test('an allow-incoming ufw gets default deny incoming, through ufw; the other settings stay', async () => {
+    const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
+    await withUfwNetns('ufwpolicy', { ...IPV6_FORWARD, DEFAULT_INPUT_POLICY: '"ACCEPT"' }, async (ns) => {
+      const result = await ns.script(goldenCase);
+      assert.is(result.exitCode, 0, result.stderr);
+      assert.match(result.stdout, /Default incoming policy changed to 'deny'/);
+      const defaults = await readFile(`${ns.etc}/default/ufw`, 'utf8');
+      assert.match(defaults, /^DEFAULT_INPUT_POLICY="DROP"$/m);
+      assert.match(defaults, /^DEFAULT_FORWARD_POLICY="ACCEPT"$/m);
+      assert.match(defaults, /^IPV6=yes$/m);
+      assert.match((await ns.run(['iptables-save', '-t', 'filter'])).stdout, /^:INPUT DROP/m);
+      const again = await ns.script(goldenCase);
+      assert.not.match(again.stdout, /Default incoming policy/, 'the policy is set once');
+    });
+  });
+
   test('enabled for real: a second run changes nothing, kube-proxy nat rules and the user own rules stay', async () => {
     const goldenCase = (await listGoldenCases()).find((c) => c.name === 'nodeports-control-plane-worker')!;
     await withUfwNetns('ufwapply', IPV6_FORWARD, async (ns) => {

@@ -8,8 +8,8 @@
 # defaulted peers: none
 # apply: sudo sh kubewall-ufw.sh   (preview: sudo sh kubewall-ufw.sh --dry-run, every ufw command with --dry-run)
 # owns: ufw rules whose comment starts with "kubewall " (see ufw show added); an apply adds the missing ones, SSH first, then deletes the kubewall-tagged rules this file no longer lists; a second run changes nothing
-# never touches: ufw rules without that tag (the script counts them on stderr: they may open more than this plan), ufw route rules, /etc/default/ufw, /etc/ufw/*.rules, kube-proxy's and the CNI's chains and tables
-# final drop: ufw default deny incoming (run only when /etc/default/ufw says otherwise; it reloads ufw once), then ufw --force enable (a no-op when ufw is already running)
+# never touches: ufw rules without that tag (the script counts them on stderr: they may open more than this plan), ufw route rules, /etc/ufw/*.rules, /etc/default/ufw but for DEFAULT_INPUT_POLICY, kube-proxy's and the CNI's chains and tables
+# final drop: ufw default deny incoming, run only when DEFAULT_INPUT_POLICY in /etc/default/ufw is not "DROP" (ufw writes it there and reloads once), then ufw --force enable when ufw is not running
 # ufw has no sets: one ufw rule per (port rule, peer address); rules from any address are one command, which ufw adds for IPv4 and IPv6
 # cost: above 50 addresses in one peer class kubewall warns: ufw's user chain is linear, walked by every new inbound connection, and the first apply runs one ufw process per rule, each parsing every rule already there
 # relies on Debian's /etc/ufw/before.rules and before6.rules: loopback accept (Used by: Self), established/related accept, invalid drop, the plan's ICMP and ICMPv6 types; the script stops if the loopback or established lines are missing
