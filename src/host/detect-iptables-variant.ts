@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { IPTABLES_VARIANTS, type IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
 
@@ -28,6 +27,8 @@ export function parseIptablesVersion(output: string): IptablesVariant | null {
 
 /** Runs `iptables -V`; null when iptables is not installed (or not on PATH). */
 export async function readIptablesVersion(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  // Loaded on demand: only --backend iptables asks the host, and execa is not free to load.
+  const { execa } = await import('execa');
   const result = await execa('iptables', ['-V'], { reject: false, env, extendEnv: false });
   if (result.failed && (result as { code?: string }).code === 'ENOENT') return null;
   return `${result.stdout}\n${result.stderr}`.trim();
