@@ -45,6 +45,13 @@ export interface Backend {
   readonly description: string;
   readonly capabilities: BackendCapabilities;
   /**
+   * Optional: what this backend has to say about a plan beyond its
+   * capabilities (ufw: a peer class so large that per-address rules cost).
+   * Checked before rendering with the capability gaps; the warnings go to
+   * stderr and into the header.
+   */
+  planWarnings?(plan: Plan): readonly string[];
+  /**
    * Renders the plan. The first file is the self-contained main output
    * (stdout, --out); further files split it for tooling (--out-dir).
    */

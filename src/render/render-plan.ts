@@ -23,7 +23,8 @@ export async function renderPlan(plan: Plan, backendName: string, options: Rende
   if (gaps.errors.length > 0) {
     throw new KubewallError('CAPABILITY', `the ${backend.name} backend cannot express this plan:\n${gaps.errors.map((e) => `  - ${e}`).join('\n')}`);
   }
+  const warnings = [...gaps.warnings, ...(backend.planWarnings?.(plan) ?? [])];
   const templates = await createTemplateEngine(options.templatesDir ?? PACKAGE_PATHS.templates);
-  const files = await backend.render(plan, { templates, warnings: gaps.warnings, options: options.backendOptions ?? {} });
-  return { backend: backend.name, files, warnings: gaps.warnings };
+  const files = await backend.render(plan, { templates, warnings, options: options.backendOptions ?? {} });
+  return { backend: backend.name, files, warnings };
 }

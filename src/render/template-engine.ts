@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILD_CACHE_FILES, readBuildCache, sha256 } from '../build-cache.js';
 import { KubewallError } from '../errors.js';
@@ -15,7 +16,8 @@ export interface TemplateEngine {
   load(relativePath: string): Promise<CompiledTemplate>;
 }
 
-const PARTIALS = ['partials/header.hbs', 'partials/header-xml.hbs'] as const;
+/** Every `partials/*.hbs` is registered by its file name: `partials/header.hbs` is `{{> header}}`. */
+const PARTIALS_DIR = 'partials';
 // HTML escaping corrupts scripts (backends escape for their grammar in the view
 // model); strict makes a missing field throw instead of rendering as empty.
 const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;
@@ -55,8 +57,11 @@ export async function createTemplateEngine(dir: string): Promise<TemplateEngine>
     parseOrThrow(hb, file, source);
     return hb.compile(source, COMPILE_OPTIONS);
   };
-  for (const partial of PARTIALS) {
-    const { file, source } = await readTemplate(dir, partial);
+  // The header partial every template uses must be there; the others are registered as found.
+  const found = await readdir(path.join(dir, PARTIALS_DIR)).catch(() => [] as string[]);
+  const partials = [...new Set(['header.hbs', ...found.filter((name) => name.endsWith('.hbs'))])].sort();
+  for (const partial of partials) {
+    const { file, source } = await readTemplate(dir, `${PARTIALS_DIR}/${partial}`);
     hb.registerPartial(path.basename(partial, '.hbs'), compile(file, source));
   }
   return {

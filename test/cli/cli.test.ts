@@ -126,6 +126,16 @@ test('catalogue lists every entry with its provenance', async () => {
   assert.match(result.stdout, /7 entries from catalogue\/kubernetes\.yaml/);
 });
 
+test('a backend without sets warns on stderr when a peer class is large (ufw, 60 nodes)', async () => {
+  const dir = await tmp();
+  const nodes = Array.from({ length: 60 }, (_, i) => ({ name: `n-${i}`, addresses: [`10.1.0.${i + 1}`], roles: ['worker'] }));
+  await writeFile(path.join(dir, 'cluster.json'), JSON.stringify({ nodes, adminNetworks: ['10.9.0.0/24'], loadBalancers: [] }));
+  const result = await runCli(['render', '-b', 'ufw', '-r', 'worker', '-c', 'cluster.json', '--addon', 'metallb'], { cwd: dir });
+  assert.is(result.exitCode, 0, result.stderr);
+  assert.match(result.stderr, /kubewall: warning: ufw has no sets: peer class nodes has 60 addresses \(more than 50\)/);
+  assert.match(result.stdout, /# warning: ufw has no sets: peer class nodes has 60 addresses/);
+});
+
 test('--help teaches: commands, examples, exit codes', async () => {
   const top = await runCli(['--help']);
   assert.is(top.exitCode, 0);

@@ -28,10 +28,10 @@ export const ufwBackend: Backend = {
   description: `a ufw command script owning the ufw rules tagged "${UFW_TAG_PREFIX} ..."`,
   // ufw filters INPUT: kube-proxy's DNAT has already rewritten NodePort traffic; and it has no address sets.
   capabilities: { filterBeforeDnat: false, addressSets: false },
+  planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),
   async render(plan, context) {
     const template = await context.templates.load('ufw/kubewall-ufw.sh.hbs');
-    const warnings = [...context.warnings, ...findLargePeerClasses(plan).map(describeLargePeerClass)];
-    const header = buildHeaderLines(plan, 'ufw', [...UFW_HEADER_LINES, ...warnings.map((w) => `warning: ${w}`)]);
+    const header = buildHeaderLines(plan, 'ufw', [...UFW_HEADER_LINES, ...context.warnings.map((w) => `warning: ${w}`)]);
     return [{ name: UFW_SCRIPT, content: template.render(buildUfwView(plan, header)), mode: 0o755 }];
   },
 };
