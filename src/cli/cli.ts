@@ -25,8 +25,10 @@ Examples:
   $ kubewall plan --role control-plane --cluster examples/cluster.yaml
   $ kubewall plan --role worker,control-plane --format json
   $ kubewall catalogue
+  $ sudo kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml
 
-Exit codes: 0 success, 1 invalid input or failure, 2 usage error.`,
+Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
+(diff: 0 in sync, 2 changes pending, 1 any error, usage errors included.)`,
     );
   registerRender(program);
   registerPlan(program);

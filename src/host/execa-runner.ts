@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { CommandOutcome, CommandRunner } from './types.js';
 
 /** A dump of a large ruleset takes well under a second; a hung daemon (D-Bus, xtables lock) must not hang diff. */
@@ -12,6 +11,8 @@ export function createExecaRunner(options: { timeoutMs?: number } = {}): Command
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   return {
     async run(command, args): Promise<CommandOutcome> {
+      // Loaded on demand: only diff reads the host, and execa is not free to load at start-up.
+      const { execa } = await import('execa');
       const result = await execa(command, args, {
         reject: false,
         timeout: timeoutMs,
