@@ -95,7 +95,7 @@ function contains(outer: Network, inner: Network): boolean {
  */
 export function normalizeNetworks(networks: readonly Network[]): Network[] {
   const sorted = [...networks].sort(
-    (a, b) => a.family.localeCompare(b.family) || compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix,
+    (a, b) => (a.family === b.family ? 0 : a.family === 'ipv4' ? -1 : 1) || compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix,
   );
   const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
   const out: Network[] = [];
