@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import { isIP } from 'node:net';
 import type { Family } from '../model.js';
+import { ipVersion } from '../addresses.js';
 
 /** An inclusive interval; lists of them are kept sorted and merged. */
 export interface Interval {
@@ -50,7 +50,7 @@ export function isEmpty(intervals: readonly Interval[]): boolean {
 const WIDTH: Record<Family, number> = { ipv4: 32, ipv6: 128 };
 
 function addressToBigint(text: string, family: Family): bigint | undefined {
-  const kind = text.includes('%') ? 0 : isIP(text);
+  const kind = ipVersion(text);
   if (kind !== (family === 'ipv4' ? 4 : 6)) return undefined;
   let value = 0n;
   for (const byte of ipaddr.parse(text).toByteArray()) value = (value << 8n) | BigInt(byte);
