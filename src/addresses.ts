@@ -21,11 +21,6 @@ export function ipVersion(text: string): 0 | 4 | 6 {
   return 0;
 }
 
-/** Whether text is a plain IPv4 dotted quad or IPv6 address. */
-export function isHostAddress(text: string): boolean {
-  return ipVersion(text) !== 0;
-}
-
 function parseStrictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const kind = ipVersion(text);
   if (kind === 4) return ipaddr.IPv4.parse(text);
