@@ -1,14 +1,13 @@
 import path from 'node:path';
 import { parseSourceDocument } from '../input/read-document.js';
 import { readTextFile } from '../input/read-file.js';
-import { validateDocument } from '../input/validate-document.js';
 import { buildCluster, type Cluster } from './cluster.js';
-import { ClusterSchema } from './schema.js';
+import { validateCluster } from './validate-cluster.js';
 
 /** Parses and validates cluster file text; `file` is how messages name it. */
 export function parseCluster(text: string, file: string): Cluster {
   const doc = parseSourceDocument(text, file, 'CLUSTER');
-  const input = validateDocument(ClusterSchema, doc, 'CLUSTER');
+  const input = validateCluster(doc);
   return buildCluster(input, file, doc.locate);
 }
 

@@ -20,13 +20,18 @@ export const PeerClassSchema = z.enum(PEER_CLASSES).describe('Who may connect (t
 export const AddressPeerClassSchema = z.enum(ADDRESS_PEER_CLASSES);
 export const ProtocolSchema = z.enum(PROTOCOLS);
 
+/** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
+export function isHostAddress(value: string): boolean {
+  return isIP(value) !== 0 && !value.includes('%');
+}
+
 export const HostAddressSchema = z
   .string()
   // Only checked here, with node's inet_pton-based isIP (much faster than ipaddr.js's IPv6
   // pattern for 10,000-node files; loaded only when a cluster file is parsed); the planner
   // parses an address only when a plan uses its peer class.
   .superRefine((value, ctx) => {
-    if (isIP(value) === 0 || value.includes('%')) ctx.addIssue({ code: 'custom', message: invalidHostAddress(value), input: value });
+    if (!isHostAddress(value)) ctx.addIssue({ code: 'custom', message: invalidHostAddress(value), input: value });
   })
   .describe('An IPv4 or IPv6 host address, without prefix.');
 
