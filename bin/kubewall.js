@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-import { loadBundle } from './bundle-loader.js';
+'use strict';
+// CommonJS (see bin/package.json and bundle-loader.js): the fastest start.
+const { loadBundle } = require('./bundle-loader.js');
 
 // The bundle is the fast path; a checkout built with plain `tsc` still runs from dist/src.
 const bundle = loadBundle();
-const { runMain } = bundle ? bundle.exports : await import('../dist/src/cli/cli.js');
-await runMain();
+if (bundle) {
+  bundle.exports.runMain();
+} else {
+  import('../dist/src/cli/cli.js').then(({ runMain }) => runMain());
+}

@@ -2,16 +2,56 @@
 // V8 code cache for it (see bin/bundle-loader.js). Modules the source loads
 // with import() (zod schemas, the cluster loader, fast-glob) are bundled too
 // but only initialised when a file has to be parsed or globbed.
-import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_PATHS } from '../src/paths.js';
 
+const require = createRequire(import.meta.url);
 const bundleLoader = path.join(PACKAGE_PATHS.root, 'bin', 'bundle-loader.js');
 const { BUNDLE, CODE_CACHE, loadBundle } = (await import(bundleLoader)) as {
   BUNDLE: string;
   CODE_CACHE: string;
   loadBundle(options: { cache: 'read' | 'write' }): { exports: { runMain(argv: string[]): Promise<void> }; writeCache(): void } | undefined;
+};
+
+/**
+ * Node built-ins that only some runs use, required on first use instead of at
+ * start-up: commander requires child_process for executable subcommands
+ * (kubewall has none), and child_process in turn loads net and dgram; a
+ * render never touches crypto or fs/promises. Each costs a few milliseconds
+ * of a ~120 ms start (see `npm run bench`). A bundled module reads these
+ * through property accesses at the call site, so a proxy that loads the real
+ * module on the first access behaves the same.
+ */
+const LAZY_BUILTINS = ['child_process', 'crypto', 'dgram', 'fs/promises', 'net', 'os', 'readline', 'stream', 'stream/promises', 'timers/promises', 'tty'];
+
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.map((name) => name.replace('/', '\\/')).join('|')})$`);
+    build.onResolve({ filter }, (args) =>
+      // The proxy's own require is the real built-in.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    // esbuild's ESM interop copies a CommonJS module's keys once (as getters), so
+    // the proxy lists the names this Node exports without loading the module.
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      loader: 'js',
+      contents: `let loaded;
+const real = () => (loaded ??= require(${JSON.stringify(`node:${args.path}`)}));
+const names = ${JSON.stringify(Object.keys(require(`node:${args.path}`) as object))};
+module.exports = new Proxy({}, {
+  get: (_, key) => real()[key],
+  has: (_, key) => key in real(),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, key) =>
+    names.includes(key) ? { configurable: true, enumerable: true, get: () => real()[key] } : undefined,
+});`,
+    }));
+  },
 };
 
 await rm(CODE_CACHE, { force: true });
@@ -27,6 +67,7 @@ await build({
   // Modules find shipped files relative to import.meta.url; the bundle sits at the same depth as dist/src/.
   define: { 'import.meta.url': '__kubewallModuleUrl' },
   banner: { js: "var __kubewallModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyBuiltins],
   logLevel: 'warning',
 });
 
@@ -47,6 +88,12 @@ try {
     const cluster = path.join(PACKAGE_PATHS.examples, example);
     await loaded.exports.runMain(['node', 'kubewall', 'render', '--backend', 'nftables', '--role', 'worker', '--cluster', cluster]);
   }
+  // Generated (fleet-sized) cluster files are JSON: warm that path too.
+  const jsonCluster = path.join(await mkdtemp(path.join(tmpdir(), 'kubewall-build-')), 'cluster.json');
+  const { parse } = await import('yaml');
+  await writeFile(jsonCluster, JSON.stringify(parse(await readFile(path.join(PACKAGE_PATHS.examples, 'cluster.yaml'), 'utf8'))));
+  await loaded.exports.runMain(['node', 'kubewall', 'render', '--backend', 'nftables', '--role', 'control-plane', '--cluster', jsonCluster]);
+  await rm(path.dirname(jsonCluster), { recursive: true, force: true });
 } finally {
   process.stdout.write = write;
   process.stderr.write = writeErr;
