@@ -3,7 +3,7 @@
 import fg from 'fast-glob';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BUILD_CACHE_FILES, sha256 } from '../src/build-cache.js';
+import { BUILD_CACHE_FILES } from '../src/build-cache.js';
 import { builtinCatalogueFiles, parseCatalogueFile, type CatalogueCache } from '../src/catalogue/load-catalogue.js';
 import { PACKAGE_PATHS } from '../src/paths.js';
 import { precompileTemplate } from '../src/render/template-engine.js';
@@ -12,7 +12,7 @@ import { precompileTemplate } from '../src/render/template-engine.js';
 const files: Record<string, CatalogueCache['files'][string]> = {};
 for (const name of await builtinCatalogueFiles()) {
   const text = await readFile(path.join(PACKAGE_PATHS.catalogue, name), 'utf8');
-  files[name] = { sha256: sha256(text), input: (await parseCatalogueFile(text, `catalogue/${name}`)).input };
+  files[name] = { source: text, input: (await parseCatalogueFile(text, `catalogue/${name}`)).input };
 }
 await mkdir(path.dirname(BUILD_CACHE_FILES.catalogue), { recursive: true });
 await writeFile(BUILD_CACHE_FILES.catalogue, JSON.stringify({ files } satisfies CatalogueCache));
@@ -21,6 +21,6 @@ await writeFile(BUILD_CACHE_FILES.catalogue, JSON.stringify({ files } satisfies 
 const templateSpecs: Record<string, string> = {};
 for (const file of (await fg('**/*.hbs', { cwd: PACKAGE_PATHS.templates })).sort()) {
   const source = await readFile(path.join(PACKAGE_PATHS.templates, file), 'utf8');
-  templateSpecs[sha256(source)] = precompileTemplate(source);
+  templateSpecs[source] = precompileTemplate(source);
 }
 await writeFile(BUILD_CACHE_FILES.templates, JSON.stringify(templateSpecs));

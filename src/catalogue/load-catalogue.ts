@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { BUILD_CACHE_FILES, readBuildCache, sha256 } from '../build-cache.js';
+import { BUILD_CACHE_FILES, readBuildCache } from '../build-cache.js';
 import { KubewallError, type KubewallErrorCode } from '../errors.js';
 import { parseSourceDocument } from '../input/read-document.js';
 import { readTextFile } from '../input/read-file.js';
@@ -69,17 +69,17 @@ export async function readCatalogueFragment(file: string, displayName = file): P
 
 /** The shipped catalogue files, relative to the catalogue folder (`kubernetes.yaml`, `profiles/cni/calico.yaml`), sorted. */
 export async function builtinCatalogueFiles(): Promise<string[]> {
-  const entries = await readdir(PACKAGE_PATHS.catalogue, { recursive: true });
+  const entries = readdirSync(PACKAGE_PATHS.catalogue, { recursive: true, encoding: 'utf8' });
   return entries.filter((name) => CATALOGUE_FILE.test(name)).map((name) => name.split(path.sep).join('/')).sort();
 }
 
 /**
  * What `npm run build` stores for the shipped files: each file validated, by
- * content hash, so a plain `kubewall render` skips YAML and schema work. A
- * file whose hash differs (edited after the build) is parsed as usual.
+ * source text, so a plain `kubewall render` skips YAML and schema work. A
+ * file whose text differs (edited after the build) is parsed as usual.
  */
 export interface CatalogueCache {
-  readonly files: Readonly<Record<string, { readonly sha256: string; readonly input: CatalogueFileInput }>>;
+  readonly files: Readonly<Record<string, { readonly source: string; readonly input: CatalogueFileInput }>>;
 }
 
 let cachePromise: Promise<CatalogueCache | undefined> | undefined;
@@ -90,7 +90,7 @@ async function readShippedFile(name: string): Promise<ParsedFile & { display: st
   const display = `catalogue/${name}`;
   const text = await readTextFile(path.join(PACKAGE_PATHS.catalogue, name), 'CATALOGUE', 'catalogue file');
   const cached = (await cachePromise)?.files[name];
-  if (cached && cached.sha256 === sha256(text)) {
+  if (cached && cached.source === text) {
     return { display, input: cached.input, locate: (p) => parseSourceDocument(text, display, 'CATALOGUE').locate(p) };
   }
   return { display, ...(await parseCatalogueFile(text, display)) };

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { BUILD_CACHE_FILES, readBuildCache, sha256 } from '../build-cache.js';
+import { BUILD_CACHE_FILES, readBuildCache } from '../build-cache.js';
 import { KubewallError } from '../errors.js';
 import { readTextFile } from '../input/read-file.js';
 
@@ -51,14 +51,19 @@ export async function createTemplateEngine(dir: string): Promise<TemplateEngine>
   const hb = Handlebars.create();
   const precompiled = (await readBuildCache<Record<string, string>>(BUILD_CACHE_FILES.templates)) ?? {};
   const compile = (file: string, source: string): HandlebarsTemplateDelegate => {
-    const spec = precompiled[sha256(source)];
+    const spec = Object.hasOwn(precompiled, source) ? precompiled[source] : undefined;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- our own build output, as trusted as dist/
     if (spec !== undefined) return hb.template(new Function(`return ${spec};`)() as TemplateSpecification);
     parseOrThrow(hb, file, source);
     return hb.compile(source, COMPILE_OPTIONS);
   };
   // The header partial every template uses must be there; the others are registered as found.
-  const found = await readdir(path.join(dir, PARTIALS_DIR)).catch(() => [] as string[]);
+  let found: string[] = [];
+  try {
+    found = readdirSync(path.join(dir, PARTIALS_DIR));
+  } catch {
+    // No partials folder: only the header is required, and its absence is reported below.
+  }
   const partials = [...new Set(['header.hbs', ...found.filter((name) => name.endsWith('.hbs'))])].sort();
   for (const partial of partials) {
     const { file, source } = await readTemplate(dir, `${PARTIALS_DIR}/${partial}`);
