@@ -108,6 +108,78 @@ export function findNftItemsFast(text: string, head: number): Item[] | undefined
   return items;
 }
 
+/** Where a top-level item starts if `{"family": "` at `p` opens one (see findNftItemsFast). */
+function itemStartAt(text: string, p: number, head: number): { start: number; kind: string } | undefined {
+  if (text.charCodeAt(p - 1) !== 32 || text.charCodeAt(p - 2) !== 58 || text.charCodeAt(p - 3) !== 34) return undefined;
+  const open = text.lastIndexOf('"', p - 4);
+  const kind = text.slice(open + 1, p - 3);
+  return open > head && text.charCodeAt(open - 1) === 123 && ITEM_KINDS.has(kind) ? { start: open - 1, kind } : undefined;
+}
+
+/** The words `MARK_WORDS` looks for, with their marks; `{"table": {` finds every table, marked or not. */
+const SPARSE_NEEDLES: ReadonlyArray<readonly [string, number]> = [
+  ['kubewall"', MARK.ours],
+  ['hook"', MARK.hook],
+  ['ufw', MARK.ufw],
+  ['drop"', MARK.drop],
+  ['reject"', MARK.drop],
+  ['{"table": {"family": "', 0],
+];
+
+/**
+ * The path for large dumps (a kube-proxy host's is 60 MB): only the items
+ * kubewall reads at all — tables, and items holding one of the mark words —
+ * are located, each from one word found with indexOf: back to the
+ * `{"<kind>": {"family": "` that opens its item, forward to the next one.
+ * Nothing is allocated for the hundreds of thousands of other items. The
+ * dump is checked at both ends, and every item located is parsed in full;
+ * text that does not look like nft's compact output returns undefined and
+ * the full scan runs instead.
+ */
+export function findMarkedItemsSparse(text: string): { items: Item[]; marks: number[] } | undefined {
+  const headMatch = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(text);
+  const tail = /\]\s*\}\s*$/.exec(text.slice(-64));
+  if (!headMatch || !tail) return undefined;
+  const head = headMatch[0].length;
+  const end = text.length - 64 + tail.index;
+  // nft's compact form opens every item with `{"<kind>": {"family": "`; pretty-printed text has none.
+  const first = text.indexOf(FAMILY_KEY, head);
+  if (first === -1 || !itemStartAt(text, first, head)) return undefined;
+  const byStart = new Map<number, { item: Item; mark: number }>();
+  for (const [needle, mark] of SPARSE_NEEDLES) {
+    for (let at = text.indexOf(needle, head); at !== -1 && at < end; at = text.indexOf(needle, at + needle.length)) {
+      // A table needle starts its own item; a word sits inside one, after its opening.
+      let opening: { start: number; kind: string } | undefined;
+      let openingKey = text.lastIndexOf(FAMILY_KEY, mark === 0 ? at + FAMILY_KEY.length : at);
+      for (; openingKey > head; openingKey = text.lastIndexOf(FAMILY_KEY, openingKey - 1)) {
+        opening = itemStartAt(text, openingKey, head);
+        if (opening) break;
+      }
+      if (!opening) return undefined; // not nft's compact form (or a word in the metainfo): the full scan decides
+      const known = byStart.get(opening.start);
+      if (known) {
+        known.mark |= mark;
+        continue;
+      }
+      let next: { start: number; kind: string } | undefined;
+      for (let p = text.indexOf(FAMILY_KEY, openingKey + FAMILY_KEY.length); p !== -1 && p < end && !next; p = text.indexOf(FAMILY_KEY, p + FAMILY_KEY.length)) {
+        next = itemStartAt(text, p, head);
+      }
+      let stop = next ? next.start : end;
+      while (stop > 0 && isSpace(text.charCodeAt(stop - 1))) stop--;
+      if (next) {
+        if (text[stop - 1] !== ',') return undefined;
+        stop--;
+        while (isSpace(text.charCodeAt(stop - 1))) stop--;
+      }
+      if (text[stop - 1] !== '}') return undefined;
+      byStart.set(opening.start, { item: { kind: opening.kind, start: opening.start, end: stop }, mark });
+    }
+  }
+  const located = [...byStart.values()].sort((a, b) => a.item.start - b.item.start);
+  return { items: located.map((l) => l.item), marks: located.map((l) => l.mark) };
+}
+
 /**
  * Finds the items of `{"nftables": [ ... ]}` without parsing them: a host
  * with kube-proxy has tens of thousands of rules kubewall only needs to skip.
@@ -367,9 +439,10 @@ function parseItems(text: string): ParsedNftRuleset {
   const dropRules = new Map<string, number>();
   const tables = new Set<string>();
   let ufwChains = 0;
-  const items = findNftItems(text);
-  // One pass per word decides which items are worth parsing at all; each is checked again once parsed.
-  const marks = markItems(text, items);
+  // Marks decide which items are worth parsing at all; each is checked again once parsed.
+  const sparse = text.length > 1 << 20 ? findMarkedItemsSparse(text) : undefined;
+  const items = sparse?.items ?? findNftItems(text);
+  const marks = sparse?.marks ?? markItems(text, items);
   for (let index = 0; index < items.length; index++) {
     const item = items[index]!;
     const mark = marks[index]!;

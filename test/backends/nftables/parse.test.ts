@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../../src/backends/nftables/host-read.js';
-import { findNftItems, findNftItemsFast, normalizeNftRule, parseNftRuleset, scanNftItems } from '../../../src/backends/nftables/parse.js';
+import { findMarkedItemsSparse, findNftItems, findNftItemsFast, normalizeNftRule, parseNftRuleset, scanNftItems } from '../../../src/backends/nftables/parse.js';
 import { nftablesBackend } from '../../../src/backends/nftables/index.js';
 import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.js';
 import { isKubewallError } from '../../../src/errors.js';
@@ -132,6 +132,47 @@ test('large dumps take the fast item finder, which agrees with the careful scann
   assert.is(findNftItemsFast(JSON.stringify(JSON.parse(text), null, 1), 15), undefined, 'pretty-printed: the careful scanner instead');
   assert.is(fast.length, applied.length + 1 + filler.length);
   assert.ok(parseNftRuleset(text, 'big').ruleset.present);
+});
+
+/** What the full scan hands the parser: every table, and every item holding a mark word, with its marks. */
+function fullScanSelection(text: string): { items: unknown[]; marks: number[] } {
+  const items = findNftItems(text);
+  const words: Array<[RegExp, number]> = [[/kubewall"/, 1], [/hook"/, 2], [/ufw/, 4], [/drop"|reject"/, 8]];
+  const selected = items
+    .map((item) => ({ item, mark: words.reduce((mark, [word, bit]) => (word.test(text.slice(item.start, item.end)) ? mark | bit : mark), 0) }))
+    .filter(({ item, mark }) => mark !== 0 || item.kind === 'table');
+  return { items: selected.map((s) => s.item), marks: selected.map((s) => s.mark) };
+}
+
+test('the sparse finder for large dumps locates exactly the tables and marked items the full scan would parse, on every fixture', () => {
+  const names = readdirSync(`${FIXTURES_DIR}nftables`).filter((name) => name.endsWith('.json') && name !== 'cases.json');
+  assert.ok(names.length >= 5, 'fixtures found');
+  for (const name of names) {
+    const text = fixture(name.replace(/\.json$/, ''));
+    // A ruleset with no item at all gives the sparse finder nothing to anchor on: the full scan reads it.
+    assert.equal(findMarkedItemsSparse(text), name === 'empty.json' ? undefined : fullScanSelection(text), name);
+  }
+});
+
+test('a large dump reads the same through the sparse finder as through the full scan (pretty-printed input takes the full scan)', () => {
+  const applied = JSON.parse(fixture('other-managers')).nftables as unknown[];
+  const filler = Array.from({ length: 6000 }, (_, i) => ({ rule: { family: 'ip', table: 'nat', chain: `KUBE-SEP-${i}`, handle: i, comment: 'kubewall" hook" drop"', expr: [{ dnat: { family: 'ip', addr: '10.0.0.1' } }, { accept: null }] } }));
+  const items = [...applied.slice(0, 3), ...filler.slice(0, 3000), ...applied.slice(3), ...filler.slice(3000)];
+  const text = JSON.stringify({ nftables: items }).replace(/":/g, '": ').replace(/,"/g, ', "').replace(/,\{/g, ', {');
+  assert.ok(text.length > 1 << 20, 'big enough for the sparse path');
+  const sparse = findMarkedItemsSparse(text);
+  assert.ok(sparse, 'compact nft output takes the sparse path');
+  assert.equal(sparse, fullScanSelection(text));
+  const pretty = JSON.stringify(JSON.parse(text), null, 1);
+  assert.is(findMarkedItemsSparse(pretty), undefined, 'pretty-printed: the full scan instead');
+  assert.equal(parseNftRuleset(text, 'big'), parseNftRuleset(pretty, 'big'));
+  assert.ok(parseNftRuleset(text, 'big').warnings.length > 0, 'the foreign drops and managers are still seen');
+});
+
+test('a truncated large dump is refused, not half read', () => {
+  const filler = Array.from({ length: 20000 }, (_, i) => ({ rule: { family: 'ip', table: 'nat', chain: `KUBE-SEP-${i}`, handle: i, expr: [{ accept: null }] } }));
+  const text = JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'kubewall', handle: 1 } }, ...filler] }).replace(/":/g, '": ').replace(/,"/g, ', "').replace(/,\{/g, ', {');
+  assert.throws(() => parseNftRuleset(text.slice(0, -4000), 'cut.json'), /cut\.json: cannot parse the nftables ruleset/);
 });
 
 test('normalizeNftRule: counters are ignored, l4proto dependencies accepted, anything else becomes "other"', () => {
