@@ -3,6 +3,7 @@ export type KubewallErrorCode =
   | 'USAGE'
   | 'CATALOGUE'
   | 'CLUSTER'
+  | 'INVENTORY'
   | 'PLAN'
   | 'CAPABILITY'
   | 'TEMPLATE'

@@ -37,6 +37,35 @@ export interface BackendContext {
 }
 
 /**
+ * One step that makes the rules survive a reboot, as data the fleet formats
+ * (ansible, cloud-init, script) lay out without knowing the backend:
+ * `line` ensures a line in a file, `link` a symlink (how `systemctl enable`
+ * records a unit, so it works without a running systemd), `boot-unit`
+ * installs kubewall.service running the apply command at boot, and `native`
+ * says the tool keeps its own configuration.
+ */
+export type PersistStep =
+  | { readonly kind: 'line'; readonly file: string; readonly line: string; readonly why: string }
+  | { readonly kind: 'link'; readonly path: string; readonly target: string; readonly why: string }
+  | { readonly kind: 'boot-unit'; readonly why: string }
+  | { readonly kind: 'native'; readonly why: string };
+
+/** How the fleet formats install, check, load and persist a backend's main file. */
+export interface BackendInstall {
+  /** Programs the main file needs on the host. */
+  readonly tools: readonly string[];
+  /** What to install when one is missing (for the message). */
+  readonly toolsHint: string;
+  /** Where the main file is installed (absolute). */
+  readonly path: string;
+  /** Checks a file without applying it; `%s` stands for the file. */
+  readonly validate: readonly string[];
+  /** Loads a file in one step, replacing only what kubewall owns; `%s` stands for the file. */
+  readonly apply: readonly string[];
+  readonly persist: readonly PersistStep[];
+}
+
+/**
  * A backend: a folder of templates plus one module like this, registered in
  * `registry.ts`. It receives the backend-neutral plan, never the cluster file.
  */
@@ -65,4 +94,6 @@ export interface Backend {
    * src/backends/nftables/host-read.ts.
    */
   readonly hostReader?: HostReader;
+  /** Optional: how `--format ansible|cloud-init|script` install the main file (see BackendInstall). */
+  install?(options: BackendOptions): BackendInstall;
 }

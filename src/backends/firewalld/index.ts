@@ -1,4 +1,5 @@
 import { buildHeaderLines } from '../../render/header.js';
+import { firewalldInstall } from './install.js';
 import type { Backend, RenderedFile } from '../types.js';
 import { buildFirewalldConfig, FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
 import { buildFirewalldIpsetXmlView, buildFirewalldScriptView, buildFirewalldZoneXmlView } from './view.js';
@@ -32,6 +33,7 @@ export const firewalldBackend: Backend = {
   description: `a firewall-cmd --permanent script (and XML files) owning zone ${FIREWALLD_ZONE} and ipsets ${FIREWALLD_IPSET_PREFIX}*`,
   // firewalld accepts DNATed traffic (`ct status dnat accept`) before any zone sees it.
   capabilities: { filterBeforeDnat: false, addressSets: true },
+  install: firewalldInstall,
   async render(plan, context) {
     const [script, zoneXml, ipsetXml] = await Promise.all([
       context.templates.load('firewalld/kubewall.sh.hbs'),

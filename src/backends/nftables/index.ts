@@ -1,4 +1,5 @@
 import { buildHeaderLines } from '../../render/header.js';
+import { nftablesInstall } from './install.js';
 import type { Backend } from '../types.js';
 import { nftablesHostReader } from './host-read.js';
 import { buildNftablesView, NFT_TABLE } from './view.js';
@@ -15,6 +16,7 @@ export const nftablesBackend: Backend = {
   description: `an nft -f script owning table ${NFT_TABLE.family} ${NFT_TABLE.name}`,
   capabilities: { filterBeforeDnat: true, addressSets: true },
   hostReader: nftablesHostReader,
+  install: nftablesInstall,
   async render(plan, context) {
     const template = await context.templates.load('nftables/kubewall.nft.hbs');
     const header = buildHeaderLines(plan, 'nftables', [...APPLY_LINES, ...context.warnings.map((w) => `warning: ${w}`)]);

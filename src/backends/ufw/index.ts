@@ -1,4 +1,5 @@
 import { buildHeaderLines } from '../../render/header.js';
+import { ufwInstall } from './install.js';
 import type { Backend } from '../types.js';
 import { buildUfwView, describeLargePeerClass, findLargePeerClasses, UFW_LARGE_PEER_CLASS, UFW_TAG_PREFIX } from './view.js';
 
@@ -28,6 +29,7 @@ export const ufwBackend: Backend = {
   description: `a ufw command script owning the ufw rules tagged "${UFW_TAG_PREFIX} ..."`,
   // ufw filters INPUT: kube-proxy's DNAT has already rewritten NodePort traffic; and it has no address sets.
   capabilities: { filterBeforeDnat: false, addressSets: false },
+  install: ufwInstall,
   planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),
   async render(plan, context) {
     const template = await context.templates.load('ufw/kubewall-ufw.sh.hbs');

@@ -22,6 +22,9 @@ interface RenderFlags {
   cni?: string;
   addon?: string[];
   iptablesVariant?: string;
+  inventory?: string;
+  groupRole?: string[];
+  format?: string;
 }
 
 export function registerRender(program: Command): void {
@@ -35,6 +38,9 @@ export function registerRender(program: Command): void {
     .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
     .option('--out-dir <dir>', 'write every rendered file into this folder (backends that render several files)')
     .option('--allow-lockout', 'render even if no SSH rule would remain (you have console access)')
+    .option('-i, --inventory <file>', 'Ansible inventory (YAML or INI): its hosts are the nodes; without --role, --out-dir gets one output per host')
+    .option('--group-role <group=roles>', 'map an inventory group to roles, e.g. masters=control-plane or bastion=none (repeatable; defaults: kubespray, k3s-ansible)', collect)
+    .option('-f, --format <format>', 'files (default: the backend\'s own), ansible (a role), cloud-init (#cloud-config), script (provisioning sh)')
     .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (detect from iptables -V; the default, nft when iptables is not installed)')
     .addHelpText(
       'after',
@@ -43,17 +49,26 @@ Examples:
   $ kubewall render --backend nftables --role control-plane
   $ kubewall render --backend nftables --role worker --cluster examples/cluster.yaml --out /tmp/worker.nft
   $ sudo nft -c -f /tmp/worker.nft && sudo nft -f /tmp/worker.nft
+  $ kubewall render -b nftables --inventory examples/inventory.ini --cluster examples/cluster-for-inventory.yaml --out-dir out/
+  $ kubewall render -b nftables -i examples/inventory.yaml --format ansible --out-dir site/ && ansible-playbook -i examples/inventory.yaml site/playbook.yml --check
+  $ kubewall render -b iptables -r worker --format script --out kubewall-apply.sh
+  $ kubewall render -b nftables -r control-plane --format cloud-init --out user-data
 
 The nftables output replaces only table inet kubewall, in one transaction; kube-proxy's
 and the CNI's tables are never touched. Warnings (defaulted peers, gaps) go to stderr
 and into the output's header.`,
     )
     .action(async (flags: RenderFlags) => {
-      const roles = parseRoles(flags.role);
+      const roles = flags.inventory !== undefined && flags.role === undefined ? [] : parseRoles(flags.role);
       if (flags.out === '') throw new KubewallError('USAGE', '--out: empty file name');
       if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
         throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
       }
+      if (flags.inventory !== undefined || (flags.format !== undefined && flags.format !== 'files')) {
+        await renderFleetOrPayload(flags);
+        return;
+      }
+      if (flags.groupRole !== undefined) throw new KubewallError('USAGE', '--group-role needs --inventory');
       const iptables = flags.backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
       const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
       const plan = await planFromFiles({
@@ -82,4 +97,51 @@ and into the output's header.`,
       } else if (flags.out === undefined) process.stdout.write(main.content);
       else await writeFileAtomic(flags.out, main.content, main.mode);
     });
+}
+
+/** --inventory and --format: loaded only when asked, so a plain render does not pay for them at start-up. */
+async function renderFleetOrPayload(flags: RenderFlags): Promise<void> {
+  const [{ renderPayloads }, { getPayloadFormat }, { writeRenderedFiles }] = await Promise.all([
+    import('../../fleet/render-payloads.js'),
+    import('../../payloads/formats.js'),
+    import('../../output/write-files.js'),
+  ]);
+  const format = getPayloadFormat(flags.format ?? 'files');
+  const fleet = flags.inventory !== undefined && flags.role === undefined;
+  if (flags.out !== undefined && flags.outDir !== undefined) throw new KubewallError('USAGE', '--out and --out-dir exclude each other');
+  if (fleet && flags.outDir === undefined) {
+    throw new KubewallError('USAGE', '--inventory without --role renders one output per host: give --out-dir DIR (or --role R for one output with the inventory\'s peers)');
+  }
+  if (!format.singleFile && flags.outDir === undefined) throw new KubewallError('USAGE', `--format ${format.name} writes several files: give --out-dir DIR`);
+  if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
+    throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
+  }
+  const iptables = flags.backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
+  const output = await renderPayloads({
+    backend: flags.backend,
+    format: format.name,
+    roles: flags.role === undefined ? undefined : parseRoles(flags.role),
+    inventory: flags.inventory,
+    groupRoles: flags.groupRole,
+    clusterFile: flags.cluster,
+    cataloguePatterns: flags.catalogue,
+    allowLockout: flags.allowLockout,
+    profiles: profileFlags(flags),
+    templatesDir: flags.templates,
+    backendOptions: iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {},
+  });
+  printWarnings([...output.warnings, ...(iptables?.warning ? [iptables.warning] : [])]);
+  if (output.skipped.length > 0) {
+    const shown = output.skipped.slice(0, 10).join(', ');
+    process.stderr.write(`kubewall: note: ${output.skipped.length} inventory host(s) in no group mapped to a role get no file: ${shown}${output.skipped.length > 10 ? ', …' : ''} (map groups with --group-role GROUP=ROLE)\n`);
+  }
+  if (flags.outDir !== undefined) {
+    await writeRenderedFiles(flags.outDir, output.files);
+    if (fleet) process.stderr.write(`kubewall: wrote ${output.files.length} files for ${output.hosts} hosts (${output.plans} distinct plans) to ${flags.outDir}\n`);
+    return;
+  }
+  const [main] = output.files;
+  if (!main) throw new Error('nothing was rendered');
+  if (flags.out === undefined) process.stdout.write(main.content);
+  else await writeFileAtomic(flags.out, main.content, main.mode);
 }

@@ -1,0 +1,13 @@
+import type { BackendInstall } from '../types.js';
+
+/** The firewall-cmd --permanent script: firewalld's permanent configuration is what persists. */
+export function firewalldInstall(): BackendInstall {
+  return {
+    tools: ['firewall-cmd'],
+    toolsHint: 'install and start firewalld',
+    path: '/etc/kubewall/kubewall-firewalld.sh',
+    validate: ['/bin/sh', '-n', '%s'],
+    apply: ['/bin/sh', '%s'],
+    persist: [{ kind: 'native', why: 'firewall-cmd --permanent: firewalld loads its permanent configuration at boot (systemctl enable firewalld)' }],
+  };
+}
