@@ -74,7 +74,7 @@ export function parseIniInventory(text: string, file: string): Inventory {
       if (!section) fail(`invalid section header ${JSON.stringify(line)} (expected [group], [group:vars] or [group:children])`);
       const sectionKind = section![2] ?? 'hosts';
       if (!(SECTION_KINDS as readonly string[]).includes(sectionKind)) {
-        fail(`section [${section![1]}:${sectionKind}]: unknown section type ${JSON.stringify(sectionKind)} (expected vars or children)`);
+        fail(`section [${section![1]}:${sectionKind}]: unknown section type ${JSON.stringify(sectionKind)} (expected [group], [group:vars] or [group:children])`);
       }
       group = section![1]!;
       kind = sectionKind as typeof kind;

@@ -40,7 +40,7 @@ function readGroup(
   if (!isMapping(value)) fail(path, `group ${JSON.stringify(name)} must be a mapping with hosts, vars or children, got ${JSON.stringify(value)}`);
   for (const key of Object.keys(value as object)) {
     if (!(GROUP_KEYS as readonly string[]).includes(key)) {
-      fail([...path, key], `unknown key ${JSON.stringify(key)} in group ${JSON.stringify(name)} (expected ${GROUP_KEYS.join(', ')})`);
+      throw new KubewallError('INVENTORY', `${doc.locateKey(path, key)}: ${formatPath([...path, key])}: unknown key ${JSON.stringify(key)} in group ${JSON.stringify(name)} (expected ${GROUP_KEYS.join(', ')})`);
     }
   }
   const { hosts, vars, children } = value as Record<string, unknown>;
