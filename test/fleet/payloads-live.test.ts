@@ -1,0 +1,206 @@
+import { execa } from 'execa';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { runCli } from '../helpers/run-cli.js';
+
+// `ip netns exec` gives a namespace its own network stack but shares the
+// host's file system: every file these tests make the role or the script
+// write goes below a scratch folder (kubewall_root / KUBEWALL_ROOT), never /etc.
+
+const PEERS = 'examples/inventory/cluster.yaml';
+
+async function scratch(what: string): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), `kubewall-${what}-`));
+}
+
+async function withScratch<T>(what: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await scratch(what);
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function render(args: readonly string[]): Promise<void> {
+  const result = await runCli(['render', ...args]);
+  assert.is(result.exitCode, 0, `kubewall render ${args.join(' ')}: ${result.stderr}`);
+}
+
+/** Runs a command in the namespace with environment variables (inNetns passes none). */
+function inNetnsEnv(netns: string, env: Record<string, string>, command: string, args: readonly string[], cwd?: string) {
+  return execa('ip', ['netns', 'exec', netns, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...args], { reject: false, cwd, input: '' });
+}
+
+async function kubewallTable(netns: string): Promise<string | null> {
+  const result = await inNetns(netns, 'nft', ['list', 'table', 'inet', 'kubewall'], { reject: false });
+  return result.exitCode === 0 ? result.stdout : null;
+}
+
+/** The ruleset the rendered file gives when nft loads it directly in a fresh namespace: what the role must produce. */
+async function expectedTable(file: string): Promise<string> {
+  return withNetns('fleetref', async (netns) => {
+    await inNetns(netns, 'nft', ['-f', file]);
+    return (await inNetns(netns, 'nft', ['list', 'table', 'inet', 'kubewall'])).stdout;
+  });
+}
+
+/** `ok=3 changed=1 …` for localhost from the PLAY RECAP. */
+function recap(stdout: string): { ok: number; changed: number; failed: number } {
+  const line = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(stdout);
+  assert.ok(line, `no PLAY RECAP in:\n${stdout}`);
+  return { ok: Number(line![1]), changed: Number(line![2]), failed: Number(line![3]) };
+}
+
+await describeWithNetns('the ansible role applies in a namespace: check mode, apply, idempotent re-run', ['nft', 'ansible-playbook'], () => {
+  test('ansible-playbook -c local in a namespace: --check changes nothing, apply loads and persists, a re-run changes nothing', async () => {
+    await withScratch('ansible', async (dir) => {
+      const inventory = path.join(dir, 'hosts.ini');
+      await writeFile(inventory, '[kube_control_plane]\nlocalhost ansible_connection=local ip=10.10.0.11\n[kube_node]\nworker-1 ip=10.10.0.21\n');
+      const site = path.join(dir, 'site');
+      await render(['-b', 'nftables', '-i', inventory, '-c', PEERS, '--format', 'ansible', '--out-dir', site]);
+      const root = path.join(dir, 'root');
+      await mkdir(root);
+      const env = {
+        ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'),
+        ANSIBLE_REMOTE_TEMP: path.join(dir, 'ansible-tmp'),
+        ANSIBLE_HOME: path.join(dir, 'ansible-home'),
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_RETRY_FILES_ENABLED: '0',
+        ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+        HOME: dir,
+      };
+      // No sudo on test machines and the tests run as root: become is switched off here only.
+      const playbook = (extra: string[]) => ['-i', inventory, '--limit', 'localhost', '-e', `kubewall_root=${root}`, '-e', 'ansible_become=false', ...extra, path.join(site, 'playbook.yml')];
+      await withNetns('ansible', async (netns) => {
+        const check = await inNetnsEnv(netns, env, 'ansible-playbook', playbook(['--check']), dir);
+        assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
+        assert.ok(recap(check.stdout).changed > 0, `--check should report changes:\n${check.stdout}`);
+        assert.is(await kubewallTable(netns), null, 'check mode loaded rules');
+        assert.not.ok(existsSync(path.join(root, 'etc/nftables.d/kubewall.nft')), 'check mode wrote the rules file');
+        assert.not.ok(existsSync(path.join(root, 'etc/nftables.conf')), 'check mode wrote nftables.conf');
+
+        const apply = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
+        assert.is(apply.exitCode, 0, `apply failed:\n${apply.stdout}\n${apply.stderr}`);
+        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
+        const rendered = path.join(site, 'roles/kubewall/files/localhost/kubewall.nft');
+        assert.is(await kubewallTable(netns), await expectedTable(rendered), 'the namespace holds exactly the rendered table');
+        assert.is(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), await readFile(rendered, 'utf8'));
+        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), 'include "/etc/nftables.d/kubewall.nft"\n');
+        const link = path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service');
+        assert.ok((await lstat(link)).isSymbolicLink());
+        assert.is(await readlink(link), '/lib/systemd/system/nftables.service');
+
+        const again = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
+        assert.is(again.exitCode, 0, again.stdout);
+        assert.is(recap(again.stdout).changed, 0, `a second run changed something:\n${again.stdout}`);
+        assert.not.match(again.stdout, /RUNNING HANDLER/);
+
+        // Rules that fail validation never replace the installed file nor reach the kernel.
+        await writeFile(rendered, (await readFile(rendered, 'utf8')).replace('policy drop;', 'policy dorp;'));
+        const broken = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
+        assert.is.not(broken.exitCode, 0);
+        assert.match(broken.stdout, /failed to validate/);
+        assert.not.match(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), /dorp/);
+      });
+    });
+  });
+});
+
+/** A PATH holding the basic tools the script uses, without `missing`. */
+async function pathWithout(dir: string, missing: string): Promise<string> {
+  const bin = path.join(dir, 'bin');
+  await mkdir(bin);
+  for (const tool of ['sh', 'id', 'mktemp', 'mkdir', 'dirname', 'cat', 'chmod', 'mv', 'rm', 'grep', 'tail', 'ln', 'readlink', 'env']) {
+    if (tool === missing) continue;
+    const found = (await execa('sh', ['-c', `command -v ${tool}`])).stdout.trim();
+    await symlink(found, path.join(bin, tool));
+  }
+  return bin;
+}
+
+await describeWithNetns('the provisioning script applies in a namespace, twice, and fails cleanly', ['nft', 'iptables-nft-restore', 'ipset', 'setpriv'], () => {
+  test('nftables script: runs twice (idempotent, exit 0), persists below KUBEWALL_ROOT', async () => {
+    await withScratch('script', async (dir) => {
+      const script = path.join(dir, 'kubewall-apply.sh');
+      await render(['-b', 'nftables', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'script', '--out', script]);
+      const rules = path.join(dir, 'kubewall.nft');
+      await render(['-b', 'nftables', '-r', 'worker', '-c', 'examples/cluster.yaml', '--out', rules]);
+      const root = path.join(dir, 'root');
+      await mkdir(path.join(root, 'etc'), { recursive: true });
+      await writeFile(path.join(root, 'etc/nftables.conf'), '#!/usr/sbin/nft -f\nflush ruleset'); // no final newline
+      await withNetns('script', async (netns) => {
+        const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(first.exitCode, 0, first.stderr);
+        assert.match(first.stdout, /kubewall: loaded the nftables rules and installed .*\/etc\/nftables\.d\/kubewall\.nft/);
+        const once = await kubewallTable(netns);
+        assert.is(once, await expectedTable(rules));
+        const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(second.exitCode, 0, second.stderr);
+        assert.is(await kubewallTable(netns), once, 'a second run changed the ruleset');
+        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), '#!/usr/sbin/nft -f\nflush ruleset\ninclude "/etc/nftables.d/kubewall.nft"\n');
+        assert.is(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), await readFile(rules, 'utf8'));
+        assert.is(await readlink(path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service')), '/lib/systemd/system/nftables.service');
+        const leftovers = (await execa('find', [root, '-name', '*.??????'])).stdout;
+        assert.is(leftovers, '', 'temporary files left behind');
+      });
+    });
+  });
+
+  test('iptables script: runs twice, installs kubewall.service for boot', async () => {
+    await withScratch('script-ipt', async (dir) => {
+      const script = path.join(dir, 'kubewall-apply.sh');
+      await render(['-b', 'iptables', '--iptables-variant', 'nft', '-r', 'control-plane', '-c', 'examples/cluster.yaml', '--format', 'script', '--out', script]);
+      const root = path.join(dir, 'root');
+      await withNetns('scriptipt', async (netns) => {
+        const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(first.exitCode, 0, first.stderr);
+        const save = async () => (await inNetns(netns, 'iptables-nft-save', [])).stdout.replace(/^#.*$\n?/gm, '');
+        const once = await save();
+        assert.match(once, /-A INPUT -j KUBEWALL-INPUT/);
+        const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(second.exitCode, 0, second.stderr);
+        assert.is(await save(), once);
+        assert.match(await readFile(path.join(root, 'etc/systemd/system/kubewall.service'), 'utf8'), /ExecStart=\/bin\/sh \/etc\/kubewall\/kubewall-iptables\.sh/);
+        assert.is(await readlink(path.join(root, 'etc/systemd/system/multi-user.target.wants/kubewall.service')), '/etc/systemd/system/kubewall.service');
+      });
+    });
+  });
+
+  test('failures stop with a message and a non-zero status, and change nothing: tool missing, invalid rules, not root', async () => {
+    await withScratch('script-fail', async (dir) => {
+      const script = path.join(dir, 'kubewall-apply.sh');
+      await render(['-b', 'nftables', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'script', '--out', script]);
+      const root = path.join(dir, 'root');
+      await withNetns('scriptfail', async (netns) => {
+        const noNft = await inNetnsEnv(netns, { KUBEWALL_ROOT: root, PATH: await pathWithout(dir, 'nft') }, 'sh', [script]);
+        assert.is(noNft.exitCode, 1, noNft.stderr);
+        assert.match(noNft.stderr, /^kubewall: nft not found: install the nftables package; nothing was changed$/m);
+
+        const broken = path.join(dir, 'broken.sh');
+        await writeFile(broken, (await readFile(script, 'utf8')).replace('policy drop;', 'policy dorp;'));
+        const invalid = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [broken]);
+        assert.is(invalid.exitCode, 1, invalid.stderr);
+        assert.match(invalid.stderr, /kubewall: the rules do not pass nft -c -f FILE; nothing was changed/);
+        assert.is(await kubewallTable(netns), null);
+
+        await chmod(dir, 0o755); // mkdtemp's 0700 would stop the unprivileged user from reading the script at all
+        const notRoot = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', script]);
+        assert.is(notRoot.exitCode, 1, notRoot.stderr);
+        assert.match(notRoot.stderr, /kubewall: must run as root/);
+
+        assert.is(await kubewallTable(netns), null, 'a failed run loaded rules');
+        const written = (await execa('find', [root, '-type', 'f'], { reject: false })).stdout;
+        assert.is(written, '', `a failed run left files: ${written}`);
+      });
+    });
+  });
+});
+
+test.run();
