@@ -78,8 +78,8 @@ function clusterArgs(file: string | null): string[] {
 }
 
 /** `kubewall plan --format json`: the expectations come from the CLI's versioned output, as a user sees it. */
-export async function planJson(file: string | null, roles: readonly Role[]): Promise<Plan> {
-  const result = await runCli(['plan', '--role', roles.join(','), '--format', 'json', ...clusterArgs(file)]);
+export async function planJson(file: string | null, roles: readonly Role[], extraArgs: readonly string[] = []): Promise<Plan> {
+  const result = await runCli(['plan', '--role', roles.join(','), '--format', 'json', ...clusterArgs(file), ...extraArgs]);
   if (result.exitCode !== 0) throw new Error(`kubewall plan failed (${result.exitCode}): ${result.stderr}`);
   return JSON.parse(result.stdout) as Plan;
 }
@@ -99,9 +99,18 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return files.flat().sort();
 }
 
-/** `kubewall render --out-dir`; the main file is the one whose text stdout gives. */
-export async function renderOutput(adapter: ConformanceAdapter, ctx: ClusterContext, roles: readonly Role[], dir: string): Promise<RenderedOutput> {
-  const base = ['render', '--backend', adapter.backend, '--role', roles.join(','), ...clusterArgs(ctx.file), ...(adapter.renderArgs ?? [])];
+/**
+ * `kubewall render --out-dir`; the main file is the one whose text stdout gives.
+ * `extraArgs` (e.g. `--cni flannel`) must match the ones `ctx.plans` were made with.
+ */
+export async function renderOutput(
+  adapter: ConformanceAdapter,
+  ctx: ClusterContext,
+  roles: readonly Role[],
+  dir: string,
+  extraArgs: readonly string[] = [],
+): Promise<RenderedOutput> {
+  const base = ['render', '--backend', adapter.backend, '--role', roles.join(','), ...clusterArgs(ctx.file), ...extraArgs, ...(adapter.renderArgs ?? [])];
   const [toDir, toStdout] = await Promise.all([runCli([...base, '--out-dir', dir]), runCli(base)]);
   for (const result of [toDir, toStdout]) {
     if (result.exitCode !== 0) throw new Error(`kubewall ${base.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
@@ -236,14 +245,30 @@ function makeContext(
   spawned: ChildProcess[],
   log: (m: string) => void,
 ): AdapterContext {
+  return makeAdapterContext({ adapter, netns: topo.node, nodeAddresses: topo.lab.node, workDir, spawned, log });
+}
+
+/** What an adapter needs to know about the node namespace it works in. */
+export interface AdapterContextOptions {
+  readonly adapter: ConformanceAdapter;
+  readonly netns: string;
+  readonly nodeAddresses: Readonly<Record<Family, string>>;
+  readonly workDir: string;
+  /** Every process `spawn` starts is pushed here, for the caller to kill in its finally path. */
+  readonly spawned: ChildProcess[];
+  readonly log: (message: string) => void;
+}
+
+/** The `AdapterContext` for one node namespace; other suites (encapsulation) build theirs with it too. */
+export function makeAdapterContext({ adapter, netns, nodeAddresses, workDir, spawned, log }: AdapterContextOptions): AdapterContext {
   return {
-    netns: topo.node,
+    netns,
     interfaces: NODE_INTERFACES,
-    nodeAddresses: topo.lab.node,
+    nodeAddresses,
     workDir,
-    etcDir: `/etc/netns/${topo.node}`,
+    etcDir: `/etc/netns/${netns}`,
     async exec(command, args, options = {}): Promise<ExecResult> {
-      const result = await execa('ip', ['netns', 'exec', topo.node, command, ...args], {
+      const result = await execa('ip', ['netns', 'exec', netns, command, ...args], {
         input: options.input ?? '',
         env: options.env ? { ...options.env } : {},
         reject: false,
@@ -251,12 +276,12 @@ function makeContext(
       });
       const out = { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
       if ((options.reject ?? true) && out.exitCode !== 0) {
-        throw new Error(`${adapter.backend}: ${command} ${args.join(' ')} failed (${out.exitCode}) in ${topo.node}: ${out.stderr.trim()}`);
+        throw new Error(`${adapter.backend}: ${command} ${args.join(' ')} failed (${out.exitCode}) in ${netns}: ${out.stderr.trim()}`);
       }
       return out;
     },
     spawn(command, args, options = {}) {
-      const child = spawn('ip', ['netns', 'exec', topo.node, command, ...args], {
+      const child = spawn('ip', ['netns', 'exec', netns, command, ...args], {
         env: { ...process.env, ...(options.env ?? {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
