@@ -37,6 +37,8 @@ import { NODE_INTERFACES } from './topology.js';
 
 /** How long receivers get before a round is judged; silent expected cells are tried again, slower. */
 const SETTLE_MS = [500, 1200, 2500];
+/** A probe is judged refused only this long after it was sent, however fast the others came through. */
+const REFUSED_AFTER_MS = 1500;
 
 export interface EncapsulationContext {
   readonly cni: string;
@@ -257,11 +259,12 @@ export async function runEncapsulationCase(
     phaseStart = Date.now();
   };
 
-  const kernelTunnels = kase.tunnels
-    .map((t) => ({ tunnel: t, kind: deviceKind(t, options.kernelHasGeneve) }))
-    .filter((t): t is { tunnel: typeof t.tunnel & { port: number }; kind: 'vxlan' | 'geneve' } => t.kind !== null);
+  const kernelTunnels = kase.tunnels.flatMap((t) => {
+    const kind = deviceKind(t, options.kernelHasGeneve);
+    return kind !== null && 'port' in t ? [{ kind, port: t.port }] : [];
+  });
   if (kernelTunnels.length > 1) throw new Error(`${kase.cni}: more than one kernel tunnel in one case`);
-  const kernelTunnel = kernelTunnels[0] ? { kind: kernelTunnels[0].kind, port: kernelTunnels[0].tunnel.port } : null;
+  const kernelTunnel = kernelTunnels[0] ?? null;
   for (const t of kase.tunnels) {
     if (t.kind === 'geneve' && !options.kernelHasGeneve) notes.push(`this kernel has no Geneve device: Geneve is probed as UDP datagrams on ${t.port}`);
   }
@@ -276,7 +279,7 @@ export async function runEncapsulationCase(
     const render = (node: 'a' | 'b') =>
       renderOutput(adapter, context.cluster, lab[node].roles, path.join(workDir, `rendered-${node}`), ['--cni', kase.cni]);
     const [outputA, outputB] = await Promise.all([render('a'), render('b'), topo.create()]);
-    const outputs: Record<'a' | 'b', RenderedOutput> = { a: outputA as RenderedOutput, b: outputB as RenderedOutput };
+    const outputs: Record<'a' | 'b', RenderedOutput> = { a: outputA, b: outputB };
     phase('render ‖ topology');
 
     const ns = topo.ns;
@@ -327,7 +330,7 @@ export async function runEncapsulationCase(
     const wire = kase.tunnels.flatMap((t) => wireProbes(t, options.kernelHasGeneve));
     const closed = kase.closedUdpPorts.map((port) => ({ label: `other-mode-udp-${port}`, family: 'ipv4' as Family, transport: { udp: port }, closed: true }));
     for (const probe of [...wire.map((w) => ({ ...w, closed: false })), ...closed]) {
-      const receivers2 = {
+      const nodeReceivers = {
         a: receiver(`node a ${probe.label} ${probe.family}`, ns.a, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
         b: receiver(`node b ${probe.label} ${probe.family}`, ns.b, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
       };
@@ -342,7 +345,7 @@ export async function runEncapsulationCase(
         packets.push({
           description: `${from === 'outsider' ? 'outsider' : `node ${from}`} → node ${to} ${probe.label} (${what}, ${probe.family})${probe.closed ? ': a port of a mode not chosen' : ''}`,
           expectAfter: from !== 'outsider' && !probe.closed ? 'observed' : 'refused',
-          receiver: receivers2[to],
+          receiver: nodeReceivers[to],
           token,
           send: (p) => socatSend(nodeNs[from], token(p), sendAddress(probe.transport, probe.family, node(to).addresses[probe.family])),
         });
@@ -405,16 +408,22 @@ export async function runEncapsulationCase(
  * A refused probe is judged after every round, so it had the longest wait.
  */
 async function exchange(probes: readonly PacketProbe[], phase: string, retry: (p: PacketProbe) => boolean): Promise<number> {
+  const started = Date.now();
   let pending = [...probes];
   let sends = 0;
   for (const settleMs of SETTLE_MS) {
     await Promise.all(pending.map((p) => p.send(phase)));
     sends += pending.length;
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    await sleep(settleMs);
     pending = pending.filter((p) => retry(p) && !p.receiver.saw(p.token(phase)));
     if (pending.length === 0) break;
   }
+  await sleep(REFUSED_AFTER_MS - (Date.now() - started));
   return sends;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /** A TCP connect through the overlay; returns what came back (the banner) or why nothing did. */
