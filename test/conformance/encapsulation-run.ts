@@ -418,7 +418,7 @@ async function exchange(probes: readonly PacketProbe[], phase: string, retry: (p
     pending = pending.filter((p) => retry(p) && !p.receiver.saw(p.token(phase)));
     if (pending.length === 0) break;
   }
-  await sleep(REFUSED_AFTER_MS - (Date.now() - started));
+  if (probes.some((p) => !retry(p))) await sleep(REFUSED_AFTER_MS - (Date.now() - started));
   return sends;
 }
 
