@@ -1,7 +1,8 @@
 // Regenerates test/fixtures/nftables/*.json: real `nft -j list ruleset`
 // output for the states the diff tests need. Each state is built inside a
 // throwaway network namespace (never on the host) that is deleted afterwards.
-// Run as root after `npx tsc -p .`:  node dist/scripts/capture-fixtures.js
+// Run as root after `npx tsc -p .`:  node dist/scripts/capture-fixtures.js [BACKEND...]
+// (no BACKEND: all; firewalld's cases are in capture-firewalld-fixtures.ts).
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -189,6 +190,9 @@ export async function captureCase(fixture: FixtureCase): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  const backends = process.argv.slice(2);
+  if (backends.length === 0 || backends.includes('firewalld')) await (await import('./capture-firewalld-fixtures.js')).captureFirewalldFixtures();
+  if (backends.length > 0 && !backends.includes('nftables')) return;
   await mkdir(OUT, { recursive: true });
   const index: Record<string, unknown>[] = [];
   for (const fixture of FIXTURE_CASES) {

@@ -32,7 +32,7 @@ export async function diffHost(plan: Plan, backendName: string, source: HostSour
 /** `diffHost` with the backend and reader given, not looked up: the seam tests use. */
 export async function diffWithReader(plan: Plan, backend: Pick<Backend, 'name' | 'capabilities'>, reader: HostReader, source: HostSource): Promise<DiffReport> {
   const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner)) : reader.fromSaved(source.text, source.origin);
-  const host = reader.parse(raw);
+  const host = await reader.parse(raw);
   const desired = reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope);
   return { backend: backend.name, roles: plan.roles, source: raw.source, result: diffRulesets(desired, host.ruleset), warnings: host.warnings };
 }

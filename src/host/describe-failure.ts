@@ -8,7 +8,12 @@ export interface FailureContext {
   readonly packageName: string;
 }
 
-const PERMISSION = /operation not permitted|permission denied|must be root|you need to be root|are you root|EPERM|EACCES/i;
+const PERMISSION = /operation not permitted|permission denied|must be root|you need to be root|are you root|EPERM|EACCES|NOT_AUTHORIZED|authorization failed|AccessDenied/i;
+
+/** Whether a command failed for want of privileges (not root, refused by polkit or D-Bus). */
+export function isPermissionFailure(outcome: CommandOutcome): boolean {
+  return outcome.status === 'exited' && outcome.exitCode !== 0 && PERMISSION.test(`${outcome.stderr}\n${outcome.stdout}`);
+}
 
 /**
  * Returns the command's stdout, or throws the one clear HOST_READ error its
@@ -28,7 +33,7 @@ export function describeFailure(outcome: CommandOutcome, { command, packageName 
       return `${command}: no answer within ${outcome.timeoutMs / 1000} s (a hung daemon or lock?); nothing was changed`;
     case 'exited': {
       const detail = outcome.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? `exit code ${outcome.exitCode}`;
-      if (PERMISSION.test(outcome.stderr)) {
+      if (isPermissionFailure(outcome)) {
         return `${command}: permission denied, reading the ruleset needs root (run kubewall diff with sudo, ${fallback}): ${detail.trim()}`;
       }
       return `${command} failed with exit code ${outcome.exitCode}: ${detail.trim()}`;

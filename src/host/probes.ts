@@ -8,11 +8,14 @@ const LEGACY_DUMP = 'iptables-legacy-save';
  * firewall manager running, iptables-legacy rules beside iptables-nft. Each
  * is optional: a tool that is missing, refuses or hangs is skipped.
  */
-export async function gatherCommonProbes(runner: CommandRunner): Promise<{ dumps: HostDump[]; notes: string[] }> {
+export async function gatherCommonProbes(runner: CommandRunner, probe: { readonly firewalld?: boolean } = {}): Promise<{ dumps: HostDump[]; notes: string[] }> {
   const notes: string[] = [];
   const dumps: HostDump[] = [];
-  const firewalld = await runner.run('firewall-cmd', ['--state']);
-  if (firewalld.status === 'exited' && firewalld.exitCode === 0 && /^running/m.test(firewalld.stdout)) notes.push('firewalld-state: running');
+  // The firewalld backend's own reader asks firewalld itself; for it, firewalld running is no warning.
+  if (probe.firewalld ?? true) {
+    const firewalld = await runner.run('firewall-cmd', ['--state']);
+    if (firewalld.status === 'exited' && firewalld.exitCode === 0 && /^running/m.test(firewalld.stdout)) notes.push('firewalld-state: running');
+  }
   const ufw = await runner.run('ufw', ['status']);
   if (ufw.status === 'exited' && ufw.exitCode === 0 && /^Status: active/m.test(ufw.stdout)) notes.push('ufw-status: active');
   // The legacy tables exist only once their module is loaded; reading the names never loads it.

@@ -16,9 +16,9 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
   'ip6tables-legacy-save': saveArgs,
   ipset: (args) => /^(save|list)( -[a-z]+)*( [\w.-]+)?$/.test(args.join(' ')),
   'firewall-cmd': (args) =>
-    args.length > 0 && args.every((a) => /^--(state|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
+    args.length > 0 && args.every((a) => /^--(state|version|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
   ufw: (args) => /^(status( verbose| numbered)?|show (added|raw|listening))$/.test(args.join(' ')),
-  cat: (args) => args.length === 1 && /^\/proc\/net\/(ip|ip6)_tables_names$/.test(args[0]!),
+  cat: (args) => args.length === 1 && /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/firewalld\.conf)$/.test(args[0]!),
 };
 
 function saveArgs(args: readonly string[]): boolean {

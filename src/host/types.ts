@@ -62,8 +62,12 @@ export interface HostReader {
   gather(runner: CommandRunner): Promise<RawHostState>;
   /** Wraps a saved dump (`--from FILE` or stdin) as if gathered. */
   fromSaved(text: string, origin: string): RawHostState;
-  /** Pure: raw dumps → normalized rules of kubewall's own, plus warnings. Throws HOST_READ on unparsable input. */
-  parse(raw: RawHostState): HostState;
+  /**
+   * Pure: raw dumps → normalized rules of kubewall's own, plus warnings.
+   * Throws (or rejects with) HOST_READ on unparsable input. May return a
+   * promise, so that a parser library is loaded only when a dump needs it.
+   */
+  parse(raw: RawHostState): HostState | Promise<HostState>;
   /**
    * The desired side, when it needs backend details (e.g. nftables hook
    * priorities). Defaults to `normalizePlan(plan, capabilities)`.

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../src/backends/nftables/host-read.js';
 import { nftablesBackend } from '../../src/backends/nftables/index.js';
+import { firewalldHostReader } from '../../src/backends/firewalld/host-read.js';
 import { diffHost, diffWithReader } from '../../src/diff/diff-host.js';
 import { isKubewallError } from '../../src/errors.js';
 import { guardReadOnly, isReadOnlyCommand } from '../../src/host/read-only.js';
@@ -34,6 +35,11 @@ const ALLOWED = [
   'ipset save',
   'firewall-cmd --state',
   'firewall-cmd --permanent --info-zone=public',
+  'firewall-cmd --permanent --list-all-zones',
+  'firewall-cmd --permanent --info-ipset=kubewall-admin-v4',
+  'firewall-cmd --get-ipsets',
+  'firewall-cmd --version',
+  'cat /etc/firewalld/firewalld.conf',
   'ufw status verbose',
   'ufw show added',
   'cat /proc/net/ip_tables_names',
@@ -51,6 +57,23 @@ const REFUSED = [
   'firewall-cmd --reload',
   'firewall-cmd --state --add-port=22/tcp',
   'firewall-cmd',
+  'firewall-cmd --runtime-to-permanent',
+  'firewall-cmd --complete-reload',
+  'firewall-cmd --panic-on',
+  'firewall-cmd --set-default-zone=trusted',
+  'firewall-cmd --permanent --new-ipset=x --type=hash:net',
+  'firewall-cmd --permanent --delete-zone=kubewall',
+  'firewall-cmd --zone=kubewall --add-rich-rule=rule',
+  'firewall-cmd --zone=kubewall --remove-source=0.0.0.0/0',
+  'firewall-cmd --ipset=kubewall-admin-v4 --add-entry=10.0.0.1',
+  'firewall-cmd --permanent --ipset=kubewall-admin-v4 --remove-entries-from-file=/tmp/x',
+  'firewall-cmd --permanent --zone=kubewall --set-target=ACCEPT',
+  'firewall-cmd --direct --passthrough ipv4 -F',
+  'firewall-cmd --reset-to-defaults',
+  'firewall-cmd --lockdown-on',
+  'firewall-cmd --set-log-denied=all',
+  'firewall-cmd --list-all-zones --reload',
+  'cat /etc/firewalld/zones/kubewall.xml',
   'ufw enable',
   'ufw status ; ufw disable',
   'cat /etc/shadow',
@@ -170,6 +193,43 @@ test('probes: firewalld running, ufw active and iptables-legacy rules become war
 
   const quiet = recordingRunner((command) => (command === 'nft' ? ok(APPLIED) : { status: 'not-found' }));
   assert.equal(nftablesHostReader.parse(await nftablesHostReader.gather(quiet)).warnings, []);
+});
+
+/** firewalld's answers: its outputs as captured, odd ones, and every way firewall-cmd fails. */
+const FIREWALLD_DUMP = readFileSync(`${FIXTURES_DIR}firewalld/runtime-only-changes.txt`, 'utf8');
+const FIREWALLD_ANSWERS: CommandOutcome[] = [
+  ok(FIREWALLD_DUMP.split('==> ')[1]!.replace(/^[^\n]*\n/, '')),
+  ok('kubewall-admin-v4 kubewall-x;rm kubewall-$(reboot) other\n'),
+  ok('kubewall-admin-v4\n  type: hash:net\n  options: family=inet\n  entries: 10.0.0.1\n'),
+  ok('1.3.3\n'),
+  ok('*nat\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n'),
+  ok(''),
+  failed(252, 'not running'),
+  failed(11, 'Authorization failed.\nError: NOT_AUTHORIZED'),
+  failed(135, 'Error: INVALID_IPSET: x'),
+  { status: 'not-found' },
+  { status: 'timed-out', timeoutMs: 10_000 },
+];
+
+test('the firewalld reader never runs a command that changes state, whatever the host answers (recording runner, no guard)', async () => {
+  let runs = 0;
+  const n = FIREWALLD_ANSWERS.length;
+  for (let seed = 0; seed < n ** 2; seed++) {
+    const runner = recordingRunner((command, args) => {
+      const index = args[0] === '--list-all-zones' ? seed % n : (Math.floor(seed / n) + args.join(' ').length + command.length) % n;
+      return FIREWALLD_ANSWERS[index]!;
+    });
+    // Unguarded on purpose: the recorder must see every command the reader tries.
+    await Promise.resolve()
+      .then(async () => firewalldHostReader.parse(await firewalldHostReader.gather(runner)))
+      .catch((error: unknown) => {
+        if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
+      });
+    for (const call of runner.calls) assert.ok(isReadOnlyCommand(call[0]!, call.slice(1)), `ran ${call.join(' ')}`);
+    assert.equal(runner.calls[0], ['firewall-cmd', '--list-all-zones']);
+    runs += runner.calls.length;
+  }
+  assert.ok(runs > n ** 2 * 3, 'the later commands and probes ran too');
 });
 
 test.run();

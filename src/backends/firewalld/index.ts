@@ -2,6 +2,7 @@ import { buildHeaderLines } from '../../render/header.js';
 import { firewalldInstall } from './install.js';
 import type { Backend, RenderedFile } from '../types.js';
 import { buildFirewalldConfig, FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
+import { firewalldHostReader } from './host-read.js';
 import { buildFirewalldIpsetXmlView, buildFirewalldScriptView, buildFirewalldZoneXmlView } from './view.js';
 
 /** The self-contained main file (stdout, --out); the XML files follow it with --out-dir. */
@@ -34,6 +35,7 @@ export const firewalldBackend: Backend = {
   // firewalld accepts DNATed traffic (`ct status dnat accept`) before any zone sees it.
   capabilities: { filterBeforeDnat: false, addressSets: true },
   install: firewalldInstall,
+  hostReader: firewalldHostReader,
   async render(plan, context) {
     const [script, zoneXml, ipsetXml] = await Promise.all([
       context.templates.load('firewalld/kubewall.sh.hbs'),

@@ -21,7 +21,7 @@ const CHAIN_DETAILS: Readonly<Record<string, Readonly<Record<string, string>>>> 
  * status probes for other firewall managers. Only table inet kubewall is
  * compared; the rest only feeds warnings.
  */
-export const nftablesHostReader: HostReader = {
+export const nftablesHostReader = {
   commands: ['nft -j list ruleset', 'firewall-cmd --state', 'ufw status', 'cat /proc/net/ip{,6}_tables_names', 'ip{,6}tables-legacy-save'],
   savedFormat: 'the output of nft -j list ruleset',
   async gather(runner) {
@@ -52,4 +52,4 @@ export const nftablesHostReader: HostReader = {
       rules: [...desired.rules.slice(0, lastInput + 1), ...finalDrop, ...desired.rules.slice(lastInput + 1)],
     };
   },
-};
+} satisfies HostReader;

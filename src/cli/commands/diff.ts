@@ -76,7 +76,7 @@ export function registerDiff(program: Command): void {
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
-    .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset")
+    .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset; firewalld: its XML files or firewall-cmd output, each after a ==> NAME <== line (see below)")
     .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
     .option('--timeout <seconds>', 'give up on a host command after this long', String(DEFAULT_COMMAND_TIMEOUT_MS / 1000))
     .option('--allow-lockout', 'plan even if no SSH rule would remain')
@@ -95,6 +95,14 @@ Reads only (nftables): nft -j list ruleset, firewall-cmd --state, ufw status,
 every command goes through a guard that refuses anything but list/save/status.
 Only kubewall's own table (inet kubewall) is compared; other tables only feed warnings
 (another table's drop on the input hook, firewalld, ufw, iptables-legacy rules).
+
+firewalld: reads firewall-cmd [--permanent] --list-all-zones, --get-ipsets, --info-ipset=kubewall-*,
+--version, /etc/firewalld/firewalld.conf and ip{,6}tables-save. Compares the runtime zone kubewall
+and ipsets kubewall-*; warns where the permanent configuration differs, where another zone takes
+traffic first, and where a reload would flush iptables rules. firewalld must be running; otherwise,
+or off the machine, diff its permanent XML files:
+  $ sudo tail -v -n +1 /etc/firewalld/zones/*.xml /etc/firewalld/ipsets/*.xml > node-1.firewalld
+  $ kubewall diff --backend firewalld --role worker --cluster cluster.yaml --from node-1.firewalld
 
 Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or dump).`,
     )
