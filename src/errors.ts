@@ -8,7 +8,8 @@ export type KubewallErrorCode =
   | 'CAPABILITY'
   | 'TEMPLATE'
   | 'OUTPUT'
-  | 'HOST_READ';
+  | 'HOST_READ'
+  | 'APPLY';
 
 /**
  * The one error family the library throws. `message` is complete on its own

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKubewallError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerApply } from './commands/apply.js';
 import { registerCatalogue } from './commands/catalogue.js';
 import { registerDiff } from './commands/diff.js';
 import { registerPlan } from './commands/plan.js';
@@ -26,6 +27,7 @@ Examples:
   $ kubewall plan --role worker,control-plane --format json
   $ kubewall catalogue
   $ sudo kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml
+  $ sudo kubewall apply --backend nftables --role worker --cluster examples/cluster.yaml   # then: kubewall confirm
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
 (diff: 0 in sync, 2 changes pending, 1 any error, usage errors included.)`,
@@ -34,6 +36,7 @@ Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
   registerPlan(program);
   registerCatalogue(program);
   registerDiff(program);
+  registerApply(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

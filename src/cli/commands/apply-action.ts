@@ -1,0 +1,114 @@
+import { appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { APPLY_BACKENDS, type ApplyBackend } from '../../apply/host-snapshot.js';
+import { DEFAULT_STATE_DIR } from '../../apply/pending.js';
+import { APPLY_COMMAND_TIMEOUT_MS, KUBEWALL_BIN, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
+import { resolveStateDir, StateStore } from '../../apply/state-store.js';
+import { createExecaWriteRunner } from '../../apply/write-runner.js';
+import { KubewallError } from '../../errors.js';
+import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
+import { planFromFiles } from '../../load-plan.js';
+import { renderPlan } from '../../render/render-plan.js';
+import { parseRoles, printWarnings, profileFlags } from '../options.js';
+import type { ApplyFlags } from './apply.js';
+
+const say = (line: string): void => {
+  process.stderr.write(`kubewall: ${line}\n`);
+};
+
+function parseSeconds(option: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 86_400) {
+    throw new KubewallError('USAGE', `${option}: expected seconds between 0 and 86400, e.g. 60 or 2.5, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** The detached watcher: `kubewall rollback-watcher`, in its own session, its output in pending/watcher.log. */
+async function startWatcher(store: StateStore): Promise<number> {
+  const { execa } = await import('execa');
+  // No pipes to this process (it exits long before the watcher): the watcher writes its own log.
+  const child = execa(process.execPath, [KUBEWALL_BIN, 'rollback-watcher', '--state-dir', store.stateDir], {
+    detached: true,
+    cleanup: false,
+    reject: false,
+    stdio: 'ignore',
+  });
+  child.unref();
+  if (child.pid === undefined) throw new KubewallError('APPLY', `cannot start the rollback watcher (${process.execPath} ${KUBEWALL_BIN}); nothing was applied`);
+  return child.pid;
+}
+
+async function ask(question: string, signal: AbortSignal): Promise<string | undefined> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question, { signal });
+  } catch {
+    return undefined;
+  } finally {
+    rl.close();
+  }
+}
+
+export async function applyAction(flags: ApplyFlags): Promise<number> {
+  if (!(APPLY_BACKENDS as readonly string[]).includes(flags.backend)) {
+    const hint = ['firewalld', 'ufw'].includes(flags.backend) ? ` (its save and rollback are not implemented yet: kubewall render --backend ${flags.backend} writes a script you can run yourself)` : '';
+    throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported${hint}; apply supports ${APPLY_BACKENDS.join(', ')}`);
+  }
+  const backend = flags.backend as ApplyBackend;
+  const roles = parseRoles(flags.role);
+  const confirmTimeoutSeconds = parseSeconds('--confirm-timeout', flags.confirmTimeout);
+  const store = new StateStore(resolveStateDir(flags.stateDir, process.env, DEFAULT_STATE_DIR));
+  if (flags.iptablesVariant !== undefined && backend !== 'iptables') {
+    throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${backend})`);
+  }
+  const iptables = backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
+  const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout, profiles: profileFlags(flags) });
+  const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
+  const result = await renderPlan(plan, backend, { backendOptions });
+  const [file] = result.files;
+  if (!file) throw new Error(`backend ${backend} rendered no file`);
+  printWarnings([...plan.warnings, ...(iptables?.warning ? [iptables.warning] : []), ...result.warnings]);
+  return runApply({
+    backend,
+    variant: iptables?.variant,
+    plan,
+    file,
+    confirmTimeoutSeconds,
+    store,
+    runner: createExecaWriteRunner({ timeoutMs: APPLY_COMMAND_TIMEOUT_MS }),
+    sshConnection: process.env['SSH_CONNECTION'],
+    allowDroppingSshSession: flags.allowDroppingSshSession === true,
+    ask: flags.prompt && process.stdin.isTTY && process.stderr.isTTY ? ask : undefined,
+    say,
+    startWatcher,
+  });
+}
+
+export async function confirmAction(flags: { stateDir?: string }): Promise<number> {
+  return runConfirm(new StateStore(resolveStateDir(flags.stateDir, process.env, DEFAULT_STATE_DIR)), say);
+}
+
+export async function rollbackAction(flags: { stateDir?: string }): Promise<number> {
+  const store = new StateStore(resolveStateDir(flags.stateDir, process.env, DEFAULT_STATE_DIR));
+  return runRollback(store, createExecaWriteRunner({ timeoutMs: APPLY_COMMAND_TIMEOUT_MS }), say);
+}
+
+export async function watcherAction(flags: { stateDir: string }): Promise<number> {
+  const store = new StateStore(resolveStateDir(flags.stateDir, process.env, DEFAULT_STATE_DIR));
+  const logFile = store.file('watcher.log');
+  // Synchronous and by path: after a confirm or rollback pending/ is renamed to last/, and the log follows it.
+  const log = (line: string) => {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+    } catch {
+      /* the directory has moved on: nothing left to tell */
+    }
+  };
+  try {
+    return await runWatcher(store, createExecaWriteRunner({ timeoutMs: APPLY_COMMAND_TIMEOUT_MS }), log);
+  } catch (error) {
+    log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    return 1;
+  }
+}

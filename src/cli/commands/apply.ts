@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { BACKEND_NAMES } from '../../backends/registry.js';
+import { addProfileOptions, collect, collectList } from '../options.js';
+
+/** Flags of `kubewall apply`; parsed in apply-action.ts, which loads only when apply runs. */
+export interface ApplyFlags {
+  backend: string;
+  role?: string[];
+  cluster?: string;
+  catalogue?: string[];
+  allowLockout?: boolean;
+  distribution?: string;
+  cni?: string;
+  addon?: string[];
+  iptablesVariant?: string;
+  confirmTimeout: string;
+  stateDir?: string;
+  allowDroppingSshSession?: boolean;
+  prompt: boolean;
+}
+
+const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STATE_DIR, else /run/kubewall)';
+
+// Every action imports its module on demand, so render's start-up never loads apply.
+export function registerApply(program: Command): void {
+  addProfileOptions(program.command('apply'))
+    .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
+    .requiredOption('-b, --backend <name>', `firewall backend: nftables or iptables (of ${BACKEND_NAMES.join(', ')})`)
+    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
+    .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
+    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
+    .option('--allow-lockout', 'apply even if no SSH rule would remain (you have console access)')
+    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: detect from iptables -V)')
+    .option('--confirm-timeout <seconds>', 'restore the previous state unless confirmed within this long', '60')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .option('--allow-dropping-ssh-session', 'apply even though the rules would drop new SSH connections from this session\'s client (SSH_CONNECTION)')
+    .option('--no-prompt', 'do not ask on the terminal; confirm with kubewall confirm')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sudo kubewall apply --backend nftables --role worker --cluster cluster.yaml
+  $ sudo kubewall apply -b iptables -r control-plane -c cluster.yaml --confirm-timeout 120 --no-prompt
+  $ sudo kubewall confirm          # from a second SSH session: keep the new rules
+  $ sudo kubewall rollback         # restore the previous state now
+
+What happens:
+  1. render as kubewall render does; refuse if the rules would drop new SSH connections
+     from the client in SSH_CONNECTION to this server's SSH port (--allow-dropping-ssh-session);
+  2. save what kubewall owns (nftables: table inet kubewall; iptables: the KUBEWALL-* chains,
+     the jumps into them and the KUBEWALL-* ipsets, both families) into the state directory;
+  3. start a detached watcher that restores the saved state at the deadline, even if this
+     SSH session dies;
+  4. apply (nft -f: one transaction; iptables: kubewall.sh). If that fails, the saved state is
+     restored and apply exits 1;
+  5. on a terminal, ask for "yes"; else exit 0 and wait for kubewall confirm from elsewhere.
+Only kubewall's own table, chains and sets are saved and restored; nothing else is touched.
+firewalld and ufw are not supported yet: render their script and run it yourself.
+See docs/apply.md for the mechanism and its limits.`,
+    )
+    .action(async (flags: ApplyFlags) => {
+      const { applyAction } = await import('./apply-action.js');
+      process.exitCode = await applyAction(flags);
+    });
+
+  program
+    .command('confirm')
+    .description('keep the rules of the pending kubewall apply (stops its rollback)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  $ sudo kubewall confirm')
+    .action(async (flags: { stateDir?: string }) => {
+      const { confirmAction } = await import('./apply-action.js');
+      process.exitCode = await confirmAction(flags);
+    });
+
+  program
+    .command('rollback')
+    .description('restore now the state saved before the pending kubewall apply')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  $ sudo kubewall rollback')
+    .action(async (flags: { stateDir?: string }) => {
+      const { rollbackAction } = await import('./apply-action.js');
+      process.exitCode = await rollbackAction(flags);
+    });
+
+  program
+    .command('rollback-watcher', { hidden: true })
+    .requiredOption('--state-dir <dir>')
+    .action(async (flags: { stateDir: string }) => {
+      const { watcherAction } = await import('./apply-action.js');
+      process.exitCode = await watcherAction(flags);
+    });
+}
