@@ -65,7 +65,7 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
   const iptables = backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
   const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout, profiles: profileFlags(flags) });
   const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
-  const result = await renderPlan(plan, backend, { backendOptions });
+  const result = await renderPlan(plan, backend, { templatesDir: flags.templates, backendOptions });
   const [file] = result.files;
   if (!file) throw new Error(`backend ${backend} rendered no file`);
   printWarnings([...plan.warnings, ...(iptables?.warning ? [iptables.warning] : []), ...result.warnings]);

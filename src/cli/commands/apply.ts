@@ -8,6 +8,7 @@ export interface ApplyFlags {
   role?: string[];
   cluster?: string;
   catalogue?: string[];
+  templates?: string;
   allowLockout?: boolean;
   distribution?: string;
   cni?: string;
@@ -29,6 +30,7 @@ export function registerApply(program: Command): void {
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
+    .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
     .option('--allow-lockout', 'apply even if no SSH rule would remain (you have console access)')
     .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: detect from iptables -V)')
     .option('--confirm-timeout <seconds>', 'restore the previous state unless confirmed within this long', '60')

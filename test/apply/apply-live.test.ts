@@ -1,0 +1,264 @@
+import { execa } from 'execa';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
+import { BIN, REPO_ROOT } from '../helpers/paths.js';
+
+// Live: the real CLI applies inside throwaway namespaces with a temporary
+// state directory (ip netns exec shares the host's filesystem, never /run/kubewall).
+
+const CONFIRM_SECONDS = '2';
+
+interface Run {
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function kubewall(netns: string, stateDir: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'FORCE_COLOR' && key !== 'SSH_CONNECTION') base[key] = value;
+  const result = await execa('ip', ['netns', 'exec', netns, process.execPath, BIN, ...args], {
+    cwd: REPO_ROOT,
+    reject: false,
+    input: '',
+    env: { ...base, NO_COLOR: '1', KUBEWALL_STATE_DIR: stateDir, ...env },
+    extendEnv: false,
+  });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Waits for the watcher to roll back (or stand down): pending/ goes away. A stuck watcher is stopped by its pid. */
+async function settled(stateDir: string, timeoutMs = 15_000): Promise<string> {
+  const pending = path.join(stateDir, 'pending');
+  const until = Date.now() + timeoutMs;
+  while (existsSync(pending) && Date.now() < until) await sleep(100);
+  if (existsSync(pending)) {
+    const record = JSON.parse(await readFile(path.join(pending, 'record.json'), 'utf8').catch(() => '{}')) as { watcherPid?: number };
+    if (record.watcherPid) process.kill(record.watcherPid, 'SIGTERM');
+    assert.unreachable(`still pending after ${timeoutMs} ms: ${await readFile(path.join(pending, 'watcher.log'), 'utf8').catch(() => '(no log)')}`);
+  }
+  return (await readFile(path.join(stateDir, 'last', 'outcome'), 'utf8')).trim();
+}
+
+async function withStateDir<T>(fn: (stateDir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-apply-'));
+  try {
+    return await fn(path.join(dir, 'state'));
+  } finally {
+    await settled(path.join(dir, 'state')).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const nftRuleset = async (netns: string) => (await inNetns(netns, 'nft', ['list', 'ruleset'])).stdout;
+
+/** iptables-save without its dated comments and counters, and ipset save grouped by set (the kernel lists sets in slot order). */
+async function iptablesState(netns: string, variant: 'nft' | 'legacy'): Promise<string> {
+  const save = async (command: string) =>
+    (await inNetns(netns, command, [])).stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]'))
+      .join('\n');
+  const sets = new Map<string, string[]>();
+  for (const line of (await inNetns(netns, 'ipset', ['save'])).stdout.split('\n')) {
+    const name = line.split(' ')[1];
+    if (name) sets.set(name, [...(sets.get(name) ?? []), line]);
+  }
+  const ipsets = [...sets.keys()].sort().map((name) => { const [create, ...adds] = sets.get(name)!; return [create, ...adds.sort()].join('\n'); });
+  return [await save(`iptables-${variant}-save`), await save(`ip6tables-${variant}-save`), ...ipsets].join('\n');
+}
+
+const FOREIGN_NFT = 'table ip foreign {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 9999 drop\n\t}\n}\n';
+const NFT = ['apply', '--backend', 'nftables', '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
+
+await describeWithNetns('kubewall apply with rollback, nftables, in a namespace', ['nft'], () => {
+  test('not confirmed: after the timeout the saved table is back exactly; the foreign table is untouched', async () => {
+    await withNetns('apply-nft', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'nft', ['-f', '-'], { input: FOREIGN_NFT });
+        const first = await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane']);
+        assert.is(first.exitCode, 0, first.stderr);
+        await kubewall(netns, stateDir, ['confirm']);
+        const before = await nftRuleset(netns);
+
+        const applied = await kubewall(netns, stateDir, [...NFT, '--role', 'worker']);
+        assert.is(applied.exitCode, 0, applied.stderr);
+        assert.match(applied.stderr, /confirm within 2 s with: kubewall confirm --state-dir /);
+        assert.match(await nftRuleset(netns), /30000-32767/, 'the worker rules are live while waiting');
+        assert.is(await settled(stateDir), 'rolled-back');
+        assert.is(await nftRuleset(netns), before);
+        assert.match(await readFile(path.join(stateDir, 'last', 'watcher.log'), 'utf8'), /deadline passed without confirmation/);
+      });
+    });
+  });
+
+  test('no table before, not confirmed: the table is gone again', async () => {
+    await withNetns('apply-nft', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'nft', ['-f', '-'], { input: FOREIGN_NFT });
+        const before = await nftRuleset(netns);
+        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'worker'])).exitCode, 0);
+        assert.is(await settled(stateDir), 'rolled-back');
+        assert.is(await nftRuleset(netns), before);
+      });
+    });
+  });
+
+  test('confirmed: the new table stays past the deadline; a second confirm has nothing to confirm', async () => {
+    await withNetns('apply-nft', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'worker'])).exitCode, 0);
+        const applied = await nftRuleset(netns);
+        const confirm = await kubewall(netns, stateDir, ['confirm']);
+        assert.is(confirm.exitCode, 0, confirm.stderr);
+        assert.match(confirm.stderr, /confirmed: the rules applied at .* \(--backend nftables --role worker\) stay/);
+        await sleep(Number(CONFIRM_SECONDS) * 1000 + 1000);
+        assert.is(await nftRuleset(netns), applied);
+        assert.match(applied, /table inet kubewall/);
+        const again = await kubewall(netns, stateDir, ['confirm']);
+        assert.is(again.exitCode, 1);
+        assert.match(again.stderr, /nothing to confirm: no apply is pending/);
+      });
+    });
+  });
+
+  test('a second apply while one is pending is refused; rollback restores at once', async () => {
+    await withNetns('apply-nft', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const before = await nftRuleset(netns);
+        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'worker', '--confirm-timeout', '30'])).exitCode, 0);
+        const applied = await nftRuleset(netns);
+        const second = await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane']);
+        assert.is(second.exitCode, 1);
+        assert.match(second.stderr, /is waiting for confirmation: run kubewall confirm to keep it, or kubewall rollback/);
+        assert.is(await nftRuleset(netns), applied, 'the refused apply changed nothing');
+        const rollback = await kubewall(netns, stateDir, ['rollback']);
+        assert.is(rollback.exitCode, 0, rollback.stderr);
+        assert.is(await nftRuleset(netns), before);
+        assert.is(await settled(stateDir), 'rolled-back');
+      });
+    });
+  });
+
+  test('the tool rejects the rules: exit 1, a clear message, the old state stays and nothing is pending', async () => {
+    await withNetns('apply-nft', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const templates = path.join(path.dirname(stateDir), 'templates');
+        await cp(path.join(REPO_ROOT, 'templates'), templates, { recursive: true });
+        const nft = path.join(templates, 'nftables', 'kubewall.nft.hbs');
+        await writeFile(nft, `${await readFile(nft, 'utf8')}\nadd rule inet kubewall input tcp dport 70000 accept\n`);
+        await inNetns(netns, 'nft', ['-f', '-'], { input: FOREIGN_NFT });
+        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane'])).exitCode, 0);
+        await kubewall(netns, stateDir, ['confirm']);
+        const before = await nftRuleset(netns);
+        const failed = await kubewall(netns, stateDir, [...NFT, '--role', 'worker', '--templates', templates]);
+        assert.is(failed.exitCode, 1);
+        assert.match(failed.stderr, /kubewall: apply failed, nothing was changed \(one transaction\): nft -f .* failed with exit code 1: .*Error/);
+        assert.is(await nftRuleset(netns), before);
+        assert.not.ok(existsSync(path.join(stateDir, 'pending')));
+        assert.is((await readFile(path.join(stateDir, 'last', 'outcome'), 'utf8')).trim(), 'failed');
+      });
+    });
+  });
+
+  test('SSH_CONNECTION: a client the plan would drop is refused before anything is saved or applied', async () => {
+    await withNetns('apply-ssh', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const before = await nftRuleset(netns);
+        // examples/cluster.yaml: adminNetworks 10.99.0.0/24, fd00:99::/64; SSH on 22.
+        const refused = await kubewall(netns, stateDir, [...NFT, '--role', 'worker'], { SSH_CONNECTION: '203.0.113.9 50122 10.10.0.21 22' });
+        assert.is(refused.exitCode, 1);
+        assert.match(refused.stderr, /refusing to apply: this plan would drop new SSH connections from 203\.0\.113\.9 to port 22/);
+        assert.is(await nftRuleset(netns), before);
+        assert.not.ok(existsSync(stateDir), 'no state was saved');
+
+        const admin = await kubewall(netns, stateDir, [...NFT, '--role', 'worker'], { SSH_CONNECTION: '::ffff:10.99.0.7 50122 10.10.0.21 22' });
+        assert.is(admin.exitCode, 0, admin.stderr);
+        assert.is(await settled(stateDir), 'rolled-back');
+
+        const forced = await kubewall(netns, stateDir, [...NFT, '--role', 'worker', '--allow-dropping-ssh-session'], { SSH_CONNECTION: '203.0.113.9 50122 10.10.0.21 22' });
+        assert.is(forced.exitCode, 0, forced.stderr);
+        assert.match(forced.stderr, /warning: --allow-dropping-ssh-session: new SSH connections from 203\.0\.113\.9 to port 22 will be dropped/);
+        assert.is(await settled(stateDir), 'rolled-back');
+        assert.is(await nftRuleset(netns), before);
+      });
+    });
+  });
+});
+
+await describeWithNetns('kubewall apply with rollback, iptables, in a namespace', ['iptables-nft-save', 'iptables-legacy-save', 'ipset'], () => {
+  for (const variant of ['nft', 'legacy'] as const) {
+    const IPT = ['apply', '--backend', 'iptables', '--iptables-variant', variant, '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
+
+    test(`${variant}: not confirmed: chains, jumps (at their old positions) and ipsets come back exactly; foreign ones untouched`, async () => {
+      await withNetns('apply-ipt', async (netns) => {
+        await withStateDir(async (stateDir) => {
+          for (const command of [`iptables-${variant}`, `ip6tables-${variant}`]) {
+            await inNetns(netns, command, ['-A', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'DROP']);
+            await inNetns(netns, command, ['-t', 'mangle', '-A', 'PREROUTING', '-p', 'udp', '--dport', '9999', '-j', 'ACCEPT']);
+          }
+          await inNetns(netns, 'ipset', ['create', 'FOREIGN', 'hash:ip']);
+          const empty = await iptablesState(netns, variant);
+
+          assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'worker'])).exitCode, 0);
+          assert.not.equal(await iptablesState(netns, variant), empty);
+          assert.is(await settled(stateDir), 'rolled-back');
+          assert.fixture(await iptablesState(netns, variant), empty);
+
+          // An applied state with a foreign rule inserted above kubewall's jump since.
+          assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'worker'])).exitCode, 0);
+          assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
+          await inNetns(netns, `iptables-${variant}`, ['-I', 'INPUT', '1', '-p', 'tcp', '--dport', '9998', '-j', 'DROP']);
+          const before = await iptablesState(netns, variant);
+          const applied = await kubewall(netns, stateDir, [...IPT, '--role', 'control-plane']);
+          assert.is(applied.exitCode, 0, applied.stderr);
+          assert.not.equal(await iptablesState(netns, variant), before);
+          assert.is(await settled(stateDir), 'rolled-back');
+          assert.fixture(await iptablesState(netns, variant), before);
+        });
+      });
+    });
+  }
+
+  test('nft: confirmed, the rules stay; a rejected restore input mid-script restores the saved ipsets and chains', async () => {
+    await withNetns('apply-ipt', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const IPT = ['apply', '--backend', 'iptables', '--iptables-variant', 'nft', '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
+        await inNetns(netns, 'iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'DROP']);
+        assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'control-plane'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
+        await sleep(Number(CONFIRM_SECONDS) * 1000 + 500);
+        const before = await iptablesState(netns, 'nft');
+        assert.match(before, /-A INPUT -j KUBEWALL-INPUT/);
+
+        // The ipsets are swapped in step 1; then iptables-restore rejects its input.
+        const templates = path.join(path.dirname(stateDir), 'templates');
+        await cp(path.join(REPO_ROOT, 'templates'), templates, { recursive: true });
+        const script = path.join(templates, 'iptables', 'kubewall.sh.hbs');
+        await writeFile(script, (await readFile(script, 'utf8')).replace("{{command}} <<'{{delimiter}}'\n", "{{command}} <<'{{delimiter}}'\n-A NO-SUCH-CHAIN -j ACCEPT\n"));
+        const failed = await kubewall(netns, stateDir, [...IPT, '--role', 'worker', '--templates', templates]);
+        assert.is(failed.exitCode, 1);
+        assert.match(failed.stderr, /kubewall: apply failed: sh .*kubewall\.sh failed with exit code \d+: .*; the state saved before it was restored/);
+        assert.fixture(await iptablesState(netns, 'nft'), before);
+        assert.not.ok(existsSync(path.join(stateDir, 'pending')));
+      });
+    });
+  });
+});
+
+test('firewalld and ufw: refused with a clear message before anything happens', async () => {
+  for (const backend of ['firewalld', 'ufw']) {
+    const result = await execa(process.execPath, [BIN, 'apply', '--backend', backend, '--role', 'worker', '--state-dir', '/nonexistent/kubewall'], { reject: false, cwd: REPO_ROOT });
+    assert.is(result.exitCode, 2);
+    assert.match(result.stderr, new RegExp(`apply: --backend ${backend} is not supported \\(its save and rollback are not implemented yet: kubewall render --backend ${backend} writes a script you can run yourself\\); apply supports nftables, iptables`));
+  }
+});
+
+test.run();
