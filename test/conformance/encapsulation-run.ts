@@ -135,12 +135,12 @@ interface ConnectProbe {
 
 function sendAddress(transport: { udp: number } | { ipProtocol: number }, family: Family, host: string): string {
   if ('udp' in transport) return family === 'ipv4' ? `UDP4-SENDTO:${host}:${transport.udp}` : `UDP6-SENDTO:[${host}]:${transport.udp}`;
-  return `IP4-SENDTO:${host}:${transport.ipProtocol}`;
+  return family === 'ipv4' ? `IP4-SENDTO:${host}:${transport.ipProtocol}` : `IP6-SENDTO:[${host}]:${transport.ipProtocol}`;
 }
 
 function receiveAddress(transport: { udp: number } | { ipProtocol: number }, family: Family): string {
   if ('udp' in transport) return family === 'ipv4' ? `UDP4-RECV:${transport.udp}` : `UDP6-RECV:${transport.udp},ipv6only=1`;
-  return `IP4-RECV:${transport.ipProtocol}`;
+  return family === 'ipv4' ? `IP4-RECV:${transport.ipProtocol}` : `IP6-RECV:${transport.ipProtocol}`;
 }
 
 async function socatSend(netns: string, payload: string, address: string): Promise<void> {

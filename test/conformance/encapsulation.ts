@@ -23,8 +23,8 @@ export type Tunnel =
   | { readonly kind: 'geneve'; readonly port: number }
   /** A tunnel whose kernel module these machines lack (WireGuard): datagrams on its port, per family. */
   | { readonly kind: 'udp'; readonly name: string; readonly ports: Readonly<Record<Family, number>> }
-  /** An IP protocol without ports (IP-in-IP is 4): raw packets of that protocol, IPv4 only. */
-  | { readonly kind: 'ip-protocol'; readonly name: string; readonly protocol: number };
+  /** An IP protocol without ports (IP-in-IP 4, ESP 50): raw packets of that protocol, in the families it runs over. */
+  | { readonly kind: 'ip-protocol'; readonly name: string; readonly protocol: number; readonly families: readonly Family[] };
 
 export interface EncapsulationCase {
   /** The `--cni` value, as a user writes it. */
@@ -76,7 +76,7 @@ export function casesFor(backend: string): EncapsulationCase[] {
 /** Calico's default mode: IP-in-IP, IP protocol 4 between nodes. */
 export const IPIP_CASE: EncapsulationCase = {
   cni: 'calico:ipip',
-  tunnels: [{ kind: 'ip-protocol', name: 'ipip', protocol: 4 }],
+  tunnels: [{ kind: 'ip-protocol', name: 'ipip', protocol: 4, families: ['ipv4'] }],
   closedUdpPorts: [4789, 51820],
   everyBackend: false,
 };
@@ -119,7 +119,7 @@ export function wireProbes(tunnel: Tunnel, kernelHasGeneve: boolean): WireProbe[
     case 'udp':
       return (['ipv4', 'ipv6'] as const).map((family) => ({ label: `${tunnel.name}-${tunnel.ports[family]}`, family, transport: { udp: tunnel.ports[family] } }));
     case 'ip-protocol':
-      return [{ label, family: 'ipv4', transport: { ipProtocol: tunnel.protocol } }];
+      return tunnel.families.map((family) => ({ label, family, transport: { ipProtocol: tunnel.protocol } }));
     default:
       return [];
   }
