@@ -158,6 +158,12 @@ function sysctl(netns: string, settings: readonly string[]): Promise<unknown> {
   return execa('ip', ['netns', 'exec', netns, 'sh', '-c', script]);
 }
 
+/** The one tunnel of a case that runs as a kernel device. */
+interface KernelTunnel {
+  readonly kind: 'vxlan' | 'geneve';
+  readonly port: number;
+}
+
 /** The namespaces of one lab, deleted by `destroy` (which never throws). */
 class EncapsulationTopology {
   readonly namespaces: string[] = [];
@@ -165,7 +171,7 @@ class EncapsulationTopology {
 
   constructor(
     readonly lab: EncapsulationLab,
-    readonly tunnel: { readonly kind: 'vxlan' | 'geneve'; readonly port: number } | null,
+    readonly tunnel: KernelTunnel | null,
   ) {}
 
   private async netns(what: string): Promise<string> {
@@ -282,75 +288,12 @@ export async function runEncapsulationCase(
     const outputs: Record<'a' | 'b', RenderedOutput> = { a: outputA, b: outputB };
     phase('render ‖ topology');
 
-    const ns = topo.ns;
-    const nodeNs = { a: ns.a, b: ns.b, outsider: ns.outsider } as const;
-    const receiver = (where: string, netns: string, args: readonly string[]) => {
+    const nodeNs = { a: topo.ns.a, b: topo.ns.b } as const;
+    const { packets, connects } = buildProbes(topo, kase, kernelTunnel, options.kernelHasGeneve, (where, netns, args) => {
       const r = new Receiver(where, netns, args);
       receivers.push(r);
       return r;
-    };
-
-    const packets: PacketProbe[] = [];
-    const connects: ConnectProbe[] = [];
-    const node = (n: 'a' | 'b') => lab[n];
-    const other = (n: 'a' | 'b'): 'a' | 'b' => (n === 'a' ? 'b' : 'a');
-    const podNs = { a: ns.podA, b: ns.podB } as const;
-
-    // Tunnels with a kernel device: pod traffic through the overlay.
-    if (kernelTunnel) {
-      const label = `${kernelTunnel.kind}-${kernelTunnel.port}`;
-      const podReceivers = {
-        a: receiver(`pod a udp ${POD_PORTS.udp}`, ns.podA, ['-u', `UDP4-RECV:${POD_PORTS.udp}`, 'STDOUT']),
-        b: receiver(`pod b udp ${POD_PORTS.udp}`, ns.podB, ['-u', `UDP4-RECV:${POD_PORTS.udp}`, 'STDOUT']),
-      };
-      for (const n of ['a', 'b'] as const) {
-        receiver(`pod ${n} tcp ${POD_PORTS.tcp}`, podNs[n], [`TCP4-LISTEN:${POD_PORTS.tcp},fork,reuseaddr`, `SYSTEM:echo kw-pod-${n}`]);
-      }
-      const overlayProbe = (from: EndpointName, fromNs: string, to: 'a' | 'b', expectAfter: PacketProbe['expectAfter']): PacketProbe => {
-        const token = (p: string) => probeToken(p, from, label, 'ipv4', to);
-        return {
-          description: `${from === 'outsider' ? 'outsider' : `pod ${from}`} → pod ${to} through ${label} (inner UDP ${POD_PORTS.udp})`,
-          expectAfter,
-          receiver: podReceivers[to],
-          token,
-          send: (p) => socatSend(fromNs, token(p), `UDP4-SENDTO:${node(to).pod}:${POD_PORTS.udp}`),
-        };
-      };
-      for (const n of ['a', 'b'] as const) {
-        packets.push(overlayProbe(n, podNs[n], other(n), 'observed'));
-        connects.push({ description: `pod ${n} → pod ${other(n)} TCP ${POD_PORTS.tcp} through ${label}`, netns: podNs[n], host: node(other(n)).pod, banner: `kw-pod-${other(n)}` });
-      }
-      // The outsider's own tunnel device reaches both nodes with VXLAN, node B only with Geneve (one remote).
-      for (const to of kernelTunnel.kind === 'vxlan' ? (['a', 'b'] as const) : (['b'] as const)) {
-        packets.push(overlayProbe('outsider', ns.outsider, to, 'refused'));
-      }
-    }
-
-    // Tunnels without a kernel device: their packets on the wire, node to node.
-    const wire = kase.tunnels.flatMap((t) => wireProbes(t, options.kernelHasGeneve));
-    const closed = kase.closedUdpPorts.map((port) => ({ label: `other-mode-udp-${port}`, family: 'ipv4' as Family, transport: { udp: port }, closed: true }));
-    for (const probe of [...wire.map((w) => ({ ...w, closed: false })), ...closed]) {
-      const nodeReceivers = {
-        a: receiver(`node a ${probe.label} ${probe.family}`, ns.a, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
-        b: receiver(`node b ${probe.label} ${probe.family}`, ns.b, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
-      };
-      const senders: [EndpointName, 'a' | 'b'][] = [
-        ['a', 'b'],
-        ['b', 'a'],
-        ...(probe.closed ? [] : ([['outsider', 'a'], ['outsider', 'b']] as [EndpointName, 'a' | 'b'][])),
-      ];
-      for (const [from, to] of senders) {
-        const token = (p: string) => probeToken(p, from, probe.label, probe.family, to);
-        const what = 'udp' in probe.transport ? `UDP ${probe.transport.udp}` : `IP protocol ${probe.transport.ipProtocol}`;
-        packets.push({
-          description: `${from === 'outsider' ? 'outsider' : `node ${from}`} → node ${to} ${probe.label} (${what}, ${probe.family})${probe.closed ? ': a port of a mode not chosen' : ''}`,
-          expectAfter: from !== 'outsider' && !probe.closed ? 'observed' : 'refused',
-          receiver: nodeReceivers[to],
-          token,
-          send: (p) => socatSend(nodeNs[from], token(p), sendAddress(probe.transport, probe.family, node(to).addresses[probe.family])),
-        });
-      }
-    }
+    });
 
     // Before kubewall: everything passes, or the lab is broken and nothing later would mean anything.
     const before = await exchange(packets, 'before', () => true);
@@ -400,6 +343,87 @@ export async function runEncapsulationCase(
     for (const netns of [topo.ns.a, topo.ns.b]) if (netns) await rm(`/etc/netns/${netns}`, { recursive: true, force: true }).catch(() => undefined);
   }
   return { title, checks, failures, notes, phasesMs, wallMs: Date.now() - started };
+}
+
+/**
+ * Every probe of one case, with its receiver started: pod to pod through the
+ * kernel tunnel (and the outsider's through its own device), each tunnel's
+ * packets on the wire between the nodes and from the outsider, and the
+ * other modes' ports between the nodes.
+ */
+function buildProbes(
+  topo: EncapsulationTopology,
+  kase: EncapsulationCase,
+  kernelTunnel: KernelTunnel | null,
+  kernelHasGeneve: boolean,
+  receiver: (where: string, netns: string, args: readonly string[]) => Receiver,
+): { packets: PacketProbe[]; connects: ConnectProbe[] } {
+  const ns = topo.ns;
+  const nodeNs = { a: ns.a, b: ns.b, outsider: ns.outsider } as const;
+  const lab = topo.lab;
+
+  const packets: PacketProbe[] = [];
+  const connects: ConnectProbe[] = [];
+  const node = (n: 'a' | 'b') => lab[n];
+  const other = (n: 'a' | 'b'): 'a' | 'b' => (n === 'a' ? 'b' : 'a');
+  const podNs = { a: ns.podA, b: ns.podB } as const;
+
+  // Tunnels with a kernel device: pod traffic through the overlay.
+  if (kernelTunnel) {
+    const label = `${kernelTunnel.kind}-${kernelTunnel.port}`;
+    const podReceivers = {
+      a: receiver(`pod a udp ${POD_PORTS.udp}`, ns.podA, ['-u', `UDP4-RECV:${POD_PORTS.udp}`, 'STDOUT']),
+      b: receiver(`pod b udp ${POD_PORTS.udp}`, ns.podB, ['-u', `UDP4-RECV:${POD_PORTS.udp}`, 'STDOUT']),
+    };
+    for (const n of ['a', 'b'] as const) {
+      receiver(`pod ${n} tcp ${POD_PORTS.tcp}`, podNs[n], [`TCP4-LISTEN:${POD_PORTS.tcp},fork,reuseaddr`, `SYSTEM:echo kw-pod-${n}`]);
+    }
+    const overlayProbe = (from: EndpointName, fromNs: string, to: 'a' | 'b', expectAfter: PacketProbe['expectAfter']): PacketProbe => {
+      const token = (p: string) => probeToken(p, from, label, 'ipv4', to);
+      return {
+        description: `${from === 'outsider' ? 'outsider' : `pod ${from}`} → pod ${to} through ${label} (inner UDP ${POD_PORTS.udp})`,
+        expectAfter,
+        receiver: podReceivers[to],
+        token,
+        send: (p) => socatSend(fromNs, token(p), `UDP4-SENDTO:${node(to).pod}:${POD_PORTS.udp}`),
+      };
+    };
+    for (const n of ['a', 'b'] as const) {
+      packets.push(overlayProbe(n, podNs[n], other(n), 'observed'));
+      connects.push({ description: `pod ${n} → pod ${other(n)} TCP ${POD_PORTS.tcp} through ${label}`, netns: podNs[n], host: node(other(n)).pod, banner: `kw-pod-${other(n)}` });
+    }
+    // The outsider's own tunnel device reaches both nodes with VXLAN, node B only with Geneve (one remote).
+    for (const to of kernelTunnel.kind === 'vxlan' ? (['a', 'b'] as const) : (['b'] as const)) {
+      packets.push(overlayProbe('outsider', ns.outsider, to, 'refused'));
+    }
+  }
+
+  // Tunnels without a kernel device: their packets on the wire, node to node.
+  const wire = kase.tunnels.flatMap((t) => wireProbes(t, kernelHasGeneve));
+  const closed = kase.closedUdpPorts.map((port) => ({ label: `other-mode-udp-${port}`, family: 'ipv4' as Family, transport: { udp: port }, closed: true }));
+  for (const probe of [...wire.map((w) => ({ ...w, closed: false })), ...closed]) {
+    const nodeReceivers = {
+      a: receiver(`node a ${probe.label} ${probe.family}`, ns.a, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
+      b: receiver(`node b ${probe.label} ${probe.family}`, ns.b, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
+    };
+    const senders: [EndpointName, 'a' | 'b'][] = [
+      ['a', 'b'],
+      ['b', 'a'],
+      ...(probe.closed ? [] : ([['outsider', 'a'], ['outsider', 'b']] as [EndpointName, 'a' | 'b'][])),
+    ];
+    for (const [from, to] of senders) {
+      const token = (p: string) => probeToken(p, from, probe.label, probe.family, to);
+      const what = 'udp' in probe.transport ? `UDP ${probe.transport.udp}` : `IP protocol ${probe.transport.ipProtocol}`;
+      packets.push({
+        description: `${from === 'outsider' ? 'outsider' : `node ${from}`} → node ${to} ${probe.label} (${what}, ${probe.family})${probe.closed ? ': a port of a mode not chosen' : ''}`,
+        expectAfter: from !== 'outsider' && !probe.closed ? 'observed' : 'refused',
+        receiver: nodeReceivers[to],
+        token,
+        send: (p) => socatSend(nodeNs[from], token(p), sendAddress(probe.transport, probe.family, node(to).addresses[probe.family])),
+      });
+    }
+  }
+  return { packets, connects };
 }
 
 /**
