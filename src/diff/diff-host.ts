@@ -1,12 +1,13 @@
 import { getBackend } from '../backends/registry.js';
-import type { Backend } from '../backends/types.js';
+import type { Backend, BackendOptions } from '../backends/types.js';
 import { KubewallError } from '../errors.js';
 import { guardReadOnly } from '../host/read-only.js';
-import type { CommandRunner, HostReader } from '../host/types.js';
+import type { CommandRunner, HostReader, HostUnread } from '../host/types.js';
 import type { Plan } from '../plan/types.js';
 import { diffRulesets } from './diff-rulesets.js';
 import type { DiffReport } from './format-diff.js';
 import { normalizePlan } from './normalize-plan.js';
+import type { NormalizedRuleset } from './types.js';
 
 /** Where the host's state comes from: the live host through a runner, or a saved dump. */
 export type HostSource =
@@ -25,14 +26,33 @@ export function getHostReader(backendName: string): HostReader {
  * Diffs a plan against a host: gathers (read-only, through the guarded
  * runner) or takes a saved dump, parses, normalizes both sides, compares.
  */
-export async function diffHost(plan: Plan, backendName: string, source: HostSource): Promise<DiffReport> {
-  return diffWithReader(plan, getBackend(backendName), getHostReader(backendName), source);
+export async function diffHost(plan: Plan, backendName: string, source: HostSource, options: BackendOptions = {}): Promise<DiffReport> {
+  return diffWithReader(plan, getBackend(backendName), getHostReader(backendName), source, options);
+}
+
+/** The desired side without what the host's dump did not hold (see `HostState.unread`). */
+export function omitUnread(desired: NormalizedRuleset, unread: HostUnread | undefined): NormalizedRuleset {
+  if (!unread) return desired;
+  const families = new Set(unread.families ?? []);
+  const details = new Set(unread.chainDetails ?? []);
+  return {
+    ...desired,
+    chains: desired.chains.map((chain) => ({ ...chain, details: Object.fromEntries(Object.entries(chain.details).filter(([key]) => !details.has(key))) })),
+    rules: desired.rules.filter((rule) => rule.family === null || !families.has(rule.family)),
+    sets: unread.sets ? [] : desired.sets.filter((set) => !families.has(set.family)),
+  };
 }
 
 /** `diffHost` with the backend and reader given, not looked up: the seam tests use. */
-export async function diffWithReader(plan: Plan, backend: Pick<Backend, 'name' | 'capabilities'>, reader: HostReader, source: HostSource): Promise<DiffReport> {
-  const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner)) : reader.fromSaved(source.text, source.origin);
+export async function diffWithReader(
+  plan: Plan,
+  backend: Pick<Backend, 'name' | 'capabilities'>,
+  reader: HostReader,
+  source: HostSource,
+  options: BackendOptions = {},
+): Promise<DiffReport> {
+  const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner), options) : reader.fromSaved(source.text, source.origin);
   const host = await reader.parse(raw);
-  const desired = reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope);
+  const desired = omitUnread(reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope), host.unread);
   return { backend: backend.name, roles: plan.roles, source: raw.source, result: diffRulesets(desired, host.ruleset), warnings: host.warnings };
 }

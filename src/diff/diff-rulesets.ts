@@ -135,6 +135,11 @@ function diffRules(desired: readonly NormalizedRule[], actual: readonly Normaliz
   return { add, remove, unchanged, order: diffOrder(desired, actual, values) };
 }
 
+/** A packet meets the rules of one chain and family: iptables keeps each family in a chain of its own. */
+function orderKey(rule: NormalizedRule): string {
+  return `${rule.chain}|${rule.family ?? '*'}`;
+}
+
 /**
  * Order matters only between runs of different verdicts (an accept moved
  * behind a drop, or the reverse); rules within a run may be in any order.
@@ -143,9 +148,9 @@ function diffOrder(desired: readonly NormalizedRule[], actual: readonly Normaliz
   const stage = new Map<string, { stage: number; values: Interval[] }>();
   const runs = new Map<string, { verdict: string; stage: number }>();
   for (const rule of desired) {
-    const run = runs.get(rule.chain);
+    const run = runs.get(orderKey(rule));
     const current = !run ? 0 : run.verdict === rule.verdict ? run.stage : run.stage + 1;
-    runs.set(rule.chain, { verdict: rule.verdict, stage: current });
+    runs.set(orderKey(rule), { verdict: rule.verdict, stage: current });
     const key = ruleKey(rule);
     const known = stage.get(key);
     stage.set(key, { stage: Math.min(known?.stage ?? current, current), values: unionIntervals([...(known?.values ?? []), ...values.of(rule.match)]) });
@@ -155,9 +160,9 @@ function diffOrder(desired: readonly NormalizedRule[], actual: readonly Normaliz
   for (const rule of actual) {
     const wanted = stage.get(ruleKey(rule));
     if (!wanted || intersectIntervals(values.of(rule.match), wanted.values).length === 0) continue;
-    const before = latest.get(rule.chain);
+    const before = latest.get(orderKey(rule));
     if (before && wanted.stage < before.stage) changes.push({ chain: rule.chain, rule, after: before.rule });
-    else latest.set(rule.chain, { stage: wanted.stage, rule });
+    else latest.set(orderKey(rule), { stage: wanted.stage, rule });
   }
   return changes;
 }

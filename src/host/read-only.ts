@@ -14,12 +14,16 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
   'ip6tables-nft-save': saveArgs,
   'iptables-legacy-save': saveArgs,
   'ip6tables-legacy-save': saveArgs,
+  iptables: (args) => args.length === 1 && (args[0] === '-V' || args[0] === '--version'),
   ipset: (args) => /^(save|list)( -[a-z]+)*( [\w.-]+)?$/.test(args.join(' ')),
   'firewall-cmd': (args) =>
     args.length > 0 && args.every((a) => /^--(state|version|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
   ufw: (args) => /^(status( verbose| numbered)?|show (added|raw|listening))$/.test(args.join(' ')),
-  cat: (args) => args.length === 1 && /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/firewalld\.conf)$/.test(args[0]!),
+  cat: (args) => args.length === 1 && READABLE_FILES.test(args[0]!),
 };
+
+/** Files diff may read with cat: the legacy table lists, firewalld's settings, ufw's settings and its user rules. */
+const READABLE_FILES = /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/firewalld\.conf|\/etc\/default\/ufw|\/etc\/ufw\/user6?\.rules)$/;
 
 function saveArgs(args: readonly string[]): boolean {
   return /^((-t|--table) [a-z]+)?$/.test(args.join(' ').replace(/^(-c|--counters) ?/, ''));

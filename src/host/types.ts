@@ -1,6 +1,7 @@
 import type { NormalizedRuleset, HostWarning } from '../diff/types.js';
 import type { Plan } from '../plan/types.js';
-import type { BackendCapabilities } from '../backends/types.js';
+import type { BackendCapabilities, BackendOptions } from '../backends/types.js';
+import type { Family } from '../model.js';
 
 /** How a command ended: the runner never throws for these, so readers decide what each means. */
 export type CommandOutcome =
@@ -38,6 +39,21 @@ export interface RawHostState {
 export interface HostState {
   readonly ruleset: NormalizedRuleset;
   readonly warnings: readonly HostWarning[];
+  /**
+   * What the dump did not hold (a saved iptables-save without ip6tables-save
+   * or ipset save, a ufw dump without its status): left out of the desired
+   * side too, so it is not reported as missing. The parser warns about it.
+   */
+  readonly unread?: HostUnread;
+}
+
+export interface HostUnread {
+  /** Rules, sets and chain details of these families are not compared. */
+  readonly families?: readonly Family[];
+  /** No set contents were read: sets are not compared. */
+  readonly sets?: boolean;
+  /** Chain detail properties (`ufw`, `jump from INPUT (ipv6)`) that were not read. */
+  readonly chainDetails?: readonly string[];
 }
 
 /**
@@ -59,7 +75,8 @@ export interface HostReader {
   readonly commands: readonly string[];
   /** What `--from FILE` expects, for --help: `the output of nft -j list ruleset`. */
   readonly savedFormat: string;
-  gather(runner: CommandRunner): Promise<RawHostState>;
+  /** `options`: the backend options of the CLI edge (iptables: `iptablesVariant`, else detected through the runner). */
+  gather(runner: CommandRunner, options?: BackendOptions): Promise<RawHostState>;
   /** Wraps a saved dump (`--from FILE` or stdin) as if gathered. */
   fromSaved(text: string, origin: string): RawHostState;
   /**

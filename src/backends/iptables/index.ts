@@ -2,6 +2,7 @@ import { KubewallError } from '../../errors.js';
 import { iptablesInstall } from './install.js';
 import { buildHeaderLines } from '../../render/header.js';
 import type { Backend, BackendOptions } from '../types.js';
+import { iptablesHostReader } from './host-read.js';
 import {
   buildIptablesView,
   IPSET_NEW_SUFFIX,
@@ -58,6 +59,7 @@ export const iptablesBackend: Backend = {
   description: `a sh script feeding ipset restore and iptables-restore --noflush, owning chains ${IPTABLES_CHAINS.input} and ${IPTABLES_CHAINS.beforeDnat} and ipsets ${IPSET_PREFIX}*`,
   capabilities: { filterBeforeDnat: true, addressSets: true },
   install: iptablesInstall,
+  hostReader: iptablesHostReader,
   async render(plan, context) {
     const { variant, source } = readIptablesVariant(context.options);
     const [script, ipset, rules] = await Promise.all([

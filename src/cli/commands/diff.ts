@@ -4,6 +4,7 @@ import { BACKEND_NAMES } from '../../backends/registry.js';
 import { diffHost, getHostReader, type HostSource } from '../../diff/diff-host.js';
 import { choosePalette, formatDiffJson, formatDiffText } from '../../diff/format-diff.js';
 import { KubewallError } from '../../errors.js';
+import { IPTABLES_VARIANT_CHOICES } from '../../host/detect-iptables-variant.js';
 import { createExecaRunner, DEFAULT_COMMAND_TIMEOUT_MS } from '../../host/execa-runner.js';
 import { planFromFiles } from '../../load-plan.js';
 import { collect, collectList, parseChoice, parseRoles, printWarnings } from '../options.js';
@@ -17,6 +18,7 @@ interface DiffFlags {
   format: string;
   timeout: string;
   allowLockout?: boolean;
+  iptablesVariant?: string;
 }
 
 /** Exit codes of `kubewall diff`, like diff(1) and `terraform plan -detailed-exitcode`. */
@@ -80,6 +82,7 @@ export function registerDiff(program: Command): void {
     .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
     .option('--timeout <seconds>', 'give up on a host command after this long', String(DEFAULT_COMMAND_TIMEOUT_MS / 1000))
     .option('--allow-lockout', 'plan even if no SSH rule would remain')
+    .option('--iptables-variant <variant>', 'iptables backend: read with the nft or legacy tools, or auto (iptables -V, as render does; the default)')
     .configureOutput({ outputError: () => undefined })
     .addHelpText(
       'after',
@@ -116,8 +119,14 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
         const timeout = Number(flags.timeout);
         if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${JSON.stringify(flags.timeout)}`);
         const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout });
+        if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
+          throw new DiffUsageError(`--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
+        }
+        if (flags.iptablesVariant !== undefined && !(IPTABLES_VARIANT_CHOICES as readonly string[]).includes(flags.iptablesVariant)) {
+          throw new DiffUsageError(`--iptables-variant: unknown value ${JSON.stringify(flags.iptablesVariant)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
+        }
         const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner({ timeoutMs: timeout * 1000 }) } : await readSaved(flags.from);
-        const report = await diffHost(plan, flags.backend, source);
+        const report = await diffHost(plan, flags.backend, source, flags.iptablesVariant === undefined ? {} : { iptablesVariant: flags.iptablesVariant });
         printWarnings(plan.warnings);
         process.stdout.write(format === 'json' ? formatDiffJson(report) : formatDiffText(report, choosePalette(process.stdout, process.env)));
         process.exitCode = report.result.inSync ? DIFF_EXIT.inSync : DIFF_EXIT.changes;
