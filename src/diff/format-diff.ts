@@ -42,7 +42,8 @@ function braces(items: readonly string[]): string {
 
 /** A rule in one line, backend-neutral: `ip saddr`-style words, but no backend's grammar. */
 export function formatRule(rule: NormalizedRule): string {
-  const source = rule.source === null ? '' : ` saddr @${rule.source}`;
+  // A set's name, or an address where the backend has no sets (ufw).
+  const source = rule.source === null ? '' : /[.:]/.test(rule.source) ? ` saddr ${rule.source}` : ` saddr @${rule.source}`;
   return `${formatMatch(rule)}${source} ${rule.verdict}`;
 }
 

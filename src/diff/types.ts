@@ -35,7 +35,7 @@ export interface NormalizedRule {
   readonly chain: ChainName;
   /** Always concrete: a rule that matches both families appears once per family. `null` only for `other`. */
   readonly family: Family | null;
-  /** The name of the peer set the source must be in, or null for any source. */
+  /** The name of the peer set the source must be in, an address or CIDR where the backend has no sets (ufw), or null for any source. */
   readonly source: string | null;
   readonly match: RuleMatch;
   readonly verdict: Verdict;

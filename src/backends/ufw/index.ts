@@ -1,6 +1,7 @@
 import { buildHeaderLines } from '../../render/header.js';
 import { ufwInstall } from './install.js';
 import type { Backend } from '../types.js';
+import { ufwHostReader } from './host-read.js';
 import { buildUfwView, describeLargePeerClass, findLargePeerClasses, UFW_LARGE_PEER_CLASS, UFW_TAG_PREFIX } from './view.js';
 
 /** The one rendered file: a POSIX sh script of `ufw` commands. */
@@ -30,6 +31,7 @@ export const ufwBackend: Backend = {
   // ufw filters INPUT: kube-proxy's DNAT has already rewritten NodePort traffic; and it has no address sets.
   capabilities: { filterBeforeDnat: false, addressSets: false },
   install: ufwInstall,
+  hostReader: ufwHostReader,
   planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),
   async render(plan, context) {
     const template = await context.templates.load('ufw/kubewall-ufw.sh.hbs');
