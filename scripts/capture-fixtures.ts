@@ -1,11 +1,15 @@
-// Regenerates test/fixtures/nftables/*.json: real `nft -j list ruleset`
-// output for the states the diff tests need. Each state is built inside a
-// throwaway network namespace (never on the host) that is deleted afterwards.
-// Run as root after `npx tsc -p .`:  node dist/scripts/capture-fixtures.js [BACKEND...]
-// (no BACKEND: all; firewalld's cases are in capture-firewalld-fixtures.ts).
+// Regenerates test/fixtures/<backend>/*: real host dumps for the states the
+// diff tests need: `nft -j list ruleset` (nftables), `iptables-nft-save;
+// ip6tables-nft-save; ipset save` (iptables), `ufw status verbose; cat
+// /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules` (ufw): the
+// formats `kubewall diff --from` reads. Each state is built inside a
+// throwaway network namespace (never on the host) that is deleted afterwards;
+// ufw gets its own /etc/ufw and /etc/default through /etc/netns/<ns>/.
+// Run as root after `npx tsc -p .`:  node dist/scripts/capture-fixtures.js [nftables|iptables|ufw|firewalld]...
+// (no argument: all; firewalld's cases are in capture-firewalld-fixtures.ts).
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { planFromFiles } from '../src/load-plan.js';
 import type { Role } from '../src/model.js';
@@ -189,10 +193,7 @@ export async function captureCase(fixture: FixtureCase): Promise<string> {
   }
 }
 
-async function main(): Promise<void> {
-  const backends = process.argv.slice(2);
-  if (backends.length === 0 || backends.includes('firewalld')) await (await import('./capture-firewalld-fixtures.js')).captureFirewalldFixtures();
-  if (backends.length > 0 && !backends.includes('nftables')) return;
+async function captureNftables(): Promise<void> {
   await mkdir(OUT, { recursive: true });
   const index: Record<string, unknown>[] = [];
   for (const fixture of FIXTURE_CASES) {
@@ -206,4 +207,185 @@ async function main(): Promise<void> {
   await writeFile(path.join(OUT, 'cases.json'), `${JSON.stringify({ capturedWith: version, cases: index }, null, 2)}\n`);
 }
 
-if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) await main();
+// --- iptables and ufw: the same cases, applied with their own backend's render ---
+
+/** One captured state of the iptables or ufw backend: steps run in the namespace after applying. */
+export interface BackendFixtureCase {
+  readonly name: string;
+  readonly description: string;
+  readonly roles: readonly Role[];
+  readonly cluster?: string;
+  readonly applyKubewall: boolean;
+  /** Run before kubewall's render is applied (kube-proxy's state is there first on a real node). */
+  readonly before?: readonly { readonly run: readonly string[]; readonly input?: string }[];
+  readonly steps: readonly { readonly run: readonly string[]; readonly input?: string }[];
+}
+
+/** The documented `--from` format of the iptables backend, run in the namespace. */
+export const IPTABLES_DUMP_COMMAND = 'iptables-nft-save; ip6tables-nft-save; ipset save';
+/** The documented `--from` format of the ufw backend, run in the namespace. */
+export const UFW_DUMP_COMMAND = 'ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules';
+
+const KUBELET_V4 = '-p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250';
+
+export const IPTABLES_FIXTURE_CASES: readonly BackendFixtureCase[] = [
+  { name: 'empty', description: 'a host with no rules and no ipsets', roles: ['worker'], applyKubewall: false, steps: [] },
+  { name: 'example-worker-applied', description: 'render (iptables-nft) applied as is', roles: ['worker'], cluster: 'examples/cluster.yaml', applyKubewall: true, steps: [] },
+  {
+    name: 'nodeports-applied',
+    description: 'render with a KUBEWALL-BEFORE-DNAT chain that drops restricted NodePorts, applied as is',
+    roles: ['control-plane', 'worker'],
+    cluster: 'examples/nodeports-from-load-balancers.yaml',
+    applyKubewall: true,
+    steps: [],
+  },
+  {
+    name: 'example-worker-drift',
+    description: 'applied, then by hand: the ipv4 kubelet rule deleted, 10.10.0.12 deleted from KUBEWALL-CONTROL-PLANE-V4, 10.10.0.99 added to KUBEWALL-LOAD-BALANCERS-V4, a tcp 8080 ACCEPT appended',
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    steps: [
+      { run: ['delete-iptables-rule', 'iptables-nft', 'KUBEWALL-INPUT', KUBELET_V4] },
+      { run: ['ipset', 'del', 'KUBEWALL-CONTROL-PLANE-V4', '10.10.0.12'] },
+      { run: ['ipset', 'add', 'KUBEWALL-LOAD-BALANCERS-V4', '10.10.0.99'] },
+      { run: ['iptables-nft', '-A', 'KUBEWALL-INPUT', '-p', 'tcp', '-m', 'tcp', '--dport', '8080', '-j', 'ACCEPT'] },
+    ],
+  },
+  {
+    name: 'missing-jump',
+    description: 'applied, then the ipv6 INPUT -> KUBEWALL-INPUT jump deleted by hand',
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    steps: [{ run: ['ip6tables-nft', '-D', 'INPUT', '-j', 'KUBEWALL-INPUT'] }],
+  },
+  {
+    name: 'kube-proxy-coexist',
+    description: 'kube-proxy in iptables mode (iptables-nft) first, then the render applied beside it',
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    before: [{ run: ['iptables-nft-restore'], input: KUBE_PROXY_IPTABLES }],
+    steps: [],
+  },
+  {
+    name: 'other-managers',
+    description: "applied, then by hand: a DROP ahead of kubewall's jump in INPUT, an ACCEPT ahead of it, a jump to ufw's chain after it, INPUT policy DROP",
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    steps: [
+      { run: ['iptables-nft', '-I', 'INPUT', '1', '-p', 'tcp', '--dport', '23', '-j', 'DROP'] },
+      { run: ['iptables-nft', '-I', 'INPUT', '1', '-s', '192.0.2.0/24', '-j', 'ACCEPT'] },
+      { run: ['iptables-nft', '-N', 'ufw-before-input'] },
+      { run: ['iptables-nft', '-A', 'INPUT', '-j', 'ufw-before-input'] },
+      { run: ['iptables-nft', '-P', 'INPUT', 'DROP'] },
+    ],
+  },
+];
+
+const UFW_TAG_10_10_0_99 = 'kubewall kubelet/tcp/control-plane port 10250 from 10.10.0.99';
+
+export const UFW_FIXTURE_CASES: readonly BackendFixtureCase[] = [
+  { name: 'fresh', description: "ufw as the package ships it: inactive, no rules", roles: ['worker'], applyKubewall: false, steps: [] },
+  { name: 'example-worker-applied', description: 'render applied as is (ufw enabled by the script)', roles: ['worker'], cluster: 'examples/cluster.yaml', applyKubewall: true, steps: [] },
+  {
+    name: 'example-worker-drift',
+    description: 'applied, then by hand: the rule from 10.10.0.12 deleted, the one from 10.10.0.13 changed to 10.10.0.99 (same tag form), an untagged 8080/tcp rule added',
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    steps: [
+      { run: ['ufw', 'delete', 'allow', 'from', '10.10.0.12', 'to', 'any', 'port', '10250', 'proto', 'tcp'] },
+      { run: ['ufw', 'delete', 'allow', 'from', '10.10.0.13', 'to', 'any', 'port', '10250', 'proto', 'tcp'] },
+      { run: ['ufw', 'allow', 'from', '10.10.0.99', 'to', 'any', 'port', '10250', 'proto', 'tcp', 'comment', UFW_TAG_10_10_0_99] },
+      { run: ['ufw', 'allow', '8080/tcp'] },
+    ],
+  },
+  { name: 'disabled', description: 'applied, then ufw disable', roles: ['worker'], cluster: 'examples/cluster.yaml', applyKubewall: true, steps: [{ run: ['ufw', 'disable'] }] },
+];
+
+/** Deletes the rule of `chain` whose `-S` line contains `text`, by its number. */
+async function deleteIptablesRule(netns: string, tool: string, chain: string, text: string): Promise<void> {
+  const lines = (await inNetns(netns, [tool, '-S', chain])).stdout.split('\n');
+  // -S prints `-N CHAIN` first, so a rule's line index is its number.
+  const index = lines.findIndex((l) => l.includes(text));
+  if (index < 1) throw new Error(`no rule "${text}" in ${chain}`);
+  await inNetns(netns, [tool, '-D', chain, String(index)]);
+}
+
+/**
+ * A private /etc/ufw and /etc/default for the namespace (bind-mounted by ip
+ * netns exec): Debian's shipped ufw configuration, IPV6=yes and
+ * DEFAULT_FORWARD_POLICY="ACCEPT" as the ufw script's header asks.
+ */
+export async function setUpUfwEtc(netns: string): Promise<string> {
+  const etc = `/etc/netns/${netns}`;
+  await mkdir(etc, { recursive: true });
+  await cp('/etc/ufw', `${etc}/ufw`, { recursive: true, preserveTimestamps: true });
+  await cp('/etc/default', `${etc}/default`, { recursive: true, preserveTimestamps: true });
+  for (const name of ['before.rules', 'before6.rules', 'after.rules', 'after6.rules', 'user.rules', 'user6.rules']) {
+    await copyFile(`/usr/share/ufw/iptables/${name}`, `${etc}/ufw/${name}`);
+  }
+  await copyFile('/usr/share/ufw/ufw.conf', `${etc}/ufw/ufw.conf`);
+  let defaults = await readFile(`${etc}/default/ufw`, 'utf8');
+  defaults = defaults.replace(/^IPV6=.*$/m, 'IPV6=yes').replace(/^DEFAULT_FORWARD_POLICY=.*$/m, 'DEFAULT_FORWARD_POLICY="ACCEPT"');
+  await writeFile(`${etc}/default/ufw`, defaults);
+  return etc;
+}
+
+async function runSteps(netns: string, steps: BackendFixtureCase['steps']): Promise<void> {
+  for (const step of steps) {
+    if (step.run[0] === 'delete-iptables-rule') await deleteIptablesRule(netns, step.run[1]!, step.run[2]!, step.run[3]!);
+    else await inNetns(netns, step.run, step.input);
+  }
+}
+
+/** Builds an iptables or ufw case's state in a fresh namespace and returns the backend's `--from` dump. */
+export async function captureBackendCase(backend: 'iptables' | 'ufw', fixture: BackendFixtureCase): Promise<string> {
+  const netns = `kw-capture-${randomBytes(4).toString('hex')}`;
+  await execa('ip', ['netns', 'add', netns]);
+  let etc: string | undefined;
+  try {
+    await inNetns(netns, ['ip', 'link', 'set', 'lo', 'up']);
+    if (backend === 'ufw') etc = await setUpUfwEtc(netns);
+    await runSteps(netns, fixture.before ?? []);
+    if (fixture.applyKubewall) {
+      const plan = await planFromFiles({ roles: fixture.roles, clusterFile: fixture.cluster, cwd: PACKAGE_PATHS.root });
+      const [script] = (await renderPlan(plan, backend, { backendOptions: { iptablesVariant: 'nft' } })).files;
+      await inNetns(netns, ['sh', '-s'], script!.content);
+    }
+    await runSteps(netns, fixture.steps);
+    return (await inNetns(netns, ['sh', '-c', backend === 'ufw' ? UFW_DUMP_COMMAND : IPTABLES_DUMP_COMMAND])).stdout;
+  } finally {
+    await execa('ip', ['netns', 'del', netns], { reject: false });
+    if (etc) await rm(etc, { recursive: true, force: true });
+  }
+}
+
+async function captureBackend(backend: 'iptables' | 'ufw', cases: readonly BackendFixtureCase[]): Promise<void> {
+  const out = path.join(PACKAGE_PATHS.root, 'test', 'fixtures', backend);
+  await mkdir(out, { recursive: true });
+  const index: Record<string, unknown>[] = [];
+  for (const fixture of cases) {
+    const dump = await captureBackendCase(backend, fixture);
+    await writeFile(path.join(out, `${fixture.name}.dump`), `${dump.trim()}\n`);
+    const { steps, before, ...rest } = fixture;
+    index.push({ ...rest, before: (before ?? []).map((s) => s.run.join(' ')), steps: steps.map((s) => s.run.join(' ')) });
+    process.stdout.write(`captured ${backend}/${fixture.name}\n`);
+  }
+  const version = (await execa(backend === 'ufw' ? 'ufw' : 'iptables-nft', ['--version'])).stdout.split('\n')[0]!.trim();
+  const dumpedWith = backend === 'ufw' ? UFW_DUMP_COMMAND : IPTABLES_DUMP_COMMAND;
+  await writeFile(path.join(out, 'cases.json'), `${JSON.stringify({ capturedWith: version, dumpedWith, cases: index }, null, 2)}\n`);
+}
+
+async function main(backends: readonly string[]): Promise<void> {
+  const all = backends.length === 0;
+  if (all || backends.includes('firewalld')) await (await import('./capture-firewalld-fixtures.js')).captureFirewalldFixtures();
+  if (all || backends.includes('nftables')) await captureNftables();
+  if (all || backends.includes('iptables')) await captureBackend('iptables', IPTABLES_FIXTURE_CASES);
+  if (all || backends.includes('ufw')) await captureBackend('ufw', UFW_FIXTURE_CASES);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) await main(process.argv.slice(2));

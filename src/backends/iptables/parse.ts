@@ -36,6 +36,8 @@ const FIREWALLD_CHAINS = new Set(['INPUT_direct', 'INPUT_ZONES', 'PRE_direct', '
  * boundaries (indexOf), so a 24 MB dump is not copied.
  */
 export function splitIptablesDump(text: string, origin: string): HostDump[] {
+  // What the one-liner prints on a host without any rules or sets: nothing at all.
+  if (!/\S/.test(text)) return [...FAMILIES.map((family) => IPTABLES_DUMP_KINDS[family]), IPTABLES_DUMP_KINDS.ipset].map((kind) => ({ origin, kind, text: '' }));
   const dumps: HostDump[] = [];
   let rest = text;
   const ipsetStart = text.startsWith('create ') ? 0 : text.indexOf('\ncreate ') + 1;

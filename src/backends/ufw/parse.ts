@@ -149,7 +149,7 @@ export function parseUfwDumps(dumps: readonly HostDump[]): ParsedUfwHost {
   if (facts.untagged > 0) {
     warnings.push({
       code: 'untagged-ufw-rules',
-      message: `${facts.untagged} ufw rule${facts.untagged === 1 ? '' : 's'} without the ${UFW_TAG_PREFIX} tag in ufw's user chains: they may open more than this plan (ufw show added)`,
+      message: `${facts.untagged} ufw rule${facts.untagged === 1 ? '' : 's'} without the ${UFW_TAG_PREFIX} tag in ufw's user rules (IPv4 and IPv6 counted apart): they may open more than this plan (ufw show added)`,
     });
   }
   if (facts.forwardPolicy !== undefined && facts.forwardPolicy !== 'ACCEPT') {
