@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../src/backends/nftables/host-read.js';
 import { nftablesBackend } from '../../src/backends/nftables/index.js';
 import { firewalldHostReader } from '../../src/backends/firewalld/host-read.js';
+import { iptablesHostReader } from '../../src/backends/iptables/host-read.js';
+import { ufwHostReader } from '../../src/backends/ufw/host-read.js';
 import { diffHost, diffWithReader } from '../../src/diff/diff-host.js';
 import { isKubewallError } from '../../src/errors.js';
 import { guardReadOnly, isReadOnlyCommand } from '../../src/host/read-only.js';
@@ -43,6 +45,12 @@ const ALLOWED = [
   'ufw status verbose',
   'ufw show added',
   'cat /proc/net/ip_tables_names',
+  'iptables -V',
+  'iptables-nft-save',
+  'ip6tables-nft-save',
+  'cat /etc/default/ufw',
+  'cat /etc/ufw/user.rules',
+  'cat /etc/ufw/user6.rules',
 ];
 const REFUSED = [
   'nft flush ruleset',
@@ -77,6 +85,14 @@ const REFUSED = [
   'ufw enable',
   'ufw status ; ufw disable',
   'cat /etc/shadow',
+  'cat /etc/ufw/user.rules /etc/shadow',
+  'cat /etc/ufw/../shadow',
+  'iptables -V -F',
+  'iptables -S',
+  'ipset destroy',
+  'ipset restore',
+  'ufw reload',
+  'ufw allow 22/tcp',
   'sh -c nft',
   'rm -rf /',
 ];
@@ -230,6 +246,97 @@ test('the firewalld reader never runs a command that changes state, whatever the
     runs += runner.calls.length;
   }
   assert.ok(runs > n ** 2 * 3, 'the later commands and probes ran too');
+});
+
+// The iptables and ufw readers, likewise: every answer to every command, with and without --iptables-variant.
+const IPTABLES_APPLIED = readFileSync(`${FIXTURES_DIR}iptables/example-worker-applied.dump`, 'utf8');
+const UFW_APPLIED = readFileSync(`${FIXTURES_DIR}ufw/example-worker-applied.dump`, 'utf8');
+const MORE_ANSWERS: CommandOutcome[] = [...ANSWERS, ok(IPTABLES_APPLIED), ok(UFW_APPLIED), ok('iptables v1.8.9 (legacy)\n'), ok('create KUBEWALL-A-V4 hash:net family inet\n')];
+const READERS: [string, HostReader, Record<string, string>[]][] = [
+  ['iptables', iptablesHostReader, [{}, { iptablesVariant: 'nft' }, { iptablesVariant: 'legacy' }, { iptablesVariant: 'auto' }]],
+  ['ufw', ufwHostReader, [{}]],
+];
+for (const [name, reader, optionSets] of READERS) {
+  test(`the ${name} reader never runs a command that changes state, whatever the host answers (recording runner, no guard)`, async () => {
+    const ran = new Set<string>();
+    for (const options of optionSets) {
+      for (let seed = 0; seed < MORE_ANSWERS.length ** 2; seed++) {
+        const runner = recordingRunner((command, args) => {
+          const main = (command.endsWith('-save') && !command.includes('legacy')) || (command === 'ufw' && args[0] === 'status');
+          const index = main ? seed % MORE_ANSWERS.length : (Math.floor(seed / MORE_ANSWERS.length) + args.length + command.length) % MORE_ANSWERS.length;
+          return MORE_ANSWERS[index]!;
+        });
+        await Promise.resolve()
+          .then(async () => reader.parse(await reader.gather(runner, options)))
+          .catch((error: unknown) => {
+            if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
+          });
+        for (const call of runner.calls) {
+          assert.ok(isReadOnlyCommand(call[0]!, call.slice(1)), `ran ${call.join(' ')}`);
+          ran.add(call.join(' '));
+        }
+      }
+    }
+    const expected = name === 'ufw' ? ['ufw status verbose', 'cat /etc/ufw/user.rules'] : ['iptables -V', 'iptables-nft-save', 'iptables-legacy-save', 'ipset save'];
+    for (const command of expected) assert.ok(ran.has(command), `never ran ${command}: ${[...ran].join(', ')}`);
+  });
+}
+
+test('iptables: the variant is --iptables-variant when given, else what iptables -V says', async () => {
+  const answer = (version: string) => (command: string) => (command === 'iptables' ? ok(version) : command === 'ipset' ? ok('') : command.endsWith('-save') ? ok('') : ({ status: 'not-found' }) as CommandOutcome);
+  const legacy = recordingRunner(answer('iptables v1.8.9 (legacy)'));
+  await iptablesHostReader.gather(guardReadOnly(legacy), {});
+  assert.equal(legacy.calls.slice(0, 3), [['iptables', '-V'], ['iptables-legacy-save'], ['ip6tables-legacy-save']]);
+  const forced = recordingRunner(answer('iptables v1.8.9 (legacy)'));
+  await iptablesHostReader.gather(guardReadOnly(forced), { iptablesVariant: 'nft' });
+  assert.equal(forced.calls.slice(0, 2), [['iptables-nft-save'], ['ip6tables-nft-save']]);
+  assert.not.ok(forced.calls.some((c) => c[0] === 'iptables'));
+  // On a legacy host the other variant is dumped for the mixed-rules warning, never the legacy tables twice.
+  assert.ok(legacy.calls.some((c) => c[0] === 'iptables-nft-save'));
+  assert.not.ok(legacy.calls.some((c) => c[0] === 'cat' && c[1] === '/proc/net/ip_tables_names' && legacy.calls.filter((d) => d[0] === 'iptables-legacy-save').length > 1));
+});
+
+const BACKEND_FAILURES: [string, HostReader, string, CommandOutcome, RegExp][] = [
+  ['iptables', iptablesHostReader, 'iptables-nft-save', { status: 'not-found' }, /^iptables-nft-save: iptables-nft-save is not installed \(install iptables, or diff against a saved dump with --from FILE\)$/],
+  ['iptables', iptablesHostReader, 'ipset', { status: 'not-found' }, /^ipset save: ipset is not installed \(install ipset/],
+  ['iptables', iptablesHostReader, 'iptables-nft-save', failed(4, 'iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)'), /permission denied, reading the ruleset needs root/],
+  ['iptables', iptablesHostReader, 'ip6tables-nft-save', { status: 'timed-out', timeoutMs: 10_000 }, /^ip6tables-nft-save: no answer within 10 s/],
+  ['iptables', iptablesHostReader, 'iptables-nft-save', ok('Bad output\n'), /cannot parse the iptables ruleset: iptables-nft-save: line 1: not iptables-save output/],
+  ['ufw', ufwHostReader, 'ufw', { status: 'not-found' }, /^ufw status verbose: ufw is not installed \(install ufw/],
+  ['ufw', ufwHostReader, 'ufw', failed(1, 'ERROR: You need to be root to run this script'), /permission denied, reading the ruleset needs root/],
+  ['ufw', ufwHostReader, 'ufw', { status: 'timed-out', timeoutMs: 10_000 }, /^ufw status verbose: no answer within 10 s/],
+  ['ufw', ufwHostReader, 'cat', failed(1, 'cat: /etc/ufw/user.rules: Permission denied'), /^cat \/etc\/ufw\/user.rules: permission denied/],
+  ['ufw', ufwHostReader, 'cat', ok('garbage\n*filter\n'), /no COMMIT/],
+];
+for (const [name, reader, failing, outcome, pattern] of BACKEND_FAILURES) {
+  test(`${name} gather: ${failing} ${outcome.status === 'exited' ? `exit ${outcome.exitCode}` : outcome.status} is one clear HOST_READ error`, async () => {
+    const runner = recordingRunner((command) => {
+      if (command === failing) return outcome;
+      if (command === 'ufw') return ok('Status: active\n');
+      if (command === 'cat') return ok(UFW_APPLIED);
+      if (command.endsWith('-save') || command === 'ipset') return ok('');
+      return { status: 'not-found' };
+    });
+    try {
+      reader.parse(await reader.gather(guardReadOnly(runner), { iptablesVariant: 'nft' }));
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
+      assert.match((error as Error).message, pattern);
+    }
+  });
+}
+
+test('diff runs the iptables and ufw readers behind the guard, and in sync against their applied fixtures', async () => {
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+  const ipv6At = IPTABLES_APPLIED.indexOf('# Generated by ip6tables');
+  const setsAt = IPTABLES_APPLIED.indexOf('create ');
+  const [v4, v6, sets] = [IPTABLES_APPLIED.slice(0, ipv6At), IPTABLES_APPLIED.slice(ipv6At, setsAt), IPTABLES_APPLIED.slice(setsAt)];
+  const iptables = recordingRunner((command) => (command === 'iptables-nft-save' ? ok(v4) : command === 'ip6tables-nft-save' ? ok(v6) : command === 'ipset' ? ok(sets) : { status: 'not-found' }));
+  assert.ok((await diffHost(plan, 'iptables', { kind: 'live', runner: iptables }, { iptablesVariant: 'nft' })).result.inSync);
+  const ufw = recordingRunner((command) => (command === 'ufw' || command === 'cat' ? ok(UFW_APPLIED) : { status: 'not-found' }));
+  const report = await diffHost(plan, 'ufw', { kind: 'live', runner: ufw });
+  assert.ok(report.result.inSync, JSON.stringify(report.result));
 });
 
 test.run();

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { normalizeUfwPlan, ufwHostReader } from '../../../src/backends/ufw/host-read.js';
+import { decodeTupleComment } from '../../../src/backends/ufw/parse.js';
+import { omitUnread } from '../../../src/diff/diff-host.js';
+import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.js';
+import { formatRule } from '../../../src/diff/format-diff.js';
+import { isKubewallError } from '../../../src/errors.js';
+import { planFromFiles } from '../../../src/load-plan.js';
+import { FIXTURES_DIR, REPO_ROOT } from '../../helpers/paths.js';
+
+// Fixtures are real `ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules`
+// output, captured in namespaces (with a private /etc/ufw) by scripts/capture-fixtures.ts.
+const fixture = (name: string) => readFileSync(`${FIXTURES_DIR}ufw/${name}.dump`, 'utf8');
+
+async function diffText(text: string): Promise<{ diff: DiffResult; warnings: string[] }> {
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+  const host = ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
+  return { diff: diffRulesets(omitUnread(normalizeUfwPlan(plan), host.unread), host.ruleset), warnings: host.warnings.map((w) => w.code) };
+}
+
+test('the applied render reads back in sync: one rule per peer address, any-address rules per family', async () => {
+  const { diff, warnings } = await diffText(fixture('example-worker-applied'));
+  assert.ok(diff.inSync, JSON.stringify(diff, null, 1));
+  assert.is(diff.rules.unchanged, 14);
+  assert.equal(warnings, []);
+});
+
+test('fresh ufw: inactive, no rules: every rule to add, and ufw to enable', async () => {
+  const { diff } = await diffText(fixture('fresh'));
+  assert.is(diff.present, false);
+  assert.equal(diff.chains.change, [{ chain: 'input', property: 'ufw', desired: 'active', actual: 'inactive' }]);
+  assert.is(diff.rules.add.length, 14);
+});
+
+test('ufw disabled after apply: only that', async () => {
+  const { diff } = await diffText(fixture('disabled'));
+  assert.equal(diff.chains.change, [{ chain: 'input', property: 'ufw', desired: 'active', actual: 'inactive' }]);
+  assert.equal([diff.rules.add, diff.rules.remove], [[], []]);
+});
+
+test('drift by hand: exactly the deleted and the changed address rules; the untagged rule only warns', async () => {
+  const { diff, warnings } = await diffText(fixture('example-worker-drift'));
+  assert.equal(diff.rules.add.map((r) => `${r.family} ${formatRule(r)}`), ['ipv4 tcp dport 10250 saddr 10.10.0.12 accept', 'ipv4 tcp dport 10250 saddr 10.10.0.13 accept']);
+  assert.equal(diff.rules.remove.map((r) => `${r.family} ${formatRule(r)}`), ['ipv4 tcp dport 10250 saddr 10.10.0.99 accept']);
+  assert.equal(warnings, ['untagged-ufw-rules']);
+});
+
+test('only the user rules files: rules compared, status and policy left out and said so', async () => {
+  const text = fixture('example-worker-applied');
+  const rulesOnly = text.slice(text.indexOf('*filter'));
+  const { diff, warnings } = await diffText(rulesOnly);
+  assert.ok(diff.inSync, JSON.stringify(diff, null, 1));
+  assert.equal(warnings, ['not-compared', 'not-compared']);
+  const v4Only = rulesOnly.slice(0, rulesOnly.indexOf('*filter', 1));
+  const v4 = await diffText(v4Only);
+  assert.ok(v4.diff.inSync);
+  assert.is(v4.diff.rules.unchanged, 7);
+});
+
+test('the tag is read from the hex comment of the tuple line', () => {
+  assert.is(decodeTupleComment('### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in comment=6b75626577616c6c2078'), 'kubewall x');
+  assert.is(decodeTupleComment('### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in'), null);
+});
+
+const UNPARSABLE: [string, string, RegExp][] = [
+  ['no user rules', 'Status: active\n', /no ufw user rules found/],
+  ['a line that is not a rule', '*filter\n:ufw-user-input - [0:0]\n### RULES ###\nnonsense\nCOMMIT\n', /line 4: not a ufw user rules line/],
+  ['truncated', '*filter\n:ufw-user-input - [0:0]\n', /has no COMMIT/],
+];
+for (const [name, text, pattern] of UNPARSABLE) {
+  test(`unparsable dump (${name}): one HOST_READ error`, () => {
+    try {
+      ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
+      assert.match((error as Error).message, pattern);
+    }
+  });
+}
+
+test.run();
