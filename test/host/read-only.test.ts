@@ -318,7 +318,7 @@ for (const [name, reader, failing, outcome, pattern] of BACKEND_FAILURES) {
       return { status: 'not-found' };
     });
     try {
-      reader.parse(await reader.gather(guardReadOnly(runner), { iptablesVariant: 'nft' }));
+      await reader.parse(await reader.gather(guardReadOnly(runner), { iptablesVariant: 'nft' }));
       assert.unreachable('should have thrown');
     } catch (error) {
       assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));

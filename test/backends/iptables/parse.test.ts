@@ -21,7 +21,7 @@ const NODEPORTS = { roles: ['control-plane', 'worker'] as Role[], cluster: 'exam
 
 async function diffText(text: string, origin: string, { roles, cluster }: { roles: Role[]; cluster: string }): Promise<{ diff: DiffResult; warnings: string[] }> {
   const plan = await planFromFiles({ roles, clusterFile: cluster, cwd: REPO_ROOT });
-  const host = iptablesHostReader.parse(iptablesHostReader.fromSaved(text, origin));
+  const host = await iptablesHostReader.parse(iptablesHostReader.fromSaved(text, origin));
   const desired = omitUnread(normalizeIptablesPlan(plan, iptablesBackend.capabilities), host.unread);
   return { diff: diffRulesets(desired, host.ruleset), warnings: host.warnings.map((w) => w.code) };
 }
@@ -77,7 +77,7 @@ test("kube-proxy's iptables chains are not kubewall's: in sync, no warning", asy
 
 test('what defeats kubewall outside its chains: a DROP and an ACCEPT ahead of the jump, ufw, INPUT policy DROP', async () => {
   const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
-  const host = iptablesHostReader.parse(iptablesHostReader.fromSaved(fixture('other-managers'), 'other-managers'));
+  const host = await iptablesHostReader.parse(iptablesHostReader.fromSaved(fixture('other-managers'), 'other-managers'));
   assert.ok(diffRulesets(normalizeIptablesPlan(plan, iptablesBackend.capabilities), host.ruleset).inSync);
   assert.equal(host.warnings.map((w) => w.code), ['shadowing-drop', 'accept-before-kubewall', 'ufw-active', 'shadowing-drop']);
   assert.match(host.warnings[0]!.message, /^ipv4 filter INPUT has 1 DROP\/REJECT rule before the jump to KUBEWALL-INPUT/);
@@ -125,9 +125,9 @@ const UNPARSABLE: [string, string, RegExp][] = [
   ['bad ipset element', '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\ncreate KUBEWALL-A-V4 hash:net family inet\nadd KUBEWALL-A-V4 fd00::1\n', /line 2: not an ipv4 address/],
 ];
 for (const [name, text, pattern] of UNPARSABLE) {
-  test(`unparsable dump (${name}): one HOST_READ error naming where`, () => {
+  test(`unparsable dump (${name}): one HOST_READ error naming where`, async () => {
     try {
-      iptablesHostReader.parse(iptablesHostReader.fromSaved(text, 'f'));
+      await iptablesHostReader.parse(iptablesHostReader.fromSaved(text, 'f'));
       assert.unreachable('should have thrown');
     } catch (error) {
       assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));

@@ -16,7 +16,7 @@ const fixture = (name: string) => readFileSync(`${FIXTURES_DIR}ufw/${name}.dump`
 
 async function diffText(text: string): Promise<{ diff: DiffResult; warnings: string[] }> {
   const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
-  const host = ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
+  const host = await ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
   return { diff: diffRulesets(omitUnread(normalizeUfwPlan(plan), host.unread), host.ruleset), warnings: host.warnings.map((w) => w.code) };
 }
 
@@ -70,9 +70,9 @@ const UNPARSABLE: [string, string, RegExp][] = [
   ['truncated', '*filter\n:ufw-user-input - [0:0]\n', /has no COMMIT/],
 ];
 for (const [name, text, pattern] of UNPARSABLE) {
-  test(`unparsable dump (${name}): one HOST_READ error`, () => {
+  test(`unparsable dump (${name}): one HOST_READ error`, async () => {
     try {
-      ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
+      await ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f'));
       assert.unreachable('should have thrown');
     } catch (error) {
       assert.ok(isKubewallError(error) && error.code === 'HOST_READ', String(error));
