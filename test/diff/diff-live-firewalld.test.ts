@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FIREWALLD_SAVE_RUNTIME, FIREWALLD_SAVE_XML } from '../../src/backends/firewalld/host-read.js';
 import { planFromFiles } from '../../src/load-plan.js';
+import { runCli } from '../helpers/run-cli.js';
 import { renderPlan } from '../../src/render/render-plan.js';
 import { withFirewalld, type FirewalldDaemon } from '../helpers/firewalld.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
@@ -61,6 +66,20 @@ await describeWithNetns('kubewall diff against a live firewalld in a namespace',
         assert.match(applied.stdout, /In sync: applying would change nothing in firewalld zone kubewall and ipsets kubewall-\*/);
         assert.match(applied.stdout, /Unchanged: 12 rules, 10 set elements\./);
         assert.not.match(applied.stdout, /Warnings/);
+
+        // The two documented one-liners give dumps that --from reads as in sync too (off the machine, no firewalld).
+        const scratch = await mkdtemp(path.join(tmpdir(), 'kw-fwd-dump-'));
+        try {
+          for (const [name, line] of [['runtime', FIREWALLD_SAVE_RUNTIME], ['xml', FIREWALLD_SAVE_XML]] as const) {
+            const file = path.join(scratch, `${name}.firewalld`);
+            await writeFile(file, (await daemon.exec('sh', ['-c', line])).stdout);
+            const saved = await runCli(['diff', ...WORKER, '--from', file]);
+            assert.is(saved.exitCode, 0, `${name}: ${saved.stdout}\n${saved.stderr}`);
+            assert.match(saved.stdout, /Unchanged: 12 rules, 10 set elements\./, name);
+          }
+        } finally {
+          await rm(scratch, { recursive: true, force: true });
+        }
 
         // kube-proxy (iptables mode, iptables-nft) and a CNI's nftables table beside it.
         await inNetns(netns, 'iptables-nft-restore', [], { input: KUBE_PROXY_NAT });

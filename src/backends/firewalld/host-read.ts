@@ -35,9 +35,9 @@ const LEGACY_DUMP = 'iptables-legacy-save';
 
 /** The one line that saves the permanent configuration, also when firewalld is stopped. */
 export const FIREWALLD_SAVE_XML = 'tail -v -n +1 /etc/firewalld/zones/*.xml /etc/firewalld/ipsets/*.xml';
-/** The one line that saves the runtime configuration (kubewall's ipsets included) from a running firewalld. */
+/** The one line that saves the runtime configuration (kubewall's ipsets included) from a running firewalld; fits in `sh -c '...'`. */
 export const FIREWALLD_SAVE_RUNTIME =
-  `for a in --list-all-zones $(firewall-cmd --get-ipsets | tr ' ' '\\n' | sed -n 's/^${FIREWALLD_IPSET_PREFIX}/--info-ipset=&/p'); do echo "==> firewall-cmd $a <=="; firewall-cmd $a; done`;
+  `for a in --list-all-zones $(firewall-cmd --get-ipsets | tr " " "\\n" | sed -n "s/^${FIREWALLD_IPSET_PREFIX}/--info-ipset=&/p"); do echo "==> firewall-cmd $a <=="; firewall-cmd $a; done`;
 
 const PACKAGE = 'firewalld';
 

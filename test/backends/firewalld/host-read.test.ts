@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { firewalldHostReader, formatFirewalldDump } from '../../../src/backends/firewalld/host-read.js';
+import { firewalldHostReader, FIREWALLD_SAVE_RUNTIME, FIREWALLD_SAVE_XML, formatFirewalldDump } from '../../../src/backends/firewalld/host-read.js';
 import { parseFirewallCmdInfo, splitSections, tokenizeRichRule } from '../../../src/backends/firewalld/host-state.js';
 import { firewalldBackend } from '../../../src/backends/firewalld/index.js';
 import { normalizeRichRule } from '../../../src/backends/firewalld/normalize-host.js';
@@ -267,6 +267,13 @@ test('gather: a later firewall-cmd that times out is an error too; missing optio
   const bare = fixtureRunner('example-worker-applied.txt', (command, args) => (command !== 'firewall-cmd' || args[0] === '--version' ? { status: 'not-found' } : undefined));
   const host = await firewalldHostReader.parse(await firewalldHostReader.gather(guardReadOnly(bare)));
   assert.equal(host.warnings, []);
+});
+
+test('the one-liners the docs and --help show are the ones the live test runs', () => {
+  const docs = readFileSync(`${REPO_ROOT}docs/diff.md`, 'utf8');
+  assert.ok(docs.includes(`sudo ${FIREWALLD_SAVE_XML} > node-1.firewalld`));
+  assert.ok(docs.includes(`sudo sh -c '${FIREWALLD_SAVE_RUNTIME}' > node-1.firewalld`));
+  assert.ok(readFileSync(`${REPO_ROOT}src/cli/commands/diff.ts`, 'utf8').includes(`sudo ${FIREWALLD_SAVE_XML} > node-1.firewalld`));
 });
 
 test.run();
