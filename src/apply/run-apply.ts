@@ -9,6 +9,7 @@ import type { Plan } from '../plan/types.js';
 import type { RenderedFile } from '../backends/types.js';
 import { applyIsAtomic, applyRenderedFile, restoreSnapshot, takeSnapshot, type ApplyBackend } from './host-snapshot.js';
 import { describePending, formatDeadline, nextWatcherStep, type PendingRecord } from './pending.js';
+import type { FoundSshConnection } from './find-ssh-connection.js';
 import { checkSshSession, describeDroppedSession, parseSshConnection } from './ssh-session.js';
 import { processAlive, StateStore } from './state-store.js';
 import type { WriteRunner } from './write-runner.js';
@@ -25,8 +26,8 @@ export interface ApplyRequest {
   readonly confirmTimeoutSeconds: number;
   readonly store: StateStore;
   readonly runner: WriteRunner;
-  /** `SSH_CONNECTION` as found in the environment. */
-  readonly sshConnection: string | undefined;
+  /** `SSH_CONNECTION`, from the environment or an ancestor's (see find-ssh-connection.ts). */
+  readonly sshConnection: FoundSshConnection | undefined;
   readonly allowDroppingSshSession: boolean;
   /** Asks on the terminal (undefined when stdin is not one); resolves undefined when aborted. */
   readonly ask?: ((question: string, signal: AbortSignal) => Promise<string | undefined>) | undefined;
@@ -36,12 +37,12 @@ export interface ApplyRequest {
 }
 
 /** Refuses, before anything is read from or written to the host, a plan that locks this SSH session out. */
-export function refuseDroppedSession(plan: Plan, sshConnection: string | undefined, allow: boolean, say: (line: string) => void): void {
-  const session = parseSshConnection(sshConnection);
+export function refuseDroppedSession(plan: Plan, sshConnection: FoundSshConnection | undefined, allow: boolean, say: (line: string) => void): void {
+  const session = parseSshConnection(sshConnection?.value);
   if (!session) return;
   const verdict = checkSshSession(plan, session);
   if (verdict.kind === 'kept') return;
-  if (!allow) throw new KubewallError('APPLY', describeDroppedSession(session, plan));
+  if (!allow) throw new KubewallError('APPLY', describeDroppedSession(session, plan, sshConnection!.from));
   say(`warning: --allow-dropping-ssh-session: new SSH connections from ${session.clientAddress} to port ${session.serverPort} will be dropped`);
 }
 

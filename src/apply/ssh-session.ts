@@ -85,11 +85,11 @@ export function checkSshSession(plan: Plan, session: SshSession): SshSessionVerd
 }
 
 /** The refusal, naming the session, the port and the ways out. */
-export function describeDroppedSession(session: SshSession, plan: Plan): string {
+export function describeDroppedSession(session: SshSession, plan: Plan, from = 'the environment'): string {
   const sshRule = plan.ssh.enabled ? `SSH on port ${plan.ssh.port} is open to the admin class only` : 'the plan has no SSH rule (ssh.enabled: false)';
   return (
     `refusing to apply: this plan would drop new SSH connections from ${session.clientAddress} to port ${session.serverPort}, ` +
-    `the session kubewall runs in (SSH_CONNECTION); ${sshRule}. You could not reconnect, nor run kubewall confirm from a second shell. ` +
+    `the session kubewall runs in (SSH_CONNECTION in ${from}); ${sshRule}. You could not reconnect, nor run kubewall confirm from a second shell. ` +
     `Add ${session.clientAddress} (or its network) to adminNetworks in the cluster file` +
     (plan.ssh.enabled && plan.ssh.port !== session.serverPort ? `, set ssh.port to ${session.serverPort}` : '') +
     `, or pass --allow-dropping-ssh-session if you have console access`

@@ -27,7 +27,8 @@ async function kubewall(netns: string, stateDir: string, args: readonly string[]
     cwd: REPO_ROOT,
     reject: false,
     input: '',
-    env: { ...base, NO_COLOR: '1', KUBEWALL_STATE_DIR: stateDir, ...env },
+    // SSH_CONNECTION set but empty: not an SSH session, and apply does not look for one in the test runner's ancestors.
+    env: { ...base, NO_COLOR: '1', KUBEWALL_STATE_DIR: stateDir, SSH_CONNECTION: '', ...env },
     extendEnv: false,
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
@@ -175,7 +176,7 @@ await describeWithNetns('kubewall apply with rollback, nftables, in a namespace'
         // examples/cluster.yaml: adminNetworks 10.99.0.0/24, fd00:99::/64; SSH on 22.
         const refused = await kubewall(netns, stateDir, [...NFT, '--role', 'worker'], { SSH_CONNECTION: '203.0.113.9 50122 10.10.0.21 22' });
         assert.is(refused.exitCode, 1);
-        assert.match(refused.stderr, /refusing to apply: this plan would drop new SSH connections from 203\.0\.113\.9 to port 22/);
+        assert.match(refused.stderr, /refusing to apply: this plan would drop new SSH connections from 203\.0\.113\.9 to port 22, the session kubewall runs in \(SSH_CONNECTION in the environment\)/);
         assert.is(await nftRuleset(netns), before);
         assert.not.ok(existsSync(stateDir), 'no state was saved');
 
@@ -187,6 +188,78 @@ await describeWithNetns('kubewall apply with rollback, nftables, in a namespace'
         assert.is(forced.exitCode, 0, forced.stderr);
         assert.match(forced.stderr, /warning: --allow-dropping-ssh-session: new SSH connections from 203\.0\.113\.9 to port 22 will be dropped/);
         assert.is(await settled(stateDir), 'rolled-back');
+        assert.is(await nftRuleset(netns), before);
+      });
+    });
+  });
+});
+
+/** apply on a terminal: `script` gives it a pty; the answer is typed once the question is up. */
+function applyOnTerminal(netns: string, stateDir: string, args: readonly string[]) {
+  const command = ['ip', 'netns', 'exec', netns, process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+  return execa('script', ['-qec', command, '/dev/null'], {
+    cwd: REPO_ROOT,
+    reject: false,
+    env: { NO_COLOR: '1', KUBEWALL_STATE_DIR: stateDir, SSH_CONNECTION: '' },
+  });
+}
+
+async function untilApplied(stateDir: string): Promise<void> {
+  const record = path.join(stateDir, 'pending', 'record.json');
+  for (let i = 0; i < 200; i++) {
+    const text = await readFile(record, 'utf8').catch(() => '');
+    if (text.includes('"phase": "applied"')) return;
+    await sleep(50);
+  }
+  assert.unreachable('the apply never reached phase applied');
+}
+
+await describeWithNetns('kubewall apply on a terminal, in a namespace', ['nft', 'script'], () => {
+  test('"yes" keeps the rules; any other answer restores at once', async () => {
+    await withNetns('apply-tty', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const before = await nftRuleset(netns);
+        const yes = applyOnTerminal(netns, stateDir, [...NFT, '--role', 'worker', '--confirm-timeout', '30']);
+        await untilApplied(stateDir);
+        yes.stdin!.write('yes\n');
+        const kept = await yes;
+        assert.is(kept.exitCode, 0, String(kept.stdout));
+        assert.match(String(kept.stdout), /Keep the new rules\? Type yes within 30 s[^]*confirmed: the new rules stay/);
+        const applied = await nftRuleset(netns);
+        assert.not.equal(applied, before);
+
+        const no = applyOnTerminal(netns, stateDir, [...NFT, '--role', 'control-plane', '--confirm-timeout', '30']);
+        await untilApplied(stateDir);
+        no.stdin!.write('no\n');
+        const refused = await no;
+        assert.is(refused.exitCode, 1, String(refused.stdout));
+        assert.match(String(refused.stdout), /not confirmed: the state before this apply is restored/);
+        assert.is(await nftRuleset(netns), applied);
+      });
+    });
+  });
+
+  test('while the question is up, kubewall confirm from another shell ends it', async () => {
+    await withNetns('apply-tty', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const asking = applyOnTerminal(netns, stateDir, [...NFT, '--role', 'worker', '--confirm-timeout', '30']);
+        await untilApplied(stateDir);
+        assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
+        const ended = await asking;
+        assert.is(ended.exitCode, 0, String(ended.stdout));
+        assert.match(String(ended.stdout), /confirmed from elsewhere: the new rules stay/);
+        assert.match(await nftRuleset(netns), /table inet kubewall/);
+      });
+    });
+  });
+
+  test('no answer: the watcher restores at the deadline and apply says so, exit 1', async () => {
+    await withNetns('apply-tty', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const before = await nftRuleset(netns);
+        const silent = await applyOnTerminal(netns, stateDir, [...NFT, '--role', 'worker']);
+        assert.is(silent.exitCode, 1, String(silent.stdout));
+        assert.match(String(silent.stdout), /not confirmed in time: the state before this apply is restored/);
         assert.is(await nftRuleset(netns), before);
       });
     });

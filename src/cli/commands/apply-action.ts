@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { findSshConnection } from '../../apply/find-ssh-connection.js';
 import { APPLY_BACKENDS, type ApplyBackend } from '../../apply/host-snapshot.js';
 import { DEFAULT_STATE_DIR } from '../../apply/pending.js';
 import { APPLY_COMMAND_TIMEOUT_MS, KUBEWALL_BIN, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
@@ -77,7 +78,7 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
     confirmTimeoutSeconds,
     store,
     runner: createExecaWriteRunner({ timeoutMs: APPLY_COMMAND_TIMEOUT_MS }),
-    sshConnection: process.env['SSH_CONNECTION'],
+    sshConnection: await findSshConnection(process.env, process.ppid),
     allowDroppingSshSession: flags.allowDroppingSshSession === true,
     ask: flags.prompt && process.stdin.isTTY && process.stderr.isTTY ? ask : undefined,
     say,
