@@ -91,6 +91,8 @@ async function main(): Promise<void> {
     const { runDiffBench } = (await import(diffBench)) as { runDiffBench: () => Promise<void> };
     await runDiffBench();
   }
+  const { runFirewalldDiffBench } = (await import(fileURLToPath(new URL('./diff-firewalld.js', import.meta.url)))) as { runFirewalldDiffBench: () => Promise<void> };
+  await runFirewalldDiffBench();
 }
 
 await main();

@@ -161,6 +161,21 @@ async function readStates(raw: RawHostState): Promise<{ runtime: StateBuilder; p
   return { runtime, permanent };
 }
 
+/**
+ * Zone kubewall and the ipsets kubewall-* as one string, lists sorted
+ * (firewalld lists rich rules in no particular order): when runtime and
+ * permanent give the same key, comparing them semantically is skipped, which
+ * matters for an ipset of tens of thousands of entries.
+ */
+function ownStateKey(state: FirewalldState): string {
+  const zone = state.zones.get(FIREWALLD_ZONE);
+  const ipsets = [...state.ipsets.values()]
+    .filter((ipset) => ipset.name.startsWith(FIREWALLD_IPSET_PREFIX))
+    .map((ipset) => ({ ...ipset, entries: [...ipset.entries].sort() }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return JSON.stringify({ zone: zone && { ...zone, richRules: zone.richRules.map((r) => r.text).sort() }, ipsets });
+}
+
 function normalize(state: FirewalldState, origin: string) {
   try {
     return normalizeFirewalld(state);
@@ -267,7 +282,7 @@ export const firewalldHostReader: HostReader = {
     const origin = raw.source === 'live' ? (runtime.read ? 'firewall-cmd --list-all-zones' : 'firewall-cmd --permanent --list-all-zones') : raw.source;
     const { ruleset, warnings } = normalize(compared, origin);
     const all: HostWarning[] = [...warnings];
-    if (runtime.read && permanent.read) {
+    if (runtime.read && permanent.read && ownStateKey(runtime) !== ownStateKey(permanent)) {
       const difference = describeRuntimePermanentDifference(diffRulesets(ruleset, normalize(permanent, origin).ruleset));
       if (difference) all.push(difference);
     } else if (!runtime.read) {
