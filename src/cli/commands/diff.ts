@@ -78,7 +78,7 @@ export function registerDiff(program: Command): void {
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
-    .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset; firewalld: its XML files or firewall-cmd output, each after a ==> NAME <== line (see below)")
+    .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset; iptables, ufw, firewalld: see below")
     .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
     .option('--timeout <seconds>', 'give up on a host command after this long', String(DEFAULT_COMMAND_TIMEOUT_MS / 1000))
     .option('--allow-lockout', 'plan even if no SSH rule would remain')
@@ -106,6 +106,23 @@ traffic first, and where a reload would flush iptables rules. firewalld must be 
 or off the machine, diff its permanent XML files:
   $ sudo tail -v -n +1 /etc/firewalld/zones/*.xml /etc/firewalld/ipsets/*.xml > node-1.firewalld
   $ kubewall diff --backend firewalld --role worker --cluster cluster.yaml --from node-1.firewalld
+
+iptables: reads iptables -V (unless --iptables-variant nft|legacy; as render, auto detects),
+then that variant's iptables-save and ip6tables-save, and ipset save. Compares chains
+KUBEWALL-INPUT (filter) and KUBEWALL-BEFORE-DNAT (mangle) with their jumps from INPUT and
+PREROUTING, and ipsets KUBEWALL-*; kube-proxy's chains are skipped unparsed. Warns about
+DROP or ACCEPT rules ahead of kubewall's jump, INPUT policy DROP, ufw's or firewalld's chains,
+and rules in the other iptables variant. --from takes the three dumps in one file (a plain
+iptables-save works too: IPv6 and sets are then not compared, and the report says so):
+  $ sudo sh -c 'iptables-save; ip6tables-save; ipset save' > node-1.iptables
+  $ kubewall diff --backend iptables --role worker --cluster cluster.yaml --from node-1.iptables
+
+ufw: reads ufw status verbose, /etc/default/ufw and /etc/ufw/user{,6}.rules (the rules ufw
+loads, with each rule's comment: only rules tagged "kubewall ..." are compared, one per peer
+address; ufw has no sets). Compares whether ufw is active and its default incoming policy;
+warns about untagged rules and a DROP forward policy. --from takes the same in one file:
+  $ sudo sh -c 'ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules' > node-1.ufw
+  $ kubewall diff --backend ufw --role worker --cluster cluster.yaml --from node-1.ufw
 
 Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or dump).`,
     )

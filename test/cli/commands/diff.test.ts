@@ -148,4 +148,62 @@ test('live: the ruleset comes from nft -j list ruleset (fake nft answering a cap
   assert.is(JSON.parse(result.stdout).source, 'live');
 });
 
+// iptables and ufw: the same CLI, their own dumps (captured by scripts/capture-fixtures.ts).
+const IPTABLES = ['diff', '--backend', 'iptables', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
+const UFW = ['diff', '--backend', 'ufw', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
+const dump = (backend: string, name: string) => `${FIXTURES_DIR}${backend}/${name}.dump`;
+
+test('iptables --from: in sync exits 0; drift exits 2 naming the rule and the elements', async () => {
+  const clean = await runCli([...IPTABLES, '--from', dump('iptables', 'example-worker-applied')]);
+  assert.is(clean.exitCode, 0, clean.stderr);
+  assert.match(clean.stdout, /In sync: applying would change nothing in chains KUBEWALL-INPUT \(filter\), KUBEWALL-BEFORE-DNAT \(mangle\) and ipsets KUBEWALL-\*/);
+  const drift = await runCli([...IPTABLES, '--from', dump('iptables', 'example-worker-drift')]);
+  assert.is(drift.exitCode, 2, drift.stderr);
+  assert.match(drift.stdout, /Rules to add \(1\):\n {2}\+ input {7}ipv4 {6}tcp dport 10250 saddr @KUBEWALL-CONTROL-PLANE-V4 accept/);
+  assert.match(drift.stdout, / {2}KUBEWALL-CONTROL-PLANE-V4:\n {4}\+ 10\.10\.0\.12\n {2}KUBEWALL-LOAD-BALANCERS-V4:\n {4}- 10\.10\.0\.99\n/);
+});
+
+test('ufw --from stdin: drift exits 2 naming the address rules', async () => {
+  const result = await runCli([...UFW, '--from', '-', '--format', 'json'], { input: await readFile(dump('ufw', 'example-worker-drift'), 'utf8') });
+  assert.is(result.exitCode, 2, result.stderr);
+  const json = JSON.parse(result.stdout);
+  assert.equal(json.rules.add.map((r: { text: string }) => r.text), ['tcp dport 10250 saddr 10.10.0.12 accept', 'tcp dport 10250 saddr 10.10.0.13 accept']);
+  assert.equal(json.rules.remove.map((r: { text: string }) => r.text), ['tcp dport 10250 saddr 10.10.0.99 accept']);
+  assert.equal(json.source, 'stdin');
+});
+
+const VARIANT_ERRORS: [string, string[], RegExp][] = [
+  ['--iptables-variant with another backend', [...WORKER, '--iptables-variant', 'nft'], /--iptables-variant applies to --backend iptables only \(got --backend nftables\)/],
+  ['unknown variant', [...IPTABLES, '--iptables-variant', 'xtables'], /--iptables-variant: unknown value "xtables" \(expected nft, legacy, auto\)/],
+  ['unparsable iptables dump', [...IPTABLES, '--from', `${REPO_ROOT}examples/cluster.yaml`], /cannot parse the iptables ruleset: .*cluster.yaml \(iptables-save\): line \d+: not iptables-save output/],
+  ['unparsable ufw dump', [...UFW, '--from', `${REPO_ROOT}examples/cluster.yaml`], /no ufw user rules found/],
+];
+for (const [name, args, pattern] of VARIANT_ERRORS) {
+  test(`errors exit 1: ${name}`, async () => {
+    const result = await runCli(args);
+    assert.is(result.exitCode, 1, `${result.stdout}\n${result.stderr}`);
+    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr.trim(), pattern);
+  });
+}
+
+test('--help shows the one shell line that makes an iptables and a ufw dump', async () => {
+  const result = await runCli(['diff', '--help']);
+  assert.ok(result.stdout.includes("sudo sh -c 'iptables-save; ip6tables-save; ipset save' > node-1.iptables"));
+  assert.ok(result.stdout.includes("sudo sh -c 'ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules' > node-1.ufw"));
+  assert.ok(result.stdout.includes('--iptables-variant <variant>'));
+});
+
+test('live iptables: the variant named, ipset missing is one clear message, exit 1', async () => {
+  const result = await withFakeTools({ 'iptables-legacy-save': 'echo "*filter"; echo COMMIT', 'ip6tables-legacy-save': 'echo "*filter"; echo COMMIT' }, [...IPTABLES, '--iptables-variant', 'legacy']);
+  assert.is(result.exitCode, 1, result.stdout);
+  assert.is(result.stderr.trim(), 'kubewall: ipset save: ipset is not installed (install ipset, or diff against a saved dump with --from FILE)');
+});
+
+test('live ufw: not root is one clear message, exit 1', async () => {
+  const result = await withFakeTools({ ufw: 'echo "ERROR: You need to be root to run this script" >&2; exit 1' }, UFW);
+  assert.is(result.exitCode, 1);
+  assert.match(result.stderr.trim(), /^kubewall: ufw status verbose: permission denied, reading the ruleset needs root \(run kubewall diff with sudo, or diff against a saved dump with --from FILE\): ERROR: You need to be root/);
+});
+
 test.run();
