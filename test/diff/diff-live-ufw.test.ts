@@ -1,0 +1,96 @@
+import { execa } from 'execa';
+import { rm } from 'node:fs/promises';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { IPTABLES_FIXTURE_CASES, setUpUfwEtc } from '../../scripts/capture-fixtures.js';
+import { planFromFiles } from '../../src/load-plan.js';
+import { renderPlan } from '../../src/render/render-plan.js';
+import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
+import { BIN, REPO_ROOT } from '../helpers/paths.js';
+
+// Live: real ufw in a throwaway namespace with its own /etc/ufw and
+// /etc/default (bind-mounted from /etc/netns/<ns>/ by ip netns exec), and the
+// real CLI run inside it, so `kubewall diff --backend ufw` reads the
+// namespace's ufw, never the host's.
+
+/** A namespace with a private ufw configuration, both removed afterwards. */
+async function withUfwNetns(what: string, fn: (netns: string) => Promise<void>): Promise<void> {
+  await withNetns(what, async (netns) => {
+    const etc = await setUpUfwEtc(netns);
+    try {
+      await fn(netns);
+    } finally {
+      await rm(etc, { recursive: true, force: true });
+    }
+  });
+}
+
+async function applyRender(netns: string): Promise<void> {
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+  const [script] = (await renderPlan(plan, 'ufw')).files;
+  await inNetns(netns, 'sh', ['-s'], { input: script!.content });
+}
+
+async function diffInNetns(netns: string, args: readonly string[]) {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'FORCE_COLOR') env[key] = value;
+  const result = await execa('ip', ['netns', 'exec', netns, process.execPath, BIN, 'diff', ...args], { cwd: REPO_ROOT, reject: false, env: { ...env, NO_COLOR: '1' }, extendEnv: false });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+const WORKER = ['--backend', 'ufw', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
+
+await describeWithNetns('kubewall diff --backend ufw against a live ufw in a namespace', ['ufw', 'iptables-nft-restore'], () => {
+  test('render → apply → diff in sync (exit 0); one address rule deleted and one changed by hand → exactly those (exit 2); ufw disabled → named', async () => {
+    await withUfwNetns('diffufw', async (netns) => {
+      const fresh = await diffInNetns(netns, [...WORKER, '--format', 'json']);
+      assert.is(fresh.exitCode, 2, fresh.stderr);
+      assert.is(JSON.parse(fresh.stdout).present, false);
+
+      await applyRender(netns);
+      const clean = await diffInNetns(netns, WORKER);
+      assert.is(clean.exitCode, 0, `${clean.stdout}\n${clean.stderr}`);
+      assert.match(clean.stdout, /In sync: applying would change nothing in ufw rules tagged "kubewall \.\.\."/);
+
+      await inNetns(netns, 'ufw', ['delete', 'allow', 'from', 'fd00:10::12', 'to', 'any', 'port', '10250', 'proto', 'tcp']);
+      await inNetns(netns, 'ufw', ['delete', 'allow', 'from', '10.10.0.5', 'to', 'any', 'port', '10256', 'proto', 'tcp']);
+      await inNetns(netns, 'ufw', ['allow', 'from', '10.10.0.6', 'to', 'any', 'port', '10256', 'proto', 'tcp', 'comment', 'kubewall kube-proxy/tcp/load-balancers port 10256 from 10.10.0.6']);
+      const drift = await diffInNetns(netns, [...WORKER, '--format', 'json']);
+      assert.is(drift.exitCode, 2, drift.stderr);
+      const json = JSON.parse(drift.stdout);
+      assert.equal(json.rules.add.map((r: { family: string; text: string }) => `${r.family} ${r.text}`), [
+        'ipv6 tcp dport 10250 saddr fd00:10::12 accept',
+        'ipv4 tcp dport 10256 saddr 10.10.0.5 accept',
+      ]);
+      assert.equal(json.rules.remove.map((r: { family: string; text: string }) => `${r.family} ${r.text}`), ['ipv4 tcp dport 10256 saddr 10.10.0.6 accept']);
+      assert.equal(json.chains.change, []);
+      assert.equal(json.warnings, []);
+
+      // The script deletes the stray tagged rule and re-adds the missing ones.
+      await applyRender(netns);
+      assert.is((await diffInNetns(netns, WORKER)).exitCode, 0);
+
+      await inNetns(netns, 'ufw', ['disable']);
+      const disabled = await diffInNetns(netns, WORKER);
+      assert.is(disabled.exitCode, 2);
+      assert.match(disabled.stdout, /~ input: ufw inactive -> active/);
+    });
+  });
+
+  test("kube-proxy's iptables rules beside ufw, and an untagged ufw rule, are not reported as kubewall's", async () => {
+    const coexist = IPTABLES_FIXTURE_CASES.find((c) => c.name === 'kube-proxy-coexist')!;
+    await withUfwNetns('diffufw-kp', async (netns) => {
+      for (const step of coexist.before ?? []) await inNetns(netns, step.run[0]!, step.run.slice(1), { input: step.input ?? '' });
+      await applyRender(netns);
+      await inNetns(netns, 'ufw', ['allow', '8080/tcp']);
+      assert.match((await inNetns(netns, 'iptables-nft-save', [])).stdout, /KUBE-NODEPORTS/);
+      const result = await diffInNetns(netns, [...WORKER, '--format', 'json']);
+      assert.is(result.exitCode, 0, result.stdout);
+      const json = JSON.parse(result.stdout);
+      assert.is(json.summary.rulesUnchanged, 14);
+      assert.equal(json.warnings.map((w: { code: string }) => w.code), ['untagged-ufw-rules']);
+    });
+  });
+});
+
+test.run();
