@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { BACKEND_NAMES } from '../../backends/registry.js';
 import { addProfileOptions, collect, collectList } from '../options.js';
 
 /** Flags of `kubewall apply`; parsed in apply-action.ts, which loads only when apply runs. */
@@ -26,7 +25,7 @@ const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STAT
 export function registerApply(program: Command): void {
   addProfileOptions(program.command('apply'))
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
-    .requiredOption('-b, --backend <name>', `firewall backend: nftables or iptables (of ${BACKEND_NAMES.join(', ')})`)
+    .requiredOption('-b, --backend <name>', 'firewall backend: nftables or iptables (firewalld and ufw: not yet)')
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
@@ -53,12 +52,15 @@ What happens:
      the jumps into them and the KUBEWALL-* ipsets, both families) into the state directory;
   3. start a detached watcher that restores the saved state at the deadline, even if this
      SSH session dies;
-  4. apply (nft -f: one transaction; iptables: kubewall.sh). If that fails, the saved state is
-     restored and apply exits 1;
+  4. apply (nft -f: one transaction; iptables: kubewall.sh). If the tool fails, the old state
+     is left in place (iptables: restored from the saved state) and apply exits 1;
   5. on a terminal, ask for "yes"; else exit 0 and wait for kubewall confirm from elsewhere.
 Only kubewall's own table, chains and sets are saved and restored; nothing else is touched.
 firewalld and ufw are not supported yet: render their script and run it yourself.
-See docs/apply.md for the mechanism and its limits.`,
+See docs/apply.md for the mechanism and its limits.
+
+Exit codes: 0 applied (confirmed, or waiting for kubewall confirm), 1 refused, failed or
+rolled back on a terminal, 2 usage error.`,
     )
     .action(async (flags: ApplyFlags) => {
       const { applyAction } = await import('./apply-action.js');
