@@ -13,6 +13,7 @@ import { guardReadOnly } from '../../../src/host/read-only.js';
 import type { CommandOutcome, CommandRunner, HostState } from '../../../src/host/types.js';
 import { planFromFiles } from '../../../src/load-plan.js';
 import { FIXTURES_DIR, GOLDEN_DIR, REPO_ROOT } from '../../helpers/paths.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 // Fixtures are real firewalld 1.3.3 output, captured in namespaces by
 // scripts/capture-firewalld-fixtures.ts: NAME.txt is what diff gathers live
@@ -267,6 +268,21 @@ test('gather: a later firewall-cmd that times out is an error too; missing optio
   const bare = fixtureRunner('example-worker-applied.txt', (command, args) => (command !== 'firewall-cmd' || args[0] === '--version' ? { status: 'not-found' } : undefined));
   const host = await firewalldHostReader.parse(await firewalldHostReader.gather(guardReadOnly(bare)));
   assert.equal(host.warnings, []);
+});
+
+test('the CLI: --from FILE and stdin give exit 0 in sync, 2 with changes, 1 for a dump it cannot read', async () => {
+  const args = ['diff', '--backend', 'firewalld', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
+  const synced = await runCli([...args, '--from', `${FIXTURES_DIR}firewalld/example-worker-applied.txt`]);
+  assert.is(synced.exitCode, 0, synced.stderr);
+  assert.match(synced.stdout, /^kubewall diff: backend firewalld, roles worker, firewalld zone kubewall and ipsets kubewall-\* on /);
+  const drift = await runCli([...args, '--from', '-', '--format', 'json'], { input: fixture('example-worker-drift.xml.txt') });
+  assert.is(drift.exitCode, 2, drift.stderr);
+  const json = JSON.parse(drift.stdout) as { source: string; scope: string; summary: Record<string, number> };
+  assert.equal([json.source, json.summary['rulesToAdd'], json.summary['rulesToRemove'], json.summary['setElementsToAdd'], json.summary['setElementsToRemove']], ['stdin', 1, 3, 1, 1]);
+  const bad = await runCli([...args, '--from', '-'], { input: '==> /etc/shadow <==\nroot:*:1::::::\n' });
+  assert.is(bad.exitCode, 1);
+  assert.is(bad.stdout, '');
+  assert.match(bad.stderr, /stdin: \/etc\/shadow: not a section kubewall diff reads/);
 });
 
 test('the one-liners the docs and --help show are the ones the live test runs', () => {
