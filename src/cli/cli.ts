@@ -28,6 +28,7 @@ Examples:
   $ kubewall catalogue
   $ sudo kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml
   $ sudo kubewall apply --backend nftables --role worker --cluster examples/cluster.yaml   # then: kubewall confirm
+  $ kubewall render --backend nftables --inventory hosts.ini --format ansible --out-dir site/
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
 (diff: 0 in sync, 2 changes pending, 1 any error, usage errors included.)`,

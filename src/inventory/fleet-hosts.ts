@@ -1,4 +1,4 @@
-import { ipVersion } from '../addresses.js';
+import { isIP } from 'node:net';
 import { KubewallError } from '../errors.js';
 import { ROLES, type Role } from '../model.js';
 import type { Inventory, InventoryValue } from './types.js';
@@ -153,6 +153,8 @@ export function fleetFromInventory(inventory: Inventory, groupRoles: GroupRoles 
 }
 
 function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { value: InventoryValue; where: string }>): string[] {
+  // node:net's isIP, not ipaddr.js: its patterns cost more than the whole plan for a
+  // 5,000-host inventory (and this module loads only with --inventory).
   const addresses: string[] = [];
   const check = (key: string, required: boolean): void => {
     const entry = vars.get(key);
@@ -161,7 +163,7 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
     if (text !== undefined && text.includes('{{')) {
       throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} is a Jinja template, which kubewall does not evaluate (give the address itself)`);
     }
-    if (text !== undefined && ipVersion(text) !== 0) {
+    if (text !== undefined && isIP(text) !== 0) {
       if (!addresses.includes(text)) addresses.push(text);
     } else if (required) {
       throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} is not an IP address (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`);
@@ -170,7 +172,7 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
   for (const key of ADDRESS_VARS) check(key, true);
   // ansible_host may be a DNS name (where to SSH to): only an address counts.
   if (addresses.length === 0) check(CONNECT_VAR, false);
-  if (addresses.length === 0 && ipVersion(name) !== 0) addresses.push(name);
+  if (addresses.length === 0 && isIP(name) !== 0) addresses.push(name);
   if (addresses.length === 0) {
     throw new KubewallError(
       'INVENTORY',

@@ -18,6 +18,24 @@ export async function loadInventory(file: string, cwd = process.cwd()): Promise<
   return parseInventory(text, file);
 }
 
+/** Addresses parsed on first access, as the cluster file's nodes are: a worker's plan reads three control-plane nodes of 5,000. */
+function lazyNode(host: FleetHost): ClusterNode {
+  let parsed: Network[] | undefined;
+  return {
+    name: host.name,
+    roles: host.roles,
+    get addresses() {
+      parsed ??= host.addresses.map((text) => {
+        const network = parseHostAddress(text);
+        // fleetFromInventory already checked every address.
+        if (typeof network === 'string') throw new KubewallError('INVENTORY', `${host.where}: host ${host.name}: ${network}`);
+        return network;
+      });
+      return parsed;
+    },
+  };
+}
+
 /**
  * The cluster with the inventory's hosts added to its nodes: the cluster
  * file (if any) still gives load balancers, admin networks, pod CIDRs, SSH,
@@ -34,12 +52,7 @@ export function clusterWithFleet(cluster: Cluster, hosts: readonly FleetHost[], 
         `${host.where}: host ${host.name} is also nodes[${index}] in ${cluster.locate(['nodes', index, 'name'])} (list each node once: in the inventory or in the cluster file)`,
       );
     }
-    const addresses: Network[] = host.addresses.map((text) => {
-      const parsed = parseHostAddress(text);
-      if (typeof parsed === 'string') throw new KubewallError('INVENTORY', `${host.where}: host ${host.name}: ${parsed}`);
-      return parsed;
-    });
-    nodes.push({ name: host.name, addresses, roles: host.roles });
+    nodes.push(lazyNode(host));
   }
   const source = cluster.source === null ? `inventory ${inventoryFile}` : `${cluster.source} + inventory ${inventoryFile}`;
   return { ...cluster, source, nodes };

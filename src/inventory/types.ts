@@ -54,6 +54,8 @@ export function ensureGroup(builder: InventoryBuilder, name: string, where: stri
   return group;
 }
 
+const groupMembers = new WeakMap<object, Set<string>>();
+
 export function addHost(builder: InventoryBuilder, group: string, name: string, where: string) {
   let host = builder.hosts.get(name);
   if (!host) {
@@ -61,7 +63,13 @@ export function addHost(builder: InventoryBuilder, group: string, name: string, 
     builder.hosts.set(name, host);
   }
   const target = ensureGroup(builder, group, where);
-  if (!target.hosts.includes(name)) target.hosts.push(name);
+  // A Set beside the list keeps a 5,000-host group linear; the list keeps the file's order.
+  let members = groupMembers.get(target);
+  if (!members) groupMembers.set(target, (members = new Set(target.hosts)));
+  if (!members.has(name)) {
+    members.add(name);
+    target.hosts.push(name);
+  }
   return host;
 }
 
@@ -80,8 +88,9 @@ export function finishInventory(builder: InventoryBuilder): Inventory {
   }
   const all = builder.groups.get('all')!;
   const ungrouped = builder.groups.get('ungrouped')!;
+  const alreadyUngrouped = new Set(ungrouped.hosts);
   for (const host of builder.hosts.keys()) {
-    if (!grouped.has(host) && !ungrouped.hosts.includes(host)) ungrouped.hosts.push(host);
+    if (!grouped.has(host) && !alreadyUngrouped.has(host)) ungrouped.hosts.push(host);
   }
   for (const group of builder.groups.values()) {
     if (group.name !== 'all' && !all.children.includes(group.name) && !isChildOfAnother(builder, group.name)) all.children.push(group.name);

@@ -1,31 +1,23 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderedFile } from '../backends/types.js';
 import { writeFileAtomic } from './write-atomic.js';
 
-/** Files written at once: enough to hide file-system latency, few enough for any open-files limit. */
-const CONCURRENCY = 16;
-
 /**
  * Writes rendered files under `dir`, each atomically (temporary file, then
- * rename), folders created as needed. A fleet writes thousands.
+ * rename), folders created once each. A fleet writes thousands: one after
+ * the other, synchronously, which measured faster than concurrent writes
+ * contending for the same directory.
  */
 export async function writeRenderedFiles(dir: string, files: readonly RenderedFile[]): Promise<void> {
   const made = new Set<string>();
-  const ensureDir = async (folder: string) => {
-    if (made.has(folder)) return;
-    await mkdir(folder, { recursive: true });
-    made.add(folder);
-  };
-  await ensureDir(dir);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++]!;
-      const target = path.join(dir, file.name);
-      await ensureDir(path.dirname(target));
-      await writeFileAtomic(target, file.content, file.mode);
+  for (const file of files) {
+    const target = path.join(dir, file.name);
+    const folder = path.dirname(target);
+    if (!made.has(folder)) {
+      mkdirSync(folder, { recursive: true });
+      made.add(folder);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+    await writeFileAtomic(target, file.content, file.mode);
+  }
 }

@@ -49,14 +49,20 @@ Examples:
   $ kubewall render --backend nftables --role control-plane
   $ kubewall render --backend nftables --role worker --cluster examples/cluster.yaml --out /tmp/worker.nft
   $ sudo nft -c -f /tmp/worker.nft && sudo nft -f /tmp/worker.nft
-  $ kubewall render -b nftables --inventory examples/inventory.ini --cluster examples/cluster-for-inventory.yaml --out-dir out/
-  $ kubewall render -b nftables -i examples/inventory.yaml --format ansible --out-dir site/ && ansible-playbook -i examples/inventory.yaml site/playbook.yml --check
+  $ kubewall render -b nftables --inventory examples/inventory/kubespray.ini --cluster examples/inventory/cluster.yaml --out-dir out/
+  $ kubewall render -b nftables -i examples/inventory/k3s.yaml -c examples/inventory/cluster.yaml --format ansible --out-dir site/
+  $ ansible-playbook -i examples/inventory/k3s.yaml site/playbook.yml --check --diff
   $ kubewall render -b iptables -r worker --format script --out kubewall-apply.sh
   $ kubewall render -b nftables -r control-plane --format cloud-init --out user-data
 
 The nftables output replaces only table inet kubewall, in one transaction; kube-proxy's
 and the CNI's tables are never touched. Warnings (defaulted peers, gaps) go to stderr
-and into the output's header.`,
+and into the output's header.
+
+--inventory: kubespray's kube_control_plane, kube_node, etcd and k3s-ansible's server,
+agent groups give the roles (--group-role GROUP=ROLE to change); addresses come from
+ip, access_ip, ip6, access_ip6, else ansible_host or the host name. One plan per role
+combination; every host gets its own file under --out-dir.`,
     )
     .action(async (flags: RenderFlags) => {
       const roles = flags.inventory !== undefined && flags.role === undefined ? [] : parseRoles(flags.role);
