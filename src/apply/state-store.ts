@@ -31,7 +31,11 @@ export class StateStore {
       await mkdir(this.pendingDir, { mode: 0o700 });
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new KubewallError('APPLY', `${this.pendingDir}: permission denied: kubewall apply changes the firewall and needs root (run it with sudo)`, { cause: error });
+      }
       throw new KubewallError('APPLY', `${this.pendingDir}: cannot create the state directory: ${(error as Error).message} (set --state-dir or KUBEWALL_STATE_DIR to a writable directory)`, { cause: error });
     }
   }

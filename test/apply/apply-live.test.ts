@@ -300,6 +300,20 @@ await describeWithNetns('kubewall apply with rollback, iptables, in a namespace'
     });
   }
 
+  test('nft, nothing before: the tables iptables-nft created for kubewall are gone again, the ruleset is empty', async () => {
+    await withNetns('apply-ipt', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        const IPT = ['apply', '--backend', 'iptables', '--iptables-variant', 'nft', '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
+        assert.is(await nftRuleset(netns), '');
+        assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'worker'])).exitCode, 0);
+        assert.match(await nftRuleset(netns), /table ip mangle/);
+        assert.is(await settled(stateDir), 'rolled-back');
+        assert.is(await nftRuleset(netns), '');
+        assert.is((await inNetns(netns, 'ipset', ['save'])).stdout, '');
+      });
+    });
+  });
+
   test('nft: confirmed, the rules stay; a rejected restore input mid-script restores the saved ipsets and chains', async () => {
     await withNetns('apply-ipt', async (netns) => {
       await withStateDir(async (stateDir) => {
