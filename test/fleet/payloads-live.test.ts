@@ -113,6 +113,32 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
   });
 });
 
+await describeWithNetns('the ansible role for iptables applies in a namespace and installs its boot unit', ['iptables-nft-restore', 'ipset', 'ansible-playbook'], () => {
+  test('iptables role: loads the chains and sets, writes kubewall.service and its wants link, a re-run changes nothing', async () => {
+    await withScratch('ansible-ipt', async (dir) => {
+      const site = path.join(dir, 'site');
+      await render(['-b', 'iptables', '--iptables-variant', 'nft', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'ansible', '--out-dir', site]);
+      const root = path.join(dir, 'root');
+      const env = { ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'), ANSIBLE_HOME: path.join(dir, 'ansible-home'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: 'auto_silent', HOME: dir };
+      const args = ['-i', 'localhost,', '-c', 'local', '-e', `kubewall_root=${root}`, '-e', 'ansible_become=false', path.join(site, 'playbook.yml')];
+      await withNetns('ansibleipt', async (netns) => {
+        const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+        assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
+        const save = async () => (await inNetns(netns, 'iptables-nft-save', [])).stdout.replace(/^#.*$\n?/gm, '');
+        const once = await save();
+        assert.match(once, /-A INPUT -j KUBEWALL-INPUT/);
+        assert.match((await inNetns(netns, 'ipset', ['list', '-n'])).stdout, /KUBEWALL-CONTROL-PLANE-V4/);
+        assert.match(await readFile(path.join(root, 'etc/systemd/system/kubewall.service'), 'utf8'), /ExecStart=\/bin\/sh \/etc\/kubewall\/kubewall-iptables\.sh/);
+        assert.is(await readlink(path.join(root, 'etc/systemd/system/multi-user.target.wants/kubewall.service')), '/etc/systemd/system/kubewall.service');
+        const again = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+        assert.is(again.exitCode, 0, again.stdout);
+        assert.is(recap(again.stdout).changed, 0, again.stdout);
+        assert.is(await save(), once);
+      });
+    });
+  });
+});
+
 /** A PATH holding the basic tools the script uses, without `missing`. */
 async function pathWithout(dir: string, missing: string): Promise<string> {
   const bin = path.join(dir, 'bin');
