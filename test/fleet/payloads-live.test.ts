@@ -51,6 +51,35 @@ async function expectedTable(file: string): Promise<string> {
   });
 }
 
+/**
+ * Connects from a peer namespace on a veth (made inside the namespaces,
+ * never on the host) as 10.10.0.12, a control-plane node in the inventory,
+ * and as 10.10.0.99, in no peer set: etcd answers the first only, the API
+ * server both.
+ */
+async function probeControlPlane(node: string): Promise<void> {
+  await withNetns('fleetpeer', async (peer) => {
+    await execa('ip', ['-n', node, 'link', 'add', 'kwnode', 'type', 'veth', 'peer', 'name', 'kwpeer', 'netns', peer]);
+    await execa('ip', ['-n', node, 'addr', 'add', '10.10.0.11/24', 'dev', 'kwnode']);
+    await execa('ip', ['-n', node, 'link', 'set', 'kwnode', 'up']);
+    await execa('ip', ['-n', peer, 'addr', 'add', '10.10.0.12/24', 'dev', 'kwpeer']);
+    await execa('ip', ['-n', peer, 'addr', 'add', '10.10.0.99/24', 'dev', 'kwpeer']);
+    await execa('ip', ['-n', peer, 'link', 'set', 'kwpeer', 'up']);
+    const listeners = [2379, 6443].map((port) => execa('ip', ['netns', 'exec', node, 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'SYSTEM:true'], { reject: false }));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const connects = async (from: string, port: number) =>
+        (await execa('ip', ['netns', 'exec', peer, 'socat', '-T2', '/dev/null', `TCP:10.10.0.11:${port},bind=${from},connect-timeout=2`], { reject: false })).exitCode === 0;
+      assert.ok(await connects('10.10.0.12', 2379), 'etcd from a control-plane node must connect');
+      assert.not.ok(await connects('10.10.0.99', 2379), 'etcd from outside the peer sets must be dropped');
+      assert.ok(await connects('10.10.0.99', 6443), 'the API server is open to anyone');
+    } finally {
+      for (const listener of listeners) listener.kill();
+      await Promise.allSettled(listeners);
+    }
+  });
+}
+
 /** `ok=3 changed=1 …` for localhost from the PLAY RECAP. */
 function recap(stdout: string): { ok: number; changed: number; failed: number } {
   const line = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(stdout);
@@ -62,7 +91,7 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
   test('ansible-playbook -c local in a namespace: --check changes nothing, apply loads and persists, a re-run changes nothing', async () => {
     await withScratch('ansible', async (dir) => {
       const inventory = path.join(dir, 'hosts.ini');
-      await writeFile(inventory, '[kube_control_plane]\nlocalhost ansible_connection=local ip=10.10.0.11\n[kube_node]\nworker-1 ip=10.10.0.21\n');
+      await writeFile(inventory, '[kube_control_plane]\nlocalhost ansible_connection=local ip=10.10.0.11\ncp-2 ip=10.10.0.12\n[kube_node]\nworker-1 ip=10.10.0.21\n');
       const site = path.join(dir, 'site');
       await render(['-b', 'nftables', '-i', inventory, '-c', PEERS, '--format', 'ansible', '--out-dir', site]);
       const root = path.join(dir, 'root');
@@ -96,6 +125,9 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
         const link = path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service');
         assert.ok((await lstat(link)).isSymbolicLink());
         assert.is(await readlink(link), '/lib/systemd/system/nftables.service');
+
+        // A probe: etcd (control-plane peers only) and the API server (anyone) from another namespace.
+        await probeControlPlane(netns);
 
         const again = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
         assert.is(again.exitCode, 0, again.stdout);
