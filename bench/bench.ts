@@ -93,6 +93,8 @@ async function main(): Promise<void> {
   }
   const { runFirewalldDiffBench } = (await import(fileURLToPath(new URL('./diff-firewalld.js', import.meta.url)))) as { runFirewalldDiffBench: () => Promise<void> };
   await runFirewalldDiffBench();
+  const { runIptablesDiffBench } = (await import(fileURLToPath(new URL('./diff-iptables.js', import.meta.url)))) as { runIptablesDiffBench: () => Promise<void> };
+  await runIptablesDiffBench();
   const { runFleetBench } = (await import(fileURLToPath(new URL('./fleet.js', import.meta.url)))) as { runFleetBench: () => Promise<void> };
   await runFleetBench();
 }

@@ -181,28 +181,7 @@ export async function runDiffBench(): Promise<void> {
   out(`  linearity (lines x${(middle.lines / small!.lines).toFixed(1)}, x${scale.toFixed(1)}): time above baseline ${growth(small!.ms - base, middle.ms - base, large!.ms - base)} ms, memory above baseline ${growth(small!.rss - baseRss / 1024, middle.rss - baseRss / 1024, large!.rss - baseRss / 1024)} MB`);
   const target = large!.ms <= 500 && large!.rss <= 250;
   out(`  at ${large!.lines} lines: ${large!.ms.toFixed(0)} ms, ${large!.rss.toFixed(0)} MB (targets: <= 500 ms, <= 250 MB) ${target ? 'met' : 'NOT met on this machine'}`);
-
-  // The iptables backend's diff is not wired yet: its dump reader alone, as a whole process.
-  const reader = path.join(root, 'dist', 'src', 'host', 'read-iptables-save.js');
-  const readSave = (file: string) => [
-    '--input-type=module',
-    '-e',
-    `import{readFileSync}from'node:fs';import{readIptablesSave}from${JSON.stringify(reader)};const s=readIptablesSave(readFileSync(${JSON.stringify(file)},'utf8'),{chainPrefix:'KUBEWALL-',origin:'bench'});if(s.tables.length!==2)process.exit(3)`,
-  ];
-  const saveTimes = files.map(() => [] as number[]);
-  for (let run = 0; run < RUNS; run++) {
-    files.forEach((file, i) => {
-      const sample = runOnce(readSave(path.join(CACHE, `kube-proxy-${file.services}x${ENDPOINTS}.save`)), false);
-      if (sample.status !== 0) throw new Error(`reading the iptables-save dump exited ${sample.status}`);
-      saveTimes[i]!.push(sample.ms);
-    });
-  }
-  out('  iptables-save reader alone (src/host/read-iptables-save.ts; whole process: node, read file, keep kubewall and built-in chains):');
-  files.forEach((file, i) => {
-    const rss = runOnce(readSave(path.join(CACHE, `kube-proxy-${file.services}x${ENDPOINTS}.save`)), true).maxRssKb / 1024;
-    const ms = median(saveTimes[i]!);
-    out(`  ${String(file.services).padStart(8)}  ${String(file.lines).padStart(10)} lines   ${ms.toFixed(0).padStart(5)} ms (${(ms / base).toFixed(2)}x node -e 0)   ${rss.toFixed(0).padStart(4)} MB`);
-  });
+  // The iptables backend's figures: bench/diff-iptables.ts.
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await runDiffBench();
