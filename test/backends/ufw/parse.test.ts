@@ -8,6 +8,7 @@ import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.j
 import { formatRule } from '../../../src/diff/format-diff.js';
 import { isKubewallError } from '../../../src/errors.js';
 import { planFromFiles } from '../../../src/load-plan.js';
+import { IPTABLES_DUMP_COMMAND, UFW_DUMP_COMMAND } from '../../../scripts/capture-fixtures.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../../helpers/paths.js';
 
 // Fixtures are real `ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules`
@@ -80,5 +81,15 @@ for (const [name, text, pattern] of UNPARSABLE) {
     }
   });
 }
+
+test('the one-liners the docs, README and --help show are the ones the fixtures were captured with (iptables: the variant named)', () => {
+  const iptables = `sudo sh -c '${IPTABLES_DUMP_COMMAND.replace(/-nft-save/g, '-save')}' > node-1.iptables`;
+  const ufw = `sudo sh -c '${UFW_DUMP_COMMAND}' > node-1.ufw`;
+  for (const file of ['docs/diff.md', 'README.md', 'src/cli/commands/diff.ts']) {
+    const text = readFileSync(`${REPO_ROOT}${file}`, 'utf8');
+    assert.ok(text.includes(iptables), `${file}: ${iptables}`);
+    assert.ok(text.includes(ufw), `${file}: ${ufw}`);
+  }
+});
 
 test.run();
