@@ -103,6 +103,26 @@ test('--format ansible: a role whose YAML parses, the rules per host under files
   assert.match(single.files.find((f) => f.name === 'roles/kubewall/defaults/main.yml')!.content, /kubewall_payload: "all"/);
 });
 
+test('--format ansible: every backend\'s playbook and role pass ansible-playbook --syntax-check', async () => {
+  if (!(await needTool('ansible-playbook'))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-ansible-syntax-'));
+  try {
+    for (const backend of BACKEND_NAMES) {
+      const site = path.join(dir, backend);
+      const result = await runCli(['render', '-b', backend, ...(backend === 'iptables' ? ['--iptables-variant', 'nft'] : []), '-i', K3S, '-c', PEERS, '--format', 'ansible', '--out-dir', site]);
+      assert.is(result.exitCode, 0, result.stderr);
+      const check = await execa('ansible-playbook', ['--syntax-check', '-i', path.join(REPO_ROOT, K3S), path.join(site, 'playbook.yml')], {
+        reject: false,
+        cwd: dir,
+        env: { ANSIBLE_LOCAL_TEMP: path.join(dir, 'tmp'), ANSIBLE_HOME: path.join(dir, 'home'), ANSIBLE_NOCOLOR: '1' },
+      });
+      assert.is(check.exitCode, 0, `${backend}: ${check.stdout}${check.stderr}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('--format cloud-init passes cloud-init schema for every backend; its runcmd is valid sh', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-cloudinit-'));
   try {
