@@ -1,5 +1,16 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
+import { writeFileAtomic } from '../output/write-atomic.js';
+import {
+  FIREWALLD_CONFIG_DIR,
+  FIREWALLD_ZONE,
+  firewalldFileChanges,
+  firewalldNeedsReload,
+  isOwnedFirewalldFile,
+  type FirewalldSnapshot,
+} from './firewalld-state.js';
 import type { CommandOutcome } from '../host/types.js';
 import {
   emptiedTables,
@@ -21,10 +32,10 @@ export interface IptablesSnapshot {
 }
 
 /** Everything kubewall owns on the host for one backend, as saved before an apply. */
-export type HostSnapshot = NftablesSnapshot | IptablesSnapshot;
+export type HostSnapshot = NftablesSnapshot | IptablesSnapshot | FirewalldSnapshot;
 
 /** The backends `kubewall apply` can save, apply and restore. */
-export const APPLY_BACKENDS = ['nftables', 'iptables'] as const;
+export const APPLY_BACKENDS = ['nftables', 'iptables', 'firewalld'] as const;
 export type ApplyBackend = (typeof APPLY_BACKENDS)[number];
 
 const FAMILIES = ['ipv4', 'ipv6'] as const;
@@ -39,6 +50,35 @@ async function output(runner: WriteRunner, command: string, args: readonly strin
   throw new KubewallError('APPLY', describeOutcome([command, ...args].join(' '), outcome));
 }
 
+/** kubewall's permanent firewalld files (relative path → content). */
+async function readFirewalldFiles(configDir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const folder of ['zones', 'ipsets']) {
+    let names: string[] = [];
+    try {
+      names = await readdir(path.join(configDir, folder));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new KubewallError('APPLY', `${path.join(configDir, folder)}: cannot read: ${(error as Error).message}`, { cause: error });
+    }
+    for (const name of names.sort()) {
+      const relative = `${folder}/${name}`;
+      if (isOwnedFirewalldFile(relative)) files[relative] = await readFile(path.join(configDir, relative), 'utf8');
+    }
+  }
+  return files;
+}
+
+/** What firewalld runs of kubewall's zone and ipsets; null when firewalld is not running. */
+async function readFirewalldRuntime(runner: WriteRunner): Promise<string | null> {
+  const state = await runner.run('firewall-cmd', ['--state']);
+  if (state.status !== 'exited' || state.exitCode !== 0) return null;
+  const zone = await runner.run('firewall-cmd', [`--info-zone=${FIREWALLD_ZONE}`]);
+  const parts = [zone.status === 'exited' && zone.exitCode === 0 ? zone.stdout : `no zone ${FIREWALLD_ZONE}\n`];
+  const ipsets = (await output(runner, 'firewall-cmd', ['--get-ipsets'])).split(/\s+/).filter((name) => name.startsWith('kubewall-')).sort();
+  for (const ipset of ipsets) parts.push(await output(runner, 'firewall-cmd', [`--info-ipset=${ipset}`]));
+  return parts.join('');
+}
+
 /** Reads what kubewall owns now. Nothing is changed. */
 export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, variant: IptablesVariant = 'nft'): Promise<HostSnapshot> {
   if (backend === 'nftables') {
@@ -48,6 +88,9 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
     const snapshot = nftablesSnapshotFrom(outcome.exitCode, outcome.stdout, outcome.stderr);
     if ('error' in snapshot) throw new KubewallError('APPLY', `${command} failed: ${snapshot.error}`);
     return snapshot;
+  }
+  if (backend === 'firewalld') {
+    return { backend: 'firewalld', files: await readFirewalldFiles(FIREWALLD_CONFIG_DIR), runtime: await readFirewalldRuntime(runner) };
   }
   const ipv4 = readOwnedIptables(await output(runner, iptablesCommand(variant, 'ipv4', 'save'), [])).owned;
   const ipv6 = readOwnedIptables(await output(runner, iptablesCommand(variant, 'ipv6', 'save'), [])).owned;
@@ -64,6 +107,16 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
 export async function restoreSnapshot(snapshot: HostSnapshot, runner: WriteRunner): Promise<void> {
   if (snapshot.backend === 'nftables') {
     await output(runner, 'nft', ['-f', '-'], nftablesRestoreScript(snapshot));
+    return;
+  }
+  if (snapshot.backend === 'firewalld') {
+    const changes = firewalldFileChanges(snapshot.files, await readFirewalldFiles(FIREWALLD_CONFIG_DIR));
+    for (const [relative, content] of changes.write) {
+      await mkdir(path.dirname(path.join(FIREWALLD_CONFIG_DIR, relative)), { recursive: true });
+      await writeFileAtomic(path.join(FIREWALLD_CONFIG_DIR, relative), content, 0o644);
+    }
+    for (const relative of changes.remove) await rm(path.join(FIREWALLD_CONFIG_DIR, relative), { force: true });
+    if (firewalldNeedsReload(snapshot.runtime, await readFirewalldRuntime(runner))) await output(runner, 'firewall-cmd', ['--reload']);
     return;
   }
   const { variant } = snapshot;
@@ -85,7 +138,7 @@ export async function restoreSnapshot(snapshot: HostSnapshot, runner: WriteRunne
   }
 }
 
-/** Applies a rendered file: `nft -f` (one transaction) or the iptables backend's `sh` script. */
+/** Applies a rendered file: `nft -f` (one transaction) or the iptables or firewalld backend's `sh` script. */
 export async function applyRenderedFile(backend: ApplyBackend, file: string, runner: WriteRunner): Promise<void> {
   if (backend === 'nftables') await output(runner, 'nft', ['-f', file]);
   else await output(runner, 'sh', [file]);

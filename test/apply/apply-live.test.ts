@@ -1,11 +1,12 @@
 import { execa } from 'execa';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { withFirewalld, type FirewalldDaemon } from '../helpers/firewalld.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
 
@@ -340,8 +341,47 @@ await describeWithNetns('kubewall apply with rollback, iptables, in a namespace'
   });
 });
 
-test('firewalld and ufw: refused with a clear message before anything happens', async () => {
-  for (const backend of ['firewalld', 'ufw']) {
+/** firewalld's view of everything (runtime and permanent), its nftables table, and every permanent XML file. */
+async function firewalldState(netns: string, daemon: FirewalldDaemon): Promise<string> {
+  const cmd = async (...args: string[]) => (await daemon.exec('firewall-cmd', args)).stdout;
+  const files: string[] = [];
+  for (const folder of ['zones', 'ipsets']) {
+    const dir = path.join(daemon.configDir, folder);
+    const names = existsSync(dir) ? await readdir(dir) : [];
+    for (const name of names.filter((n) => n.endsWith('.xml')).sort()) files.push(`${folder}/${name}:\n${await readFile(path.join(dir, name), 'utf8')}`);
+  }
+  return [await cmd('--list-all-zones'), await cmd('--get-ipsets'), await cmd('--permanent', '--list-all-zones'), await cmd('--permanent', '--get-ipsets'), await nftRuleset(netns), ...files].join('\n');
+}
+
+await describeWithNetns('kubewall apply with rollback, firewalld, in a namespace', ['firewalld', 'firewall-cmd', 'dbus-daemon', 'nft'], () => {
+  const FWD = ['apply', '--backend', 'firewalld', '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
+
+  test('not confirmed: zone kubewall and its ipsets come back (absent, then as applied), permanent and runtime; confirm keeps them', async () => {
+    await withNetns('apply-fwd', async (netns) => {
+      await withFirewalld(netns, async (daemon) => {
+        await withStateDir(async (stateDir) => {
+          const before = await firewalldState(netns, daemon);
+          const applied = await kubewall(netns, stateDir, [...FWD, '--role', 'worker'], daemon.env);
+          assert.is(applied.exitCode, 0, applied.stderr);
+          assert.match(await firewalldState(netns, daemon), /kubewall-admin-v4/);
+          assert.is(await settled(stateDir), 'rolled-back');
+          assert.fixture(await firewalldState(netns, daemon), before);
+
+          assert.is((await kubewall(netns, stateDir, [...FWD, '--role', 'worker'], daemon.env)).exitCode, 0);
+          assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
+          const confirmed = await firewalldState(netns, daemon);
+          assert.is((await kubewall(netns, stateDir, [...FWD, '--role', 'control-plane'], daemon.env)).exitCode, 0);
+          assert.not.equal(await firewalldState(netns, daemon), confirmed);
+          assert.is(await settled(stateDir), 'rolled-back');
+          assert.fixture(await firewalldState(netns, daemon), confirmed);
+        });
+      });
+    });
+  });
+});
+
+test('ufw: refused with a clear message before anything happens', async () => {
+  for (const backend of ['ufw']) {
     const result = await execa(process.execPath, [BIN, 'apply', '--backend', backend, '--role', 'worker', '--state-dir', '/nonexistent/kubewall'], { reject: false, cwd: REPO_ROOT });
     assert.is(result.exitCode, 2);
     assert.match(result.stderr, new RegExp(`apply: --backend ${backend} is not supported \\(its save and rollback are not implemented yet: kubewall render --backend ${backend} writes a script you can run yourself\\); apply supports nftables, iptables`));

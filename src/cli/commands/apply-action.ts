@@ -53,7 +53,7 @@ async function ask(question: string, signal: AbortSignal): Promise<string | unde
 
 export async function applyAction(flags: ApplyFlags): Promise<number> {
   if (!(APPLY_BACKENDS as readonly string[]).includes(flags.backend)) {
-    const hint = ['firewalld', 'ufw'].includes(flags.backend) ? ` (its save and rollback are not implemented yet: kubewall render --backend ${flags.backend} writes a script you can run yourself)` : '';
+    const hint = flags.backend === 'ufw' ? ` (its save and rollback are not implemented yet: kubewall render --backend ${flags.backend} writes a script you can run yourself)` : '';
     throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported${hint}; apply supports ${APPLY_BACKENDS.join(', ')}`);
   }
   const backend = flags.backend as ApplyBackend;
