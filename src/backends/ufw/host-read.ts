@@ -71,7 +71,8 @@ export function normalizeUfwPlan(plan: Plan): NormalizedRuleset {
     if (rule.peer === 'any') rules.push(...FAMILIES.map((family) => ({ ...base, family, source: null })));
     else if (rule.peer !== 'self') {
       for (const set of plan.sets.filter((s) => s.peer === rule.peer)) {
-        for (const element of set.elements) rules.push({ ...base, family: set.family, source: canonicalSource(element) });
+        // ufw writes `from 0.0.0.0/0` as a rule without -s: from any address of that family.
+        for (const element of set.elements) rules.push({ ...base, family: set.family, source: /^(0\.0\.0\.0|::)\/0$/.test(element) ? null : canonicalSource(element) });
       }
     }
   }

@@ -60,6 +60,24 @@ test('only the user rules files: rules compared, status and policy left out and 
   assert.is(v4.diff.rules.unchanged, 7);
 });
 
+test('a peer class holding 0.0.0.0/0 is a rule without a source, as ufw writes it', () => {
+  const text = [
+    '*filter',
+    ':ufw-user-input - [0:0]',
+    '### RULES ###',
+    `### tuple ### allow tcp 6443 0.0.0.0/0 any 0.0.0.0/0 in comment=${Buffer.from('kubewall api/tcp/everyone port 6443 from 0.0.0.0/0').toString('hex')}`,
+    '-A ufw-user-input -p tcp --dport 6443 -j ACCEPT',
+    '### END RULES ###',
+    'COMMIT',
+  ].join('\n');
+  const plan = { sets: [{ name: 'everyone-v4', peer: 'everyone', family: 'ipv4', elements: ['0.0.0.0/0'] }] };
+  const rule = { id: 'api/tcp/everyone', entry: 'api', protocol: 'tcp', ports: [{ from: 6443, to: 6443 }], peer: 'everyone', filterBeforeDnat: false, comment: 'x' };
+  const desired = normalizeUfwPlan({ ...(plan as object), rules: [rule] } as unknown as Parameters<typeof normalizeUfwPlan>[0]);
+  assert.equal(desired.rules.map((r) => [r.family, r.source]), [['ipv4', null]]);
+  const host = ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f')) as Awaited<ReturnType<typeof ufwHostReader.parse>>;
+  assert.ok(diffRulesets(omitUnread(desired, host.unread), host.ruleset).rules.add.length === 0);
+});
+
 test('the tag is read from the hex comment of the tuple line', () => {
   assert.is(decodeTupleComment('### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in comment=6b75626577616c6c2078'), 'kubewall x');
   assert.is(decodeTupleComment('### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in'), null);
