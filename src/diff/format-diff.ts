@@ -153,7 +153,7 @@ export function formatDiffText(report: DiffReport, palette: Palette = NO_COLOURS
   const out: string[] = [
     `kubewall diff: backend ${report.backend}, roles ${report.roles.join(', ')}, ${result.scope} on ${report.source === 'live' ? 'this host' : report.source}`,
   ];
-  if (!result.present) out.push(palette.add(`${result.scope} is not on the host: applying creates all of it.`));
+  if (!result.present) out.push(palette.add(`None of ${result.scope} is on the host: applying creates all of it.`));
   const section = (title: string, lines: string[]) => {
     if (lines.length > 0) out.push('', title, ...lines);
   };

@@ -27,7 +27,7 @@ test('colour only on a terminal and never with NO_COLOR', () => {
 
 test('text report: families coalesced, additions green on a terminal, warnings after the changes', () => {
   const plain = formatDiffText(report(empty));
-  assert.match(plain, /table inet kubewall is not on the host: applying creates all of it\./);
+  assert.match(plain, /None of table inet kubewall is on the host: applying creates all of it\./);
   assert.match(plain, /Rules to add \(1\):\n {2}\+ input {7}ipv4\+ipv6 tcp dport 6443 accept {2}# kube-apiserver\/tcp\/any\n/);
   assert.match(plain, /Warnings \(1\), outside kubewall's rules:\n {2}! ufw is enabled \[ufw-active\]/);
   assert.match(plain, /Changes pending/);
