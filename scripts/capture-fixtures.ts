@@ -158,6 +158,17 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       { run: ['iptables-nft', '-A', 'INPUT', '-j', 'ufw-before-input'] },
     ],
   },
+  {
+    name: 'ip-protocols-drift',
+    description: 'calico:ipip and keepalived applied, then by hand: the ipv6 VRRP rule deleted, an ESP accept appended (nft prints IP protocols by /etc/protocols name: ipencap, vrrp, esp)',
+    roles: ['control-plane'],
+    cluster: 'test/golden/calico-ipip-keepalived-control-plane/inputs/cluster.yaml',
+    applyKubewall: true,
+    steps: [
+      { run: ['delete-rule', 'input', 'ip6 saddr @control-plane-v6 meta l4proto vrrp accept'] },
+      { run: ['nft', 'add', 'rule', 'inet', 'kubewall', 'input', 'meta', 'l4proto', 'esp', 'accept'] },
+    ],
+  },
 ];
 
 async function inNetns(netns: string, command: readonly string[], input = '') {

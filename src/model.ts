@@ -29,11 +29,48 @@ export const ADDRESS_PEER_CLASSES = [
 ] as const satisfies readonly PeerClass[];
 export type AddressPeerClass = (typeof ADDRESS_PEER_CLASSES)[number];
 
+/** Protocols with ports: a rule names destination ports on one of these. */
 export const PROTOCOLS = ['tcp', 'udp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+/** The same as `Protocol`, for code that must say it means a protocol with ports. */
+export type PortProtocol = Protocol;
 
 export const FAMILIES = ['ipv4', 'ipv6'] as const;
 export type Family = (typeof FAMILIES)[number];
+
+/**
+ * IP protocols without ports that a node must accept for its CNI or an
+ * add-on, by the name kubewall uses (never /etc/protocols', where 4 is
+ * `ipencap` and `ipip` is 94). Rules carry the IANA number and backends write
+ * the number, so no host's protocol names can change what a rule matches.
+ */
+export const IP_PROTOCOLS = ['ipip', 'esp', 'vrrp'] as const;
+export type IpProtocol = (typeof IP_PROTOCOLS)[number];
+
+export interface IpProtocolInfo {
+  /** The IANA protocol number (IPv4 protocol field, IPv6 next header). */
+  readonly number: number;
+  readonly description: string;
+  /** The families a rule for it is written for. */
+  readonly families: readonly Family[];
+}
+
+export const IP_PROTOCOL_INFO: Readonly<Record<IpProtocol, IpProtocolInfo>> = {
+  // IPv4-in-IPv4 (RFC 2003). Calico's IP-in-IP pools are IPv4 only (IPv6 pools use VXLAN or no
+  // encapsulation), and protocol 4 inside IPv6 is a different tunnel (ip6tnl ipip6) no CNI here uses.
+  ipip: { number: 4, description: 'IP-in-IP encapsulation', families: ['ipv4'] },
+  esp: { number: 50, description: 'IPsec Encapsulating Security Payload', families: ['ipv4', 'ipv6'] },
+  // VRRPv3 (RFC 5798) runs over IPv4 and IPv6; keepalived speaks both.
+  vrrp: { number: 112, description: 'Virtual Router Redundancy Protocol', families: ['ipv4', 'ipv6'] },
+};
+
+/** What a catalogue entry's `protocols` may name: protocols with ports, or IP protocols without. */
+export const CATALOGUE_PROTOCOLS = [...PROTOCOLS, ...IP_PROTOCOLS] as const;
+export type CatalogueProtocol = (typeof CATALOGUE_PROTOCOLS)[number];
+
+export function isIpProtocol(protocol: string): protocol is IpProtocol {
+  return (IP_PROTOCOLS as readonly string[]).includes(protocol);
+}
 
 /** An inclusive port range; a single port has `from === to`. */
 export interface PortRange {

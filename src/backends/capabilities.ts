@@ -1,5 +1,6 @@
 import type { Plan } from '../plan/types.js';
-import { networkRules } from '../plan/types.js';
+import { IP_PROTOCOL_INFO } from '../model.js';
+import { networkIpProtocolRules, networkRules } from '../plan/types.js';
 import type { BackendCapabilities } from './types.js';
 
 export interface CapabilityGaps {
@@ -23,6 +24,14 @@ export function findCapabilityGaps(plan: Plan, backend: string, capabilities: Ba
         `${backend} cannot filter before kube-proxy's DNAT: ${rule.id} is limited to ${rule.peer} only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered`,
       );
     }
+  }
+  // Not a warning: without the rule the CNI's tunnel or the VIP election silently breaks.
+  for (const rule of networkIpProtocolRules(plan).filter((r) => !capabilities.ipProtocols.includes(r.protocol))) {
+    const can = capabilities.ipProtocols.length > 0 ? `; it can express ${capabilities.ipProtocols.join(', ')}` : '';
+    errors.push(
+      `${backend} cannot accept IP protocol ${rule.ipProtocol} (${rule.protocol}: ${IP_PROTOCOL_INFO[rule.protocol].description}), needed by ${rule.id}${can} ` +
+        `(choose another backend, or a profile or mode without it: ${rule.entry} asks for it)`,
+    );
   }
   if (!capabilities.addressSets) {
     const largest = Math.max(0, ...plan.sets.map((s) => s.elements.length));

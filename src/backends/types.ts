@@ -1,4 +1,5 @@
 import type { HostReader } from '../host/types.js';
+import type { IpProtocol } from '../model.js';
 import type { Plan } from '../plan/types.js';
 import type { TemplateEngine } from '../render/template-engine.js';
 
@@ -8,6 +9,8 @@ export interface BackendCapabilities {
   readonly filterBeforeDnat: boolean;
   /** Holds peers in sets, so rules do not multiply with the number of addresses. */
   readonly addressSets: boolean;
+  /** The IP protocols without ports (IP-in-IP, ESP, VRRP) it can accept by protocol number. */
+  readonly ipProtocols: readonly IpProtocol[];
 }
 
 /** One file of a rendering; most backends produce exactly one. */

@@ -1,5 +1,5 @@
 import { KubewallError } from '../errors.js';
-import { ROLES, type PeerClass, type PortRange, type Protocol, type Role } from '../model.js';
+import { isIpProtocol, ROLES, type IpProtocol, type PeerClass, type PortRange, type Protocol, type Role } from '../model.js';
 import { formatPortRanges, parsePortSpec, rangesOverlap, type PortSpec } from '../ports.js';
 import type { CatalogueEntryInput } from './schema.js';
 
@@ -9,12 +9,19 @@ export interface EntrySource {
   readonly url?: string | undefined;
 }
 
-/** One validated catalogue entry: a port (range) that some roles serve, and who may reach it. */
+/**
+ * One validated catalogue entry: a port (range) that some roles serve, or IP
+ * protocols without ports they speak (IP-in-IP, ESP, VRRP), and who may reach it.
+ */
 export interface CatalogueEntry {
   readonly id: string;
   readonly purpose: string;
+  /** Protocols with ports; empty for an IP-protocol entry. */
   readonly protocols: readonly Protocol[];
+  /** Empty for an IP-protocol entry. */
   readonly ports: readonly PortRange[];
+  /** IP protocols without ports; empty for a port entry (the schema keeps the two kinds apart). */
+  readonly ipProtocols: readonly IpProtocol[];
   readonly roles: readonly Role[];
   readonly peers: readonly PeerClass[];
   readonly usedBy: string;
@@ -75,8 +82,12 @@ export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalog
       byId.set(input.id, {
         id: input.id,
         purpose: input.purpose,
-        protocols: [...new Set(input.protocols)].sort(),
-        ports: portsOrThrow(input.ports, () => `${fragment.locate(['entries', index, 'ports'])}: entries[${index}].ports`, 'CATALOGUE'),
+        protocols: [...new Set(input.protocols.filter((p): p is Protocol => !isIpProtocol(p)))].sort(),
+        ports:
+          input.ports === undefined
+            ? []
+            : portsOrThrow(input.ports, () => `${fragment.locate(['entries', index, 'ports'])}: entries[${index}].ports`, 'CATALOGUE'),
+        ipProtocols: [...new Set(input.protocols.filter(isIpProtocol))].sort(),
         roles: ROLES.filter((role) => input.roles.includes(role)),
         peers: [...new Set(input.peers)],
         usedBy: input.usedBy,
@@ -136,6 +147,12 @@ export function applyOverrides(
   const entries = catalogue.entries.map((entry) => {
     const override = overrides[entry.id];
     if (!override) return entry;
+    if (override.ports !== undefined && entry.ipProtocols.length > 0) {
+      throw new KubewallError(
+        code,
+        `${locate(['overrides', entry.id, 'ports'])}: overrides.${entry.id}.ports: entry "${entry.id}" is IP protocol ${entry.ipProtocols.join(', ')}, which has no ports (override only peers, addPeers or usedBy)`,
+      );
+    }
     const peers = [...new Set([...(override.peers ?? entry.peers), ...(override.addPeers ?? [])])];
     const changed = override.peers !== undefined || override.addPeers !== undefined;
     const who = override.usedBy ?? [...(override.peers ?? []), ...(override.addPeers ?? [])].join(', ');
@@ -159,8 +176,15 @@ export function applyOverrides(
   return result;
 }
 
-function describe(entry: CatalogueEntry, protocol: Protocol): string {
+function describe(entry: CatalogueEntry, protocol: Protocol | IpProtocol): string {
+  if (isIpProtocol(protocol)) return `"${entry.id}" (${entry.origin}) IP protocol ${protocol}`;
   return `"${entry.id}" (${entry.origin}) ports ${formatPortRanges(entry.ports)}/${protocol}`;
+}
+
+/** `6443/tcp`, `2379-2380/tcp`, `7946/tcp+udp` or `vrrp`: what an entry opens, in one word. */
+export function describeEntryTraffic(entry: CatalogueEntry): string {
+  const parts = entry.protocols.length > 0 ? [`${formatPortRanges(entry.ports)}/${entry.protocols.join('+')}`] : [];
+  return [...parts, ...entry.ipProtocols].join(' ');
 }
 
 /**
@@ -176,9 +200,10 @@ export function assertNoConflicts(catalogue: Catalogue): void {
       for (let j = i + 1; j < entries.length; j++) {
         const a = entries[i]!;
         const b = entries[j]!;
-        for (const protocol of a.protocols) {
-          if (!b.protocols.includes(protocol)) continue;
-          const overlap = a.ports.some((ra) => b.ports.some((rb) => rangesOverlap(ra, rb)));
+        for (const protocol of [...a.protocols, ...a.ipProtocols]) {
+          if (isIpProtocol(protocol) ? !b.ipProtocols.includes(protocol) : !b.protocols.includes(protocol)) continue;
+          // An IP protocol has no ports: two entries for one protocol on one role always overlap.
+          const overlap = isIpProtocol(protocol) || a.ports.some((ra) => b.ports.some((rb) => rangesOverlap(ra, rb)));
           const key = `${a.id}\0${b.id}\0${protocol}`;
           if (!overlap || seen.has(key)) continue;
           seen.add(key);

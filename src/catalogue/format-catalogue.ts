@@ -1,11 +1,15 @@
-import { formatPortRanges } from '../ports.js';
-import type { Catalogue } from './catalogue.js';
+import { IP_PROTOCOL_INFO } from '../model.js';
+import { describeEntryTraffic, type Catalogue } from './catalogue.js';
 
 /** `kubewall catalogue`: every entry with roles, peers and provenance. */
 export function formatCatalogueTable(catalogue: Catalogue): string {
   const out: string[] = [];
   for (const entry of catalogue.entries) {
-    out.push(`${entry.id}  ${formatPortRanges(entry.ports)}/${entry.protocols.join('+')}  ${entry.purpose}`);
+    out.push(`${entry.id}  ${describeEntryTraffic(entry)}  ${entry.purpose}`);
+    for (const protocol of entry.ipProtocols) {
+      const info = IP_PROTOCOL_INFO[protocol];
+      out.push(`  ip protocol: ${info.number} (${protocol}: ${info.description}; no ports; ${info.families.length === 2 ? 'IPv4 and IPv6' : `${info.families[0] === 'ipv4' ? 'IPv4' : 'IPv6'} only`})`);
+    }
     out.push(`  roles:   ${entry.roles.join(', ')}`);
     out.push(`  peers:   ${entry.peers.join(', ')}   (Used by: ${entry.usedBy})${entry.dnatByKubeProxy ? '   filtered before kube-proxy DNAT' : ''}`);
     out.push(`  source:  ${entry.source.document}; ${entry.source.section}${entry.source.url ? ` <${entry.source.url}>` : ''}`);

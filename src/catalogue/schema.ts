@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { IdSchema, OverrideSchema, PeerClassSchema, PortsSchema, ProtocolSchema, RoleSchema } from '../input/schema-parts.js';
+import { CatalogueProtocolSchema, IdSchema, OverrideSchema, PeerClassSchema, PortsSchema, RoleSchema } from '../input/schema-parts.js';
+import { isIpProtocol } from '../model.js';
 
 export const SourceSchema = z
   .strictObject({
@@ -12,9 +13,12 @@ export const SourceSchema = z
 export const CatalogueEntrySchema = z
   .strictObject({
     id: IdSchema.describe('Unique id, used by overrides and in rule comments.'),
-    purpose: z.string().min(1).max(80).describe('What listens on the port.'),
-    protocols: z.array(ProtocolSchema).min(1),
-    ports: PortsSchema,
+    purpose: z.string().min(1).max(80).describe('What listens on the port (or speaks the IP protocol).'),
+    protocols: z
+      .array(CatalogueProtocolSchema)
+      .min(1)
+      .describe('tcp and/or udp with `ports`; or IP protocols (ipip, esp, vrrp) in an entry of their own, without `ports`.'),
+    ports: PortsSchema.optional().describe('Required for tcp and udp; absent for IP protocols, which have no ports.'),
     roles: z.array(RoleSchema).min(1).describe('The node roles that serve this port.'),
     peers: z.array(PeerClassSchema).min(1).describe('Who may connect.'),
     usedBy: z.string().min(1).describe('The "Used by" column as the source words it.'),
@@ -29,7 +33,29 @@ export const CatalogueEntrySchema = z
       .describe('Profiles only: the entry applies when one of these modes is chosen (calico:vxlan).'),
     source: SourceSchema,
   })
-  .describe('One port catalogue entry.');
+  .superRefine((entry, ctx) => {
+    const ip = entry.protocols.filter(isIpProtocol);
+    const ported = entry.protocols.filter((p) => !isIpProtocol(p));
+    if (ip.length > 0 && ported.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['protocols'],
+        input: entry.protocols,
+        message: `${ported.join(', ')} take ports and ${ip.join(', ')} has none: give the IP protocol an entry of its own (expected either tcp/udp or IP protocols)`,
+      });
+      return;
+    }
+    if (ip.length > 0 && entry.ports !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ports'], input: entry.ports, message: `IP protocol ${ip.join(', ')} has no ports (remove ports)` });
+    }
+    if (ip.length > 0 && entry.dnatByKubeProxy) {
+      ctx.addIssue({ code: 'custom', path: ['dnatByKubeProxy'], input: true, message: `kube-proxy DNATs only tcp, udp and sctp ports, not IP protocol ${ip.join(', ')} (remove dnatByKubeProxy)` });
+    }
+    if (ported.length > 0 && entry.ports === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ports'], input: undefined, message: `missing required key "ports" for ${ported.join(', ')} (expected a port, a range or a list of those)` });
+    }
+  })
+  .describe('One catalogue entry: ports on tcp/udp, or IP protocols without ports, and who may reach them.');
 
 export const ProfileHeaderSchema = z
   .strictObject({

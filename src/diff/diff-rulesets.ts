@@ -48,7 +48,8 @@ export interface DiffResult {
 /** Rules with the same key differ only in their values (ports, ICMP types), which are compared as sets. */
 function ruleKey(rule: NormalizedRule): string {
   const { match } = rule;
-  const kind = match.kind === 'ports' ? `ports/${match.protocol}` : match.kind === 'other' ? `other/${match.text}` : match.kind;
+  const kind =
+    match.kind === 'ports' || match.kind === 'ip-protocol' ? `${match.kind}/${match.protocol}` : match.kind === 'other' ? `other/${match.text}` : match.kind;
   return `${rule.chain}|${rule.family ?? '*'}|${rule.source ?? '*'}|${rule.verdict}|${kind}`;
 }
 

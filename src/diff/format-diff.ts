@@ -1,3 +1,4 @@
+import { IP_PROTOCOL_INFO, IP_PROTOCOLS } from '../model.js';
 import { formatPortRange } from '../ports.js';
 import type { DiffResult } from './diff-rulesets.js';
 import type { HostWarning, NormalizedChain, NormalizedRule } from './types.js';
@@ -14,6 +15,8 @@ export interface DiffReport {
   readonly warnings: readonly HostWarning[];
 }
 
+const IP_PROTOCOL_NAMES = new Map(IP_PROTOCOLS.map((name) => [IP_PROTOCOL_INFO[name].number, name]));
+
 export function formatMatch(rule: NormalizedRule): string {
   const { match } = rule;
   switch (match.kind) {
@@ -29,6 +32,8 @@ export function formatMatch(rule: NormalizedRule): string {
       return `${rule.family === 'ipv6' ? 'icmpv6' : 'icmp'} type ${braces(match.types)}`;
     case 'ports':
       return `${match.protocol} dport ${braces(match.ports.map((p) => formatPortRange(p)))}`;
+    case 'ip-protocol':
+      return `ip protocol ${match.protocol}${IP_PROTOCOL_NAMES.get(match.protocol) ? ` (${IP_PROTOCOL_NAMES.get(match.protocol)})` : ''}`;
     case 'all':
       return 'every packet:';
     case 'other':

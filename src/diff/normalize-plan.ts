@@ -1,7 +1,7 @@
 import type { BackendCapabilities } from '../backends/types.js';
 import { FAMILIES, type Family } from '../model.js';
 import { mergePortRanges } from '../ports.js';
-import { networkRules, setName, type Plan, type PlanRule } from '../plan/types.js';
+import { networkIpProtocolRules, networkRules, setName, type IpProtocolRule, type Plan, type PlanRule } from '../plan/types.js';
 import type { ChainName, NormalizedChain, NormalizedRule, NormalizedRuleset, RuleMatch, Verdict } from './types.js';
 
 function both(chain: ChainName, match: RuleMatch, verdict: Verdict, origin: string): NormalizedRule[] {
@@ -24,10 +24,23 @@ function acceptRules(chain: ChainName, rule: PlanRule): NormalizedRule[] {
   }));
 }
 
+/** One rule per family the IP protocol is written for (IP-in-IP: IPv4 only). */
+function ipProtocolAcceptRules(rule: IpProtocolRule): NormalizedRule[] {
+  return rule.families.map((family) => ({
+    chain: 'input',
+    family,
+    source: rule.peer === 'any' || rule.peer === 'self' ? null : setName(rule.peer, family),
+    match: { kind: 'ip-protocol', protocol: rule.ipProtocol },
+    verdict: 'accept' as const,
+    origin: rule.id,
+  }));
+}
+
 /**
  * The desired side of a diff: what rendering this plan puts on a host, in
  * the normalized form. Pure; mirrors the backends' layout: an `input` chain
- * (baseline, then one accept per rule and family) and, where the backend can
+ * (baseline, then one accept per rule and family, port rules before IP
+ * protocols) and, where the backend can
  * filter before kube-proxy's DNAT and the plan restricts a NodePort-like
  * rule, a `before-dnat` chain (accept the peers, drop the rest).
  */
@@ -40,6 +53,7 @@ export function normalizePlan(plan: Plan, capabilities: Pick<BackendCapabilities
     { chain: 'input', family: 'ipv4', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmp].sort() }, verdict: 'accept', origin: 'baseline' },
     { chain: 'input', family: 'ipv6', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmpv6].sort() }, verdict: 'accept', origin: 'baseline' },
     ...rules.flatMap((rule) => acceptRules('input', rule)),
+    ...networkIpProtocolRules(plan).flatMap(ipProtocolAcceptRules),
   ];
   const chains: NormalizedChain[] = [{ name: 'input', policy: plan.baseline.inputPolicy, details: {} }];
   const restricted = rules.filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');

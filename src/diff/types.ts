@@ -26,6 +26,8 @@ export type RuleMatch =
   | { readonly kind: 'icmp'; readonly types: readonly string[] }
   /** Destination ports of one protocol, sorted and merged. */
   | { readonly kind: 'ports'; readonly protocol: Protocol; readonly ports: readonly PortRange[] }
+  /** An IP protocol without ports, by its IANA number (4 IP-in-IP, 50 ESP, 112 VRRP); readers map names to numbers. */
+  | { readonly kind: 'ip-protocol'; readonly protocol: number }
   /** Every packet: a catch-all at the end of a chain (nftables: an explicit final drop beside the drop policy). */
   | { readonly kind: 'all' }
   /** A rule in kubewall's table the reader could not map: it can only be reported, as a removal. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { isIP } from 'node:net';
 import { invalidHostAddress, parseNetwork } from '../addresses.js';
-import { ADDRESS_PEER_CLASSES, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
+import { ADDRESS_PEER_CLASSES, CATALOGUE_PROTOCOLS, IP_PROTOCOL_INFO, IP_PROTOCOLS, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
 import { parsePortSpec } from '../ports.js';
 
 const portItem = z.union([z.number().int(), z.string()]);
@@ -19,6 +19,11 @@ export const RoleSchema = z.enum(ROLES).describe('A node role.');
 export const PeerClassSchema = z.enum(PEER_CLASSES).describe('Who may connect (the catalogue\'s "Used by").');
 export const AddressPeerClassSchema = z.enum(ADDRESS_PEER_CLASSES);
 export const ProtocolSchema = z.enum(PROTOCOLS);
+export const CatalogueProtocolSchema = z
+  .enum(CATALOGUE_PROTOCOLS)
+  .describe(
+    `tcp or udp (with ports), or an IP protocol without ports: ${IP_PROTOCOLS.map((p) => `${p} (${IP_PROTOCOL_INFO[p].number})`).join(', ')}.`,
+  );
 
 /** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
 export function isHostAddress(value: string): boolean {
@@ -66,6 +71,6 @@ export const ProfileSelectionSchema = z
   .strictObject({
     distribution: z.string().optional().describe('kubeadm (default), k3s, rke2.'),
     cni: z.string().optional().describe('A CNI and its modes: calico, calico:vxlan, cilium:geneve+wireguard, flannel, canal, none.'),
-    addons: z.array(z.string()).optional().describe('metrics-server, metallb.'),
+    addons: z.array(z.string()).optional().describe('metrics-server, metallb, keepalived.'),
   })
   .describe('Catalogue profiles: the distribution\'s, the CNI\'s and add-ons\' ports. Command-line flags take precedence.');

@@ -1,6 +1,6 @@
 import { formatPortRanges } from '../ports.js';
 import { sanitizeCommentLine } from '../render/header.js';
-import type { Plan, PlanRule } from './types.js';
+import type { IpProtocolRule, Plan, PlanRule } from './types.js';
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
@@ -10,7 +10,7 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return clean.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
-function peerLabel(rule: PlanRule): string {
+function peerLabel(rule: PlanRule | IpProtocolRule): string {
   if (rule.peer === 'self') return 'self (loopback)';
   return rule.peer;
 }
@@ -21,7 +21,7 @@ export function formatPlanTable(plan: Plan): string {
   out.push(`kubewall plan for role ${plan.roles.join(' + ')}, cluster: ${plan.cluster ?? 'embedded default'}`);
   out.push('');
   const documents: string[] = [];
-  const sourceRef = (rule: PlanRule) => {
+  const sourceRef = (rule: PlanRule | IpProtocolRule) => {
     if (!documents.includes(rule.source.document)) documents.push(rule.source.document);
     return `[${documents.indexOf(rule.source.document) + 1}: ${rule.source.section}]`;
   };
@@ -32,6 +32,13 @@ export function formatPlanTable(plan: Plan): string {
         formatPortRanges(rule.ports),
         rule.protocol,
         peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' (before DNAT)' : ''),
+        `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} ${sourceRef(rule)}`,
+      ]),
+      // IP protocols have no ports: the PORT column says so, PROTO names the protocol and its number.
+      ...plan.ipProtocolRules.map((rule) => [
+        '-',
+        `${rule.protocol} (${rule.ipProtocol})`,
+        peerLabel(rule) + (rule.families.length === 1 ? ` (${rule.families[0] === 'ipv4' ? 'IPv4' : 'IPv6'} only)` : ''),
         `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} ${sourceRef(rule)}`,
       ]),
     ]),

@@ -5,6 +5,7 @@ import { KubewallError } from '../errors.js';
 import {
   ADDRESS_PEER_CLASSES,
   FAMILIES,
+  IP_PROTOCOL_INFO,
   isAddressPeerClass,
   PEER_CLASSES,
   ROLES,
@@ -19,6 +20,7 @@ import {
   ICMPV6_TYPES,
   PLAN_API_VERSION,
   setName,
+  type IpProtocolRule,
   type PeerSet,
   type Plan,
   type PlanRule,
@@ -126,6 +128,24 @@ function rulesForEntry(entry: CatalogueEntry): PlanRule[] {
   return rules;
 }
 
+function ipProtocolRulesForEntry(entry: CatalogueEntry): IpProtocolRule[] {
+  return entry.ipProtocols.flatMap((protocol) =>
+    effectivePeers(entry.peers).map((peer) => ({
+      id: `${entry.id}/${protocol}/${peer}`,
+      entry: entry.id,
+      purpose: entry.purpose,
+      protocol,
+      ipProtocol: IP_PROTOCOL_INFO[protocol].number,
+      families: IP_PROTOCOL_INFO[protocol].families,
+      peer,
+      action: 'accept' as const,
+      usedBy: entry.usedBy,
+      source: entry.source,
+      comment: ruleComment(entry.id, entry.purpose, entry.usedBy),
+    })),
+  );
+}
+
 // Code-unit order, not localeCompare: the first localeCompare loads ICU's collator,
 // which cost a render more time than the rest of the planner (and ids are ASCII).
 function compareText(a: string, b: string): number {
@@ -139,6 +159,10 @@ function compareRules(a: PlanRule, b: PlanRule): number {
     PEER_CLASSES.indexOf(a.peer) - PEER_CLASSES.indexOf(b.peer) ||
     compareText(a.entry, b.entry)
   );
+}
+
+function compareIpProtocolRules(a: IpProtocolRule, b: IpProtocolRule): number {
+  return a.ipProtocol - b.ipProtocol || PEER_CLASSES.indexOf(a.peer) - PEER_CLASSES.indexOf(b.peer) || compareText(a.entry, b.entry);
 }
 
 function sshRule(port: number): PlanRule {
@@ -206,8 +230,9 @@ export function planRole(input: PlanInput): Plan {
   const ssh = planSsh(cluster, entries, options, warnings);
   if (ssh) rules.push(ssh);
   rules.sort(compareRules);
+  const ipProtocolRules = entries.flatMap(ipProtocolRulesForEntry).sort(compareIpProtocolRules);
 
-  const usedPeers = new Set(rules.map((r) => r.peer).filter(isAddressPeerClass));
+  const usedPeers = new Set([...rules, ...ipProtocolRules].map((r) => r.peer).filter(isAddressPeerClass));
   const sets = resolvePeerSets(usedPeers, cluster);
 
   const defaultedPeers = ADDRESS_PEER_CLASSES.filter((peer) => sets.some((s) => s.peer === peer && s.defaulted));
@@ -224,7 +249,7 @@ export function planRole(input: PlanInput): Plan {
       const who = peers.filter(isAddressPeerClass);
       if (who.length > 0) {
         warnings.push(
-          `${entry.id} (${formatPortRanges(entry.ports)}): ${clusterName(cluster)} has no addresses for ${who.join(', ')}, so only the node itself can reach it`,
+          `${entry.id} (${entry.ipProtocols.length > 0 ? entry.ipProtocols.join(', ') : formatPortRanges(entry.ports)}): ${clusterName(cluster)} has no addresses for ${who.join(', ')}, so only the node itself can reach it`,
         );
       }
     }
@@ -248,6 +273,7 @@ export function planRole(input: PlanInput): Plan {
     ssh: { enabled: ssh !== null, port: cluster.ssh.port },
     sets,
     rules,
+    ipProtocolRules,
     defaultedPeers,
     warnings,
   };

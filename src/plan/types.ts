@@ -1,7 +1,11 @@
 import type { EntrySource } from '../catalogue/catalogue.js';
-import type { AddressPeerClass, Family, PeerClass, PortRange, Protocol, Role } from '../model.js';
+import type { AddressPeerClass, Family, IpProtocol, PeerClass, PortRange, Protocol, Role } from '../model.js';
 
-/** The versioned shape of `kubewall plan --format json`; bump on any incompatible change. */
+/**
+ * The versioned shape of `kubewall plan --format json`; bump on any
+ * incompatible change. Additions keep v1: `ipProtocolRules` came later, so a
+ * consumer that knows only `rules` still reads every port rule it did.
+ */
 export const PLAN_API_VERSION = 'kubewall.dev/plan/v1';
 
 /** A named set of addresses for one peer class and family; rules refer to it, never to addresses. */
@@ -33,6 +37,31 @@ export interface PlanRule {
    * original port: backends must also filter it before DNAT (NodePorts).
    */
   readonly filterBeforeDnat: boolean;
+  readonly usedBy: string;
+  readonly source: EntrySource;
+  /** A one-line reason for humans: entry, purpose and "Used by". Backends escape it. */
+  readonly comment: string;
+}
+
+/**
+ * One rule for an IP protocol without ports (IP-in-IP, ESP, VRRP), from one
+ * peer class. Kept apart from `rules`, whose every rule has a port protocol
+ * and ports, so consumers of those never meet a rule without ports.
+ */
+export interface IpProtocolRule {
+  /** `keepalived-vrrp/vrrp/control-plane`: unique in the plan, across both rule lists. */
+  readonly id: string;
+  readonly entry: string;
+  readonly purpose: string;
+  /** kubewall's name for it (see `IP_PROTOCOL_INFO` in model.ts). */
+  readonly protocol: IpProtocol;
+  /** The IANA number every backend writes (never a name: /etc/protocols differ). */
+  readonly ipProtocol: number;
+  /** The families it is written for: both, or IPv4 only for IP-in-IP. */
+  readonly families: readonly Family[];
+  /** `self` rules are covered by the loopback accept and need no rule of their own. */
+  readonly peer: PeerClass;
+  readonly action: 'accept';
   readonly usedBy: string;
   readonly source: EntrySource;
   /** A one-line reason for humans: entry, purpose and "Used by". Backends escape it. */
@@ -79,6 +108,8 @@ export interface Plan {
   readonly ssh: { readonly enabled: boolean; readonly port: number };
   readonly sets: readonly PeerSet[];
   readonly rules: readonly PlanRule[];
+  /** Rules for IP protocols without ports, in protocol-number order; empty for most plans. */
+  readonly ipProtocolRules: readonly IpProtocolRule[];
   /** Peer classes whose addresses are the documented default, not the cluster file's. */
   readonly defaultedPeers: readonly AddressPeerClass[];
   readonly warnings: readonly string[];
@@ -87,6 +118,11 @@ export interface Plan {
 /** The rules a backend has to express; `self` rules are already covered by the loopback accept. */
 export function networkRules(plan: Plan): PlanRule[] {
   return plan.rules.filter((rule) => rule.peer !== 'self');
+}
+
+/** The IP-protocol rules a backend has to express; `self` rules are already covered by the loopback accept. */
+export function networkIpProtocolRules(plan: Plan): IpProtocolRule[] {
+  return plan.ipProtocolRules.filter((rule) => rule.peer !== 'self');
 }
 
 export function setName(peer: AddressPeerClass, family: Family): string {

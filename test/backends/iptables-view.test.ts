@@ -213,7 +213,7 @@ test('rendered files: the script is self-contained and names only its variant ou
 });
 
 test('the backend declares what it can do: filter before DNAT, address sets', () => {
-  assert.equal(iptablesBackend.capabilities, { filterBeforeDnat: true, addressSets: true });
+  assert.equal(iptablesBackend.capabilities, { filterBeforeDnat: true, addressSets: true, ipProtocols: ['ipip', 'esp', 'vrrp'] });
 });
 
 test.run();

@@ -145,4 +145,51 @@ test('a fragment with bad ports names file, line, path and value', async () => {
   }
 });
 
+/** Loads one fragment whose only entry has these protocol and port lines; returns the error message. */
+async function fragmentError(lines: string, extra = ''): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-cat-'));
+  await writeFile(
+    path.join(dir, 'ip.yaml'),
+    `entries:\n  - id: tunnel\n    purpose: a tunnel\n${lines}    roles: [worker]\n    peers: [nodes]\n    usedBy: x\n    source: { document: d, section: s }\n${extra}`,
+  );
+  try {
+    await loadCatalogue({ patterns: ['ip.yaml'], cwd: dir });
+  } catch (error) {
+    assert.instance(error, KubewallError);
+    return (error as Error).message;
+  }
+  throw new Error('the fragment loaded');
+}
+
+test('IP-protocol entries: no ports, their own entry, known names; errors name file, line, path and value', async () => {
+  assert.match(await fragmentError('    protocols: [vrrp]\n    ports: 112\n'), /^ip\.yaml:5:12: entries\[0\]\.ports: IP protocol vrrp has no ports \(remove ports\)$/);
+  assert.match(
+    await fragmentError('    protocols: [udp, esp]\n    ports: 4500\n'),
+    /^ip\.yaml:4:16: entries\[0\]\.protocols: udp take ports and esp has none: give the IP protocol an entry of its own/,
+  );
+  assert.match(await fragmentError('    protocols: [tcp]\n'), /^ip\.yaml:\d+:\d+: entries\[0\]\.ports: missing required key "ports" for tcp/);
+  assert.match(await fragmentError('    protocols: [gre]\n'), /entries\[0\]\.protocols\[0\]: unknown value "gre" \(expected tcp, udp, ipip, esp, vrrp\)/);
+  assert.match(
+    await fragmentError('    protocols: [esp]\n', 'overrides:\n  tunnel:\n    ports: 50\n'),
+    /overrides\.tunnel\.ports: entry "tunnel" is IP protocol esp, which has no ports/,
+  );
+});
+
+test('an IP-protocol entry loads without ports; two entries for one IP protocol on one role conflict', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-cat-'));
+  const entry = (id: string) =>
+    `  - id: ${id}\n    purpose: ESP\n    protocols: [esp]\n    roles: [worker]\n    peers: [nodes]\n    usedBy: x\n    source: { document: d, section: s }\n`;
+  await writeFile(path.join(dir, 'one.yaml'), `entries:\n${entry('ipsec')}`);
+  const one = await loadCatalogue({ patterns: ['one.yaml'], cwd: dir });
+  const ipsec = one.entries.find((e) => e.id === 'ipsec')!;
+  assert.equal([ipsec.protocols, ipsec.ports, ipsec.ipProtocols], [[], [], ['esp']]);
+  await writeFile(path.join(dir, 'two.yaml'), `entries:\n${entry('ipsec-a')}${entry('ipsec-b')}`);
+  try {
+    await loadCatalogue({ patterns: ['two.yaml'], cwd: dir });
+    assert.unreachable();
+  } catch (error) {
+    assert.match((error as Error).message, /catalogue conflict for role worker: "ipsec-a" \(two\.yaml: entries\[0\]\) IP protocol esp overlaps "ipsec-b"/);
+  }
+});
+
 test.run();

@@ -11,14 +11,17 @@ const ports = async (selection: ProfileSelection, role: 'worker' | 'control-plan
   const catalogue = await loadCatalogue({ profiles: selection });
   return catalogue.entries
     .filter((e) => e.roles.includes(role))
-    .flatMap((e) => e.protocols.map((p) => `${formatPortRanges(e.ports)}/${p} ${e.peers.join('+')}`));
+    .flatMap((e) => [
+      ...e.protocols.map((p) => `${formatPortRanges(e.ports)}/${p} ${e.peers.join('+')}`),
+      ...e.ipProtocols.map((p) => `${p} ${e.peers.join('+')}`),
+    ]);
 };
 
 test('the shipped profiles', async () => {
   assert.equal(await availableProfiles(), {
     distribution: ['k3s', 'kubeadm', 'rke2'],
     cni: ['calico', 'canal', 'cilium', 'flannel', 'none'],
-    addon: ['metallb', 'metrics-server'],
+    addon: ['keepalived', 'metallb', 'metrics-server'],
   });
 });
 
@@ -31,12 +34,13 @@ test('no profile, kubeadm and none: exactly the seed catalogue', async () => {
 
 // From DOMAIN.md §2 and each profile's source, by hand: CNI ports per mode between nodes.
 const CNI_PORTS: Array<[string, string[]]> = [
-  ['calico', ['179/tcp nodes', '5473/tcp nodes']],
+  ['calico', ['179/tcp nodes', '5473/tcp nodes', 'ipip nodes']],
   ['calico:vxlan', ['4789/udp nodes', '5473/tcp nodes']],
   ['calico:bgp+wireguard', ['179/tcp nodes', '5473/tcp nodes', '51820-51821/udp nodes']],
   ['cilium', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes']],
   ['cilium:geneve+wireguard', ['6081/udp nodes', '4240/tcp nodes', '4244/tcp nodes', '51871/udp nodes']],
   ['cilium:native', ['4240/tcp nodes', '4244/tcp nodes']],
+  ['cilium:vxlan+ipsec', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes', 'esp nodes']],
   ['flannel', ['8472/udp nodes']],
   ['flannel:wireguard', ['51820-51821/udp nodes']],
   ['flannel:host-gw', []],
@@ -52,12 +56,29 @@ for (const [cni, expected] of CNI_PORTS) {
   });
 }
 
-test('calico IP-in-IP says what kubewall cannot render yet, as a plan warning', async () => {
+test('calico IP-in-IP is a rule for IP protocol 4 from the nodes, IPv4 only, with its source; vxlan has none', async () => {
   const plan = await planFromFiles({ roles: ['worker'], profiles: { cni: 'calico' } });
-  assert.match(plan.warnings.join('\n'), /cni calico: IP-in-IP also needs IP protocol 4 from the nodes/);
   assert.equal(plan.profiles, ['cni calico (modes: ipip)']);
+  assert.equal(
+    plan.ipProtocolRules.map((r) => ({ id: r.id, ipProtocol: r.ipProtocol, families: r.families, peer: r.peer })),
+    [{ id: 'calico-ipip/ipip/nodes', ipProtocol: 4, families: ['ipv4'], peer: 'nodes' }],
+  );
+  assert.is(plan.ipProtocolRules[0]!.source.document, 'projectcalico docs, Network requirements');
+  assert.not.match(plan.warnings.join('\n'), /IP protocol 4/);
+  assert.ok(plan.sets.some((s) => s.name === 'nodes-v4'));
   const vxlan = await planFromFiles({ roles: ['worker'], profiles: { cni: 'calico:vxlan' } });
-  assert.not.match(vxlan.warnings.join('\n'), /IP protocol 4/);
+  assert.equal(vxlan.ipProtocolRules, []);
+});
+
+test('keepalived: VRRP (112) from the control-plane nodes, both families, on control-plane nodes only', async () => {
+  const controlPlane = await planFromFiles({ roles: ['control-plane'], profiles: { addons: ['keepalived'] } });
+  assert.equal(
+    controlPlane.ipProtocolRules.map((r) => `${r.id} ${r.ipProtocol} ${r.families.join('+')}`),
+    ['keepalived-vrrp/vrrp/control-plane 112 ipv4+ipv6'],
+  );
+  assert.match(controlPlane.warnings.join('\n'), /addon keepalived: VRRP \(IP protocol 112\)/);
+  const worker = await planFromFiles({ roles: ['worker'], profiles: { addons: ['keepalived'] } });
+  assert.equal(worker.ipProtocolRules, []);
 });
 
 test('distributions bring their own ports and their default CNI', async () => {
@@ -94,7 +115,7 @@ test('unknown profiles and modes name the flag and the valid choices', async () 
     [{ cni: flag('calico:vxlna') }, /^--cni: unknown mode "vxlna" for cni calico \(expected calico:ipip, calico:vxlan, calico:bgp, calico:wireguard; join modes with \+/],
     [{ cni: flag('none:vxlan') }, /cni none has no modes/],
     [{ distribution: flag('openshift', '--distribution') }, /^--distribution: unknown distribution "openshift" \(expected k3s, kubeadm, rke2\)$/],
-    [{ addons: [flag('istio', '--addon')] }, /^--addon: unknown addon "istio" \(expected metallb, metrics-server\)$/],
+    [{ addons: [flag('istio', '--addon')] }, /^--addon: unknown addon "istio" \(expected keepalived, metallb, metrics-server\)$/],
   ];
   for (const [selection, message] of cases) {
     try {

@@ -136,6 +136,19 @@ test('a backend without sets warns on stderr when a peer class is large (ufw, 60
   assert.match(result.stdout, /# warning: ufw has no sets: peer class nodes has 60 addresses/);
 });
 
+test('IP protocols: plan shows them without ports; ufw refuses IP-in-IP in one line, exit 1, nothing on stdout', async () => {
+  const plan = await runCli(['plan', '-r', 'control-plane', '--cni', 'calico', '--addon', 'keepalived']);
+  assert.is(plan.exitCode, 0, plan.stderr);
+  assert.match(plan.stdout, /^-\s+ipip \(4\)\s+nodes \(IPv4 only\)\s+calico-ipip: /m);
+  assert.match(plan.stdout, /^-\s+vrrp \(112\)\s+control-plane\s+keepalived-vrrp: /m);
+  const ufw = await runCli(['render', '-b', 'ufw', '-r', 'worker', '--cni', 'calico:ipip']);
+  assert.is(ufw.exitCode, 1);
+  assert.is(ufw.stdout, '');
+  assert.match(ufw.stderr, /ufw cannot accept IP protocol 4 \(ipip: IP-in-IP encapsulation\), needed by calico-ipip\/ipip\/nodes; it can express esp, vrrp/);
+  const vxlan = await runCli(['render', '-b', 'ufw', '-r', 'worker', '--cni', 'calico:vxlan']);
+  assert.is(vxlan.exitCode, 0, vxlan.stderr);
+});
+
 test('--help teaches: commands, examples, exit codes', async () => {
   const top = await runCli(['--help']);
   assert.is(top.exitCode, 0);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import {
   EMBEDDED_DEFAULT_CLUSTER,
   loadCluster,
+  networkIpProtocolRules,
   type Cluster,
   type Family,
   type Plan,
@@ -374,7 +375,7 @@ export async function runConformanceCase(
       const ranges = [...planRanges(plan, protocol), ...handRanges.filter((r) => r.protocol === protocol)];
       ports[protocol] = portsToProbe(ranges, protocol, dnatPorts);
     }
-    const unprobed = plan.rules.filter((r) => !(PROTOCOLS as readonly string[]).includes(r.protocol));
+    const unprobed = [...plan.rules.filter((r) => !(PROTOCOLS as readonly string[]).includes(r.protocol)), ...networkIpProtocolRules(plan)];
     if (unprobed.length > 0) notes.push(`not probed (no port to probe with a socket): ${unprobed.map((r) => r.id).join(', ')}`);
     notes.push(`ports probed: tcp ${ports.tcp.join(',')}; udp ${ports.udp.join(',')}; DNATed NodePorts ${dnatPorts.join(',')}`);
     const onNode = (list: number[]) => FAMILIES.flatMap((f) => list.map((port) => ({ host: lab.node[f], port })));

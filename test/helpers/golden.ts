@@ -2,6 +2,7 @@ import fg from 'fast-glob';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BACKEND_NAMES } from '../../src/backends/registry.js';
+import { KubewallError } from '../../src/errors.js';
 import { planFromFiles } from '../../src/load-plan.js';
 import type { Role } from '../../src/model.js';
 import { formatPlanJson, formatPlanTable } from '../../src/plan/format-plan.js';
@@ -17,6 +18,16 @@ export interface GoldenCase {
   readonly cluster?: string;
   readonly catalogue?: readonly string[];
   readonly allowLockout?: boolean;
+  /**
+   * Backends that must refuse this plan (a capability error: ufw and IP-in-IP);
+   * their golden file is `<backend>/refused.txt`, the error they give.
+   */
+  readonly refusedBy?: readonly string[];
+}
+
+/** Whether a case renders with this backend (the check tests run only those). */
+export function rendersWith(goldenCase: GoldenCase, backend: string): boolean {
+  return !(goldenCase.refusedBy ?? []).includes(backend);
 }
 
 export async function listGoldenCases(): Promise<GoldenCase[]> {
@@ -44,6 +55,15 @@ export async function renderGoldenCase(goldenCase: GoldenCase): Promise<Map<stri
     ['plan.json', formatPlanJson(plan)],
   ]);
   for (const backend of BACKEND_NAMES) {
+    if (!rendersWith(goldenCase, backend)) {
+      const refusal = await renderPlan(plan, backend).then(
+        () => new Error(`${goldenCase.name}: ${backend} rendered, but case.json says it refuses this plan`),
+        (error: unknown) => error,
+      );
+      if (!(refusal instanceof KubewallError) || refusal.code !== 'CAPABILITY') throw refusal;
+      outputs.set(`${backend}/refused.txt`, `${refusal.message}\n`);
+      continue;
+    }
     const result = await renderPlan(plan, backend);
     for (const file of result.files) outputs.set(`${backend}/${file.name}`, file.content);
   }

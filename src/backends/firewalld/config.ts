@@ -1,6 +1,6 @@
 import type { AddressPeerClass, Family, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
-import { networkRules, type Plan, type PlanRule } from '../../plan/types.js';
+import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
 import { assertFirewalldName } from './escape.js';
 
 /**
@@ -43,6 +43,8 @@ export interface FirewalldRichRule {
   readonly sourceIpset?: string;
   readonly port?: FirewalldPort;
   readonly icmpType?: string;
+  /** An IP protocol by number (`protocol value="112"`): firewalld takes 0-255 or an /etc/protocols name. */
+  readonly protocol?: number;
   readonly action: 'accept';
 }
 
@@ -91,6 +93,20 @@ function ruleItems(plan: Plan, rule: PlanRule): FirewalldZoneItem[] {
   });
 }
 
+/** An IP-protocol rule as rich rules: one per family and source set, or one without family for `any` in both families. */
+function ipProtocolItems(plan: Plan, rule: IpProtocolRule): FirewalldZoneItem[] {
+  if (rule.peer === 'any' && rule.families.length === 2) {
+    return [{ kind: 'rule', comment: rule.comment, rule: { protocol: rule.ipProtocol, action: 'accept' } }];
+  }
+  return rule.families.map((family): FirewalldZoneItem => {
+    if (rule.peer === 'any') return { kind: 'rule', comment: rule.comment, rule: { family, protocol: rule.ipProtocol, action: 'accept' } };
+    const peer = rule.peer as AddressPeerClass;
+    const set = plan.sets.find((s) => s.peer === peer && s.family === family);
+    if (!set) throw new Error(`plan has no ${family} set for peer class ${peer} (rule ${rule.id})`);
+    return { kind: 'rule', comment: rule.comment, rule: { family, sourceIpset: ipsetName(set.name), protocol: rule.ipProtocol, action: 'accept' } };
+  });
+}
+
 /**
  * ICMP the baseline keeps: one rich rule per type. A type both lists name is
  * written without a family (firewalld expands it to icmp and icmpv6); the
@@ -128,7 +144,11 @@ export function buildFirewalldConfig(plan: Plan): FirewalldConfig {
     target: ZONE_TARGETS[plan.baseline.inputPolicy],
     sources: [...FIREWALLD_CATCH_ALL_SOURCES],
     forward: true,
-    items: [...icmpItems(plan), ...networkRules(plan).flatMap((rule) => ruleItems(plan, rule))],
+    items: [
+      ...icmpItems(plan),
+      ...networkRules(plan).flatMap((rule) => ruleItems(plan, rule)),
+      ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolItems(plan, rule)),
+    ],
   };
   return { zone, ipsets };
 }

@@ -1,3 +1,4 @@
+import { IP_PROTOCOLS } from '../../model.js';
 import { buildHeaderLines } from '../../render/header.js';
 import { firewalldInstall } from './install.js';
 import type { Backend, RenderedFile } from '../types.js';
@@ -33,7 +34,7 @@ export const firewalldBackend: Backend = {
   name: 'firewalld',
   description: `a firewall-cmd --permanent script (and XML files) owning zone ${FIREWALLD_ZONE} and ipsets ${FIREWALLD_IPSET_PREFIX}*`,
   // firewalld accepts DNATed traffic (`ct status dnat accept`) before any zone sees it.
-  capabilities: { filterBeforeDnat: false, addressSets: true },
+  capabilities: { filterBeforeDnat: false, addressSets: true, ipProtocols: IP_PROTOCOLS },
   install: firewalldInstall,
   hostReader: firewalldHostReader,
   async render(plan, context) {

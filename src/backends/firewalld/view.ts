@@ -29,6 +29,7 @@ export function formatRichRule(rule: FirewalldRichRule): string {
   if (rule.sourceIpset) parts.push(`source ipset="${assertFirewalldName(rule.sourceIpset, 'ipset')}"`);
   if (rule.port) parts.push(`port port="${rule.port.port}" protocol="${rule.port.protocol}"`);
   if (rule.icmpType) parts.push(`icmp-type name="${rule.icmpType}"`);
+  if (rule.protocol !== undefined) parts.push(`protocol value="${rule.protocol}"`);
   parts.push(rule.action);
   return parts.join(' ');
 }
@@ -40,6 +41,7 @@ export function formatRichRuleXml(rule: FirewalldRichRule): string {
     rule.sourceIpset ? `<source ipset="${escapeXml(rule.sourceIpset)}"/>` : '',
     rule.port ? `<port port="${escapeXml(rule.port.port)}" protocol="${escapeXml(rule.port.protocol)}"/>` : '',
     rule.icmpType ? `<icmp-type name="${escapeXml(rule.icmpType)}"/>` : '',
+    rule.protocol !== undefined ? `<protocol value="${rule.protocol}"/>` : '',
     `<${rule.action}/>`,
   ];
   return `<rule${family}>${children.join('')}</rule>`;
@@ -126,7 +128,7 @@ function itemGroups(zone: FirewalldZone): ScriptItemGroupView[] {
     title,
     items: zone.items.filter((item) => item.kind === kind).map((item) => ({ comment: shCommentText(item.comment), arg: itemArgs(item) })),
   });
-  return [group('port', 'ports open to every source'), group('rule', 'rich rules: ICMP, then each port from its peer class')].filter(
+  return [group('port', 'ports open to every source'), group('rule', 'rich rules: ICMP, then each port and IP protocol from its peer class')].filter(
     (g) => g.items.length > 0,
   );
 }

@@ -1,3 +1,4 @@
+import { IP_PROTOCOLS } from '../../model.js';
 import { KubewallError } from '../../errors.js';
 import { iptablesInstall } from './install.js';
 import { buildHeaderLines } from '../../render/header.js';
@@ -57,7 +58,7 @@ export function iptablesHeaderLines(variant: IptablesVariant, source: string): s
 export const iptablesBackend: Backend = {
   name: 'iptables',
   description: `a sh script feeding ipset restore and iptables-restore --noflush, owning chains ${IPTABLES_CHAINS.input} and ${IPTABLES_CHAINS.beforeDnat} and ipsets ${IPSET_PREFIX}*`,
-  capabilities: { filterBeforeDnat: true, addressSets: true },
+  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS },
   install: iptablesInstall,
   hostReader: iptablesHostReader,
   async render(plan, context) {

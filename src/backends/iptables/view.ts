@@ -1,7 +1,7 @@
 import { KubewallError } from '../../errors.js';
 import type { Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
-import { networkRules, setName, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
+import { networkIpProtocolRules, networkRules, setName, type IpProtocolRule, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
 import { assertIpsetName, assertIptablesChain, quoteIptablesComment } from './escape.js';
 
 /** The two iptables implementations; a host uses one, and rules in the other silently do not apply. */
@@ -117,7 +117,7 @@ export function portMatches(protocol: Protocol, ports: readonly PortRange[]): st
   return chunks.map((chunk) => `-m multiport --dports ${chunk.join(',')}`);
 }
 
-function sourceMatch(rule: PlanRule, family: Family): string {
+function sourceMatch(rule: PlanRule | IpProtocolRule, family: Family): string {
   if (rule.peer === 'any' || rule.peer === 'self') return '';
   const set = ipsetName({ name: setName(rule.peer, family) });
   return ` -m set --match-set ${set} src`;
@@ -129,6 +129,12 @@ function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETUR
   return portMatches(rule.protocol, rule.ports).map(
     (ports) => `-A ${chain} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
   );
+}
+
+/** `-p` by number: /etc/protocols names differ between hosts (4 is `ipencap` on Debian, `ipv4` on others). */
+function ipProtocolLines(chain: string, rule: IpProtocolRule, family: Family): string[] {
+  if (!rule.families.includes(family)) return [];
+  return [`-A ${chain} -p ${rule.ipProtocol}${sourceMatch(rule, family)} -m comment --comment ${quoteIptablesComment(rule.comment)} -j RETURN`];
 }
 
 const ICMP_MATCH: Record<Family, (type: string) => string> = {
@@ -152,6 +158,7 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
     `-A ${chain} -m conntrack --ctstate INVALID -m comment --comment ${quoteIptablesComment('baseline: invalid packets')} -j DROP`,
     ...icmpTypes.map((type) => `-A ${chain} ${ICMP_MATCH[family](type)} -m comment --comment ${icmpComment} -j RETURN`),
     ...networkRules(plan).flatMap((rule) => ruleLines(chain, rule, family, 'RETURN', rule.comment)),
+    ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolLines(chain, rule, family)),
     `-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`,
   ];
 }

@@ -1,3 +1,4 @@
+import { IP_PROTOCOLS } from '../../model.js';
 import { buildHeaderLines } from '../../render/header.js';
 import { nftablesInstall } from './install.js';
 import type { Backend } from '../types.js';
@@ -14,7 +15,7 @@ const APPLY_LINES = [
 export const nftablesBackend: Backend = {
   name: 'nftables',
   description: `an nft -f script owning table ${NFT_TABLE.family} ${NFT_TABLE.name}`,
-  capabilities: { filterBeforeDnat: true, addressSets: true },
+  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS },
   hostReader: nftablesHostReader,
   install: nftablesInstall,
   async render(plan, context) {

@@ -334,7 +334,7 @@ function readMatch(parts: RuleParts, match: JsonObject): boolean {
   const fib = isObject(left['fib']) ? left['fib'] : undefined;
   const setOnce = (value: RuleMatch) => (parts.match ? false : ((parts.match = value), true));
   if ((meta === 'iif' || meta === 'iifname') && op === '==' && right === 'lo') return setOnce({ kind: 'loopback' });
-  if (meta === 'l4proto' && op === '==' && typeof right === 'string') return (parts.l4proto = right), true;
+  if (meta === 'l4proto' && op === '==' && (typeof right === 'string' || typeof right === 'number')) return (parts.l4proto = String(right)), true;
   if (meta === 'nfproto' && op === '==' && (right === 'ipv4' || right === 'ipv6')) return setFamily(parts, right);
   if (ct === 'state' && (op === 'in' || op === '==')) {
     const states = stringList(right)?.sort().join(',');
@@ -372,6 +372,19 @@ function setFamily(parts: RuleParts, family: Family): boolean {
   return true;
 }
 
+/**
+ * nft prints `meta l4proto` by the host's /etc/protocols name, which differs
+ * between distributions (4 is `ipencap` on Debian, `ipv4` with iana-etc), or
+ * by number when the host has no name for it. Only names for the IP
+ * protocols kubewall writes are mapped; `ipip` is 94 there, not 4.
+ */
+const NFT_IP_PROTOCOL_NAMES: Readonly<Record<string, number>> = { ipencap: 4, ipv4: 4, esp: 50, vrrp: 112 };
+
+function ipProtocolNumber(text: string): number | undefined {
+  if (/^\d{1,3}$/.test(text)) return Number(text) <= 255 ? Number(text) : undefined;
+  return Object.hasOwn(NFT_IP_PROTOCOL_NAMES, text) ? NFT_IP_PROTOCOL_NAMES[text] : undefined;
+}
+
 /** One nft rule → normalized rules (one per family it matches), or an `other` rule. */
 export function normalizeNftRule(chain: string, expr: readonly Json[], origin: string): NormalizedRule[] {
   const parts: RuleParts = {};
@@ -390,9 +403,16 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
   }
   const verdict = parts.verdict;
   // Only a verdict (and perhaps a counter): the catch-all at the end of a chain.
-  const match: RuleMatch | undefined = parts.match ?? (known && parts.source === undefined && parts.family === undefined && parts.l4proto === undefined ? { kind: 'all' } : undefined);
-  const dependencyOk = parts.l4proto === undefined || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
-  const sourceOk = parts.source === undefined || match?.kind === 'ports';
+  const ipProtocol = parts.match === undefined && parts.l4proto !== undefined ? ipProtocolNumber(parts.l4proto) : undefined;
+  const match: RuleMatch | undefined =
+    parts.match ??
+    (ipProtocol !== undefined
+      ? { kind: 'ip-protocol', protocol: ipProtocol }
+      : known && parts.source === undefined && parts.family === undefined && parts.l4proto === undefined
+        ? { kind: 'all' }
+        : undefined);
+  const dependencyOk = parts.l4proto === undefined || match?.kind === 'ip-protocol' || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
+  const sourceOk = parts.source === undefined || match?.kind === 'ports' || match?.kind === 'ip-protocol';
   if (!known || !match || !verdict || !dependencyOk || !sourceOk) {
     return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
   }

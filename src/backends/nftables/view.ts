@@ -1,6 +1,15 @@
 import type { Family } from '../../model.js';
 import { formatPortRanges } from '../../ports.js';
-import { networkRules, setName, type IcmpType, type Icmpv6Type, type Plan, type PlanRule } from '../../plan/types.js';
+import {
+  networkIpProtocolRules,
+  networkRules,
+  setName,
+  type IcmpType,
+  type Icmpv6Type,
+  type IpProtocolRule,
+  type Plan,
+  type PlanRule,
+} from '../../plan/types.js';
 import { assertNftIdentifier, quoteNftString } from './escape.js';
 
 export const NFT_TABLE = { family: 'inet', name: 'kubewall' } as const;
@@ -55,7 +64,7 @@ function dport(rule: PlanRule): string {
   return `${rule.protocol} dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`}`;
 }
 
-function saddr(rule: PlanRule, family: Family): string {
+function saddr(rule: PlanRule | IpProtocolRule, family: Family): string {
   if (rule.peer === 'any' || rule.peer === 'self') return '';
   const setRef = assertNftIdentifier(setName(rule.peer, family));
   return `${family === 'ipv4' ? 'ip' : 'ip6'} saddr @${setRef} `;
@@ -68,6 +77,19 @@ function acceptStatements(rule: PlanRule): string[] {
   return (['ipv4', 'ipv6'] as const).map((family) => `${saddr(rule, family)}${dport(rule)} accept ${comment}`);
 }
 
+/**
+ * An IP protocol by number (nft would print /etc/protocols' name back: 4 is
+ * `ipencap` there); `meta l4proto` also finds it behind IPv6 extension headers.
+ * A rule for one family only says so with `meta nfproto` when no set does.
+ */
+function ipProtocolStatements(rule: IpProtocolRule): string[] {
+  const match = `meta l4proto ${rule.ipProtocol} accept comment ${quoteNftString(rule.comment)}`;
+  if (rule.peer === 'any') {
+    return rule.families.length === 2 ? [match] : rule.families.map((family) => `meta nfproto ${family} ${match}`);
+  }
+  return rule.families.map((family) => `${saddr(rule, family)}${match}`);
+}
+
 function inputChain(plan: Plan): NftChainView {
   const { baseline } = plan;
   const rules = [
@@ -77,6 +99,7 @@ function inputChain(plan: Plan): NftChainView {
     `meta l4proto icmp icmp type { ${baseline.icmp.map((t) => ICMP_NAMES[t]).join(', ')} } accept comment "baseline: ICMP that IPv4 needs"`,
     `meta l4proto ipv6-icmp icmpv6 type { ${baseline.icmpv6.map((t) => ICMPV6_NAMES[t]).join(', ')} } accept comment "baseline: ICMPv6 that IPv6 needs"`,
     ...networkRules(plan).flatMap(acceptStatements),
+    ...networkIpProtocolRules(plan).flatMap(ipProtocolStatements),
     // The kernel applies a new base chain's drop policy only at the end of the commit
     // (nf_tables_commit, nft_chain_commit_drop_policy), after the old table's hook is gone:
     // replacing the table would accept for an instant. The conformance harness saw it leak.

@@ -29,7 +29,8 @@ export const ufwBackend: Backend = {
   name: 'ufw',
   description: `a ufw command script owning the ufw rules tagged "${UFW_TAG_PREFIX} ..."`,
   // ufw filters INPUT: kube-proxy's DNAT has already rewritten NodePort traffic; and it has no address sets.
-  capabilities: { filterBeforeDnat: false, addressSets: false },
+  // ufw 0.36 takes `proto esp` and `proto vrrp` (portless_protocols in ufw/util.py), but not protocol 4 (ipip).
+  capabilities: { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'] },
   install: ufwInstall,
   hostReader: ufwHostReader,
   planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),

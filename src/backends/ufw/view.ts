@@ -1,6 +1,6 @@
-import type { AddressPeerClass, PortRange } from '../../model.js';
+import type { AddressPeerClass, Family, PortRange } from '../../model.js';
 import { formatPortRanges } from '../../ports.js';
-import { networkRules, type Plan, type PlanRule } from '../../plan/types.js';
+import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
 import { assertUfwAddress, quoteSh, ufwCommentText } from './escape.js';
 
 /** Every rule kubewall adds carries a comment starting with this word; it is how an apply finds its own rules. */
@@ -62,12 +62,13 @@ export function chunkPortRanges(ranges: readonly PortRange[]): PortRange[][] {
   return chunks;
 }
 
-function peerAddresses(plan: Plan, peer: AddressPeerClass): string[] {
-  return plan.sets.filter((set) => set.peer === peer).flatMap((set) => set.elements.map(assertUfwAddress));
+function peerAddresses(plan: Plan, peer: AddressPeerClass, families: readonly Family[] = ['ipv4', 'ipv6']): string[] {
+  return plan.sets.filter((set) => set.peer === peer && families.includes(set.family)).flatMap((set) => set.elements.map(assertUfwAddress));
 }
 
 interface UfwRule {
   readonly protocol: string;
+  /** Empty for an IP protocol (ufw's portless protocols: esp, vrrp...). */
   readonly ports: string;
   /** null: from any address, both families. */
   readonly address: string | null;
@@ -79,9 +80,10 @@ function ruleKey(rule: Omit<UfwRule, 'ids'>): string {
 }
 
 function ruleLine(rule: UfwRule): string {
-  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} port ${rule.ports} from ${rule.address ?? 'any'}`);
+  const what = rule.ports === '' ? `proto ${rule.protocol}` : `port ${rule.ports}`;
+  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} ${what} from ${rule.address ?? 'any'}`);
   const from = rule.address === null ? '' : ` from ${rule.address}`;
-  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to any port ${rule.ports}`;
+  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to any${rule.ports === '' ? '' : ` port ${rule.ports}`}`;
 }
 
 /**
@@ -90,14 +92,25 @@ function ruleLine(rule: UfwRule): string {
  * peer classes share addresses) are merged into it, so ufw never sees the
  * same rule twice with two comments (it would rewrite it on every apply).
  */
-function groupRules(plan: Plan, rules: readonly PlanRule[], seen: Map<string, UfwRule>): UfwRuleGroupView[] {
+/** The addresses a rule comes from: `null` is any address of both families, which ufw adds as one command. */
+function ruleAddresses(plan: Plan, rule: PlanRule | IpProtocolRule): (string | null)[] {
+  const families = 'families' in rule ? rule.families : (['ipv4', 'ipv6'] as const);
+  if (rule.peer === 'self') return [];
+  if (rule.peer !== 'any') return peerAddresses(plan, rule.peer, families);
+  if (families.length === 2) return [null];
+  return families.map((family) => (family === 'ipv4' ? '0.0.0.0/0' : '::/0'));
+}
+
+function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], seen: Map<string, UfwRule>): UfwRuleGroupView[] {
   const groups: { comment: string; rules: UfwRule[] }[] = [];
   for (const rule of rules) {
     const own: UfwRule[] = [];
-    const addresses = rule.peer === 'any' ? [null] : rule.peer === 'self' ? [] : peerAddresses(plan, rule.peer);
-    for (const chunk of chunkPortRanges(rule.ports)) {
+    const addresses = ruleAddresses(plan, rule);
+    // An IP protocol (esp, vrrp) is one rule per address, without ports.
+    const portLists = 'ports' in rule ? chunkPortRanges(rule.ports).map((chunk) => formatPortRanges(chunk, ':')) : [''];
+    for (const ports of portLists) {
       for (const address of addresses) {
-        const candidate = { protocol: rule.protocol, ports: formatPortRanges(chunk, ':'), address };
+        const candidate = { protocol: rule.protocol, ports, address };
         const existing = seen.get(ruleKey(candidate));
         if (existing) {
           existing.ids.push(rule.id);
@@ -121,7 +134,9 @@ export function findLargePeerClasses(plan: Plan): LargePeerClass[] {
   const rules = networkRules(plan);
   for (const peer of new Set(plan.sets.map((set) => set.peer))) {
     const addresses = peerAddresses(plan, peer).length;
-    const portRules = rules.filter((rule) => rule.peer === peer).reduce((sum, rule) => sum + chunkPortRanges(rule.ports).length, 0);
+    const portRules =
+      rules.filter((rule) => rule.peer === peer).reduce((sum, rule) => sum + chunkPortRanges(rule.ports).length, 0) +
+      networkIpProtocolRules(plan).filter((rule) => rule.peer === peer).length;
     if (addresses > UFW_LARGE_PEER_CLASS && portRules > 0) large.push({ peer, addresses, portRules });
   }
   return large;
@@ -143,7 +158,7 @@ export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwVie
   const seen = new Map<string, UfwRule>();
   const sshRules = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
   const ssh = sshRules.length > 0 ? sshRules : [{ comment: 'NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', lines: [] }];
-  const rest = groupRules(plan, rules.filter((rule) => rule.entry !== 'ssh'), seen);
+  const rest = groupRules(plan, [...rules.filter((rule) => rule.entry !== 'ssh'), ...networkIpProtocolRules(plan)], seen);
   const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
   return {
     header: { lines: headerLines },

@@ -25,6 +25,7 @@ Examples:
   $ kubewall catalogue
   $ kubewall catalogue --cni cilium              # what the Cilium profile adds
   $ kubewall catalogue --distribution rke2 --addon metrics-server
+  $ kubewall catalogue --cni calico:ipip --addon keepalived   # IP protocols: IP-in-IP (4), VRRP (112)
   $ kubewall catalogue --catalogue 'ports.d/*.yaml' --format json`,
     )
     .action(async (flags: CatalogueFlags) => {

@@ -190,4 +190,33 @@ test('normalizeNftRule: counters are ignored, l4proto dependencies accepted, any
   assert.equal(literalSource.map((r) => r.match.kind), ['other']);
 });
 
+test('IP protocols read back by number, whatever name the host\'s /etc/protocols gives them', () => {
+  const l4proto = (right: string | number) => ({ match: { op: '==', left: { meta: { key: 'l4proto' } }, right } });
+  const saddr = { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nodes-v4' } };
+  const rows = (expr: unknown[]) => normalizeNftRule('input', expr as never, 'h').map((r) => `${r.family} ${r.source} ${JSON.stringify(r.match)}`);
+  assert.equal(rows([saddr, l4proto('ipencap'), { accept: null }]), ['ipv4 nodes-v4 {"kind":"ip-protocol","protocol":4}']);
+  assert.equal(rows([saddr, l4proto('ipv4'), { accept: null }]), ['ipv4 nodes-v4 {"kind":"ip-protocol","protocol":4}'], 'iana-etc names 4 ipv4');
+  assert.equal(rows([l4proto(112), { accept: null }]), ['ipv4 null {"kind":"ip-protocol","protocol":112}', 'ipv6 null {"kind":"ip-protocol","protocol":112}']);
+  const ipv4Only = [{ match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } }, l4proto('esp'), { accept: null }];
+  assert.equal(rows(ipv4Only), ['ipv4 null {"kind":"ip-protocol","protocol":50}']);
+  // /etc/protocols' `ipip` is 94, not the IP-in-IP (4) kubewall writes: it stays unmapped.
+  assert.equal(rows([l4proto('ipip'), { accept: null }]).map((r) => r.split(' ')[2]!.slice(0, 16)), ['{"kind":"other",']);
+});
+
+test('IP-protocol drift (real nft output): the deleted IPv6 VRRP rule is added back, the hand-made ESP accept removed', async () => {
+  const { diff, warnings } = await diffFixture('ip-protocols-drift', ['control-plane'], 'test/golden/calico-ipip-keepalived-control-plane/inputs/cluster.yaml');
+  assert.equal(diff.rules.add.map((r) => `${r.chain} ${r.family} ${r.source} ${JSON.stringify(r.match)}`), [
+    'input ipv6 control-plane-v6 {"kind":"ip-protocol","protocol":112}',
+  ]);
+  assert.equal(diff.rules.remove.map((r) => `${r.chain} ${r.family} ${r.source} ${JSON.stringify(r.match)}`), [
+    'input ipv4 null {"kind":"ip-protocol","protocol":50}',
+    'input ipv6 null {"kind":"ip-protocol","protocol":50}',
+  ]);
+  assert.equal(diff.sets.elements, []);
+  assert.equal(warnings, []);
+  // IP-in-IP (ipencap 4 from nodes-v4) and IPv4 VRRP are in sync.
+  const { ruleset } = parseNftRuleset(fixture('ip-protocols-drift'), 'f');
+  assert.ok(ruleset.rules.some((r) => r.family === 'ipv4' && r.source === 'nodes-v4' && r.match.kind === 'ip-protocol' && r.match.protocol === 4));
+});
+
 test.run();

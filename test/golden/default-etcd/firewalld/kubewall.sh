@@ -126,7 +126,7 @@ firewall-cmd -q --permanent --zone=kubewall --add-forward
 # every IPv4 and IPv6 source: classified here, ahead of the interface's zone
 firewall-cmd -q --permanent --zone=kubewall --add-source='0.0.0.0/0' --add-source='::/0'
 
-# rich rules: ICMP, then each port from its peer class: one firewall-cmd call, one line each
+# rich rules: ICMP, then each port and IP protocol from its peer class: one firewall-cmd call, one line each
 set --
 # baseline: ICMP and ICMPv6 echo-request
 set -- "$@" --add-rich-rule='rule icmp-type name="echo-request" accept'

@@ -131,7 +131,7 @@ set --
 set -- "$@" --add-port='443/tcp'
 firewall-cmd -q --permanent --zone=kubewall "$@"
 
-# rich rules: ICMP, then each port from its peer class: one firewall-cmd call, one line each
+# rich rules: ICMP, then each port and IP protocol from its peer class: one firewall-cmd call, one line each
 set --
 # baseline: ICMP and ICMPv6 echo-request
 set -- "$@" --add-rich-rule='rule icmp-type name="echo-request" accept'
