@@ -76,4 +76,21 @@ test('several port ranges in one rule become an anonymous set', () => {
   assert.ok(input.rules.some((r) => r.startsWith('tcp dport { 443, 6443 } accept')));
 });
 
+test('IP protocols by number after the port rules: a set per family, or meta nfproto for an IPv4-only rule from anyone', async () => {
+  const withProfiles = await loadCatalogue({ profiles: { cni: { value: 'calico:ipip', where: '--cni', code: 'USAGE' }, addons: [{ value: 'keepalived', where: '--addon', code: 'USAGE' }] } });
+  const rulesOf = (overrides: Parameters<typeof applyOverrides>[1]) => {
+    const plan = planRole({ catalogue: applyOverrides(withProfiles, overrides, () => 'x'), cluster: EMBEDDED_DEFAULT_CLUSTER, roles: ['control-plane'] });
+    return buildNftablesView(plan, []).chains[0]!.rules.filter((r) => r.includes('l4proto') && !r.includes('icmp')).map((r) => r.replace(/ comment .*/, ''));
+  };
+  assert.equal(rulesOf({}), [
+    'ip saddr @nodes-v4 meta l4proto 4 accept',
+    'ip saddr @control-plane-v4 meta l4proto 112 accept',
+    'ip6 saddr @control-plane-v6 meta l4proto 112 accept',
+  ]);
+  assert.equal(rulesOf({ 'calico-ipip': { peers: ['any'] }, 'keepalived-vrrp': { peers: ['any'] } }), [
+    'meta nfproto ipv4 meta l4proto 4 accept',
+    'meta l4proto 112 accept',
+  ]);
+});
+
 test.run();
