@@ -11,6 +11,7 @@ import {
   ENCAPSULATION_CASES,
   ENCAPSULATION_CLUSTER,
   planOpensBetweenNodes,
+  planOpensIpProtocolBetweenNodes,
   tunnelDeviceLines,
   vxlanFdbLines,
   wireProbes,
@@ -24,12 +25,9 @@ import { loadEncapsulationContext } from './encapsulation-run.js';
  * one case per CNI.
  */
 
-/** Modes that send no packets of their own (routes only), or whose rules the plan does not render yet. */
+/** Modes that send no packets of their own (routes only). */
 const MODES_WITHOUT_A_CASE: Readonly<Record<string, string>> = {
   'calico:bgp': 'BGP routes, no encapsulation (179/tcp is in the matrix of profiles.test.ts)',
-  'calico:ipip': 'IP-in-IP: the plan renders no IP-protocol rules yet (it warns); IPIP_CASE is ready for it',
-  // Announced by the ip-protocols work (ESP 50); a case (raw IP4/IP6 sockets, protocol 50) belongs here once its rules land.
-  'cilium:ipsec': 'IPsec (ESP): no IP-protocol rules yet',
   'cilium:native': 'native routing, no tunnel',
   'flannel:host-gw': 'host-gw routes, no encapsulation',
 };
@@ -70,6 +68,8 @@ test('each case: at most one kernel tunnel, and no other-mode port that a tunnel
       const wirePorts = kase.tunnels.flatMap((t) => wireProbes(t, geneve)).flatMap((p) => ('udp' in p.transport ? [p.transport.udp] : []));
       const devicePorts = kase.tunnels.flatMap((t) => (deviceKind(t, geneve) !== null && 'port' in t ? [t.port] : []));
       for (const port of kase.closedUdpPorts) assert.not.ok([...wirePorts, ...devicePorts].includes(port), `${kase.cni}: ${port}`);
+      const ipProtocols = kase.tunnels.flatMap((t) => (t.kind === 'ip-protocol' ? [t.protocol] : []));
+      for (const n of kase.closedIpProtocols) assert.not.ok(ipProtocols.includes(n), `${kase.cni}: IP protocol ${n}`);
     }
   }
 });
@@ -80,7 +80,15 @@ test('the plans open each tunnel between the two nodes, to no outsider, and keep
     ENCAPSULATION_CASES.map(async (kase) => {
       const { plans, lab } = await loadEncapsulationContext(ENCAPSULATION_CLUSTER, kase.cni);
       for (const tunnel of kase.tunnels) {
-        const ports = tunnel.kind === 'udp' ? [tunnel.ports.ipv4, tunnel.ports.ipv6] : tunnel.kind === 'ip-protocol' ? [] : [tunnel.port];
+        if (tunnel.kind === 'ip-protocol') {
+          for (const family of ['ipv4', 'ipv6'] as const) {
+            const seen = planOpensIpProtocolBetweenNodes(plans, lab, tunnel.protocol, family);
+            if (tunnel.families.includes(family) && !seen.nodes) wrong.push(`${kase.cni}: IP protocol ${tunnel.protocol} ${family} not open between the nodes`);
+            if (seen.outsider) wrong.push(`${kase.cni}: IP protocol ${tunnel.protocol} ${family} open to the outsider`);
+          }
+          continue;
+        }
+        const ports = tunnel.kind === 'udp' ? [tunnel.ports.ipv4, tunnel.ports.ipv6] : [tunnel.port];
         for (const port of ports) {
           for (const family of ['ipv4', 'ipv6'] as const) {
             const seen = planOpensBetweenNodes(plans, lab, port, family);
@@ -88,6 +96,9 @@ test('the plans open each tunnel between the two nodes, to no outsider, and keep
             if (seen.outsider) wrong.push(`${kase.cni}: ${port}/udp ${family} open to the outsider`);
           }
         }
+      }
+      for (const n of kase.closedIpProtocols) {
+        if (planOpensIpProtocolBetweenNodes(plans, lab, n, 'ipv4').nodes) wrong.push(`${kase.cni}: IP protocol ${n} open though its mode is not chosen`);
       }
       for (const port of kase.closedUdpPorts) {
         if (planOpensBetweenNodes(plans, lab, port, 'ipv4').nodes) wrong.push(`${kase.cni}: ${port}/udp open though its mode is not chosen`);

@@ -120,6 +120,8 @@ interface PacketProbe {
   readonly description: string;
   /** After kubewall: between nodes the tunnel must work; from the outsider, or on another mode's port, it must not. */
   readonly expectAfter: 'observed' | 'refused';
+  /** The node whose firewall judges it (its own receiver, or its pod's). */
+  readonly to: 'a' | 'b';
   readonly receiver: Receiver;
   send(phase: string): Promise<void>;
   token(phase: string): string;
@@ -133,12 +135,14 @@ interface ConnectProbe {
   readonly banner: string;
 }
 
-function sendAddress(transport: { udp: number } | { ipProtocol: number }, family: Family, host: string): string {
+type WireTransport = { readonly udp: number } | { readonly ipProtocol: number };
+
+function sendAddress(transport: WireTransport, family: Family, host: string): string {
   if ('udp' in transport) return family === 'ipv4' ? `UDP4-SENDTO:${host}:${transport.udp}` : `UDP6-SENDTO:[${host}]:${transport.udp}`;
   return family === 'ipv4' ? `IP4-SENDTO:${host}:${transport.ipProtocol}` : `IP6-SENDTO:[${host}]:${transport.ipProtocol}`;
 }
 
-function receiveAddress(transport: { udp: number } | { ipProtocol: number }, family: Family): string {
+function receiveAddress(transport: WireTransport, family: Family): string {
   if ('udp' in transport) return family === 'ipv4' ? `UDP4-RECV:${transport.udp}` : `UDP6-RECV:${transport.udp},ipv6only=1`;
   return family === 'ipv4' ? `IP4-RECV:${transport.ipProtocol}` : `IP6-RECV:${transport.ipProtocol}`;
 }
@@ -321,7 +325,12 @@ export async function runEncapsulationCase(
     );
     phase('apply');
 
-    await exchange(packets, 'applied', (p) => p.expectAfter === 'observed');
+    // One receiving node at a time, conntrack emptied before each: a packet A sent to B makes B's packet to A a
+    // reply in A's conntrack (IP protocols without ports have no ports to tell flows apart), accepted as established.
+    for (const to of ['b', 'a'] as const) {
+      await Promise.all([nodeNs.a, nodeNs.b].map((netns) => execa('ip', ['netns', 'exec', netns, 'conntrack', '-F'], { reject: false })));
+      await exchange(packets.filter((p) => p.to === to), 'applied', (p) => p.expectAfter === 'observed');
+    }
     const connectsAfter = await Promise.all(connects.map(connect));
     for (const p of packets) {
       checks += 1;
@@ -383,6 +392,7 @@ function buildProbes(
       return {
         description: `${from === 'outsider' ? 'outsider' : `pod ${from}`} → pod ${to} through ${label} (inner UDP ${POD_PORTS.udp})`,
         expectAfter,
+        to,
         receiver: podReceivers[to],
         token,
         send: (p) => socatSend(fromNs, token(p), `UDP4-SENDTO:${node(to).pod}:${POD_PORTS.udp}`),
@@ -400,7 +410,10 @@ function buildProbes(
 
   // Tunnels without a kernel device: their packets on the wire, node to node.
   const wire = kase.tunnels.flatMap((t) => wireProbes(t, kernelHasGeneve));
-  const closed = kase.closedUdpPorts.map((port) => ({ label: `other-mode-udp-${port}`, family: 'ipv4' as Family, transport: { udp: port }, closed: true }));
+  const closed = [
+    ...kase.closedUdpPorts.map((port) => ({ label: `other-mode-udp-${port}`, family: 'ipv4' as Family, transport: { udp: port } as WireTransport, closed: true })),
+    ...kase.closedIpProtocols.map((n) => ({ label: `other-mode-ip-${n}`, family: 'ipv4' as Family, transport: { ipProtocol: n } as WireTransport, closed: true })),
+  ];
   for (const probe of [...wire.map((w) => ({ ...w, closed: false })), ...closed]) {
     const nodeReceivers = {
       a: receiver(`node a ${probe.label} ${probe.family}`, ns.a, ['-u', receiveAddress(probe.transport, probe.family), 'STDOUT']),
@@ -415,8 +428,9 @@ function buildProbes(
       const token = (p: string) => probeToken(p, from, probe.label, probe.family, to);
       const what = 'udp' in probe.transport ? `UDP ${probe.transport.udp}` : `IP protocol ${probe.transport.ipProtocol}`;
       packets.push({
-        description: `${from === 'outsider' ? 'outsider' : `node ${from}`} → node ${to} ${probe.label} (${what}, ${probe.family})${probe.closed ? ': a port of a mode not chosen' : ''}`,
+        description: `${from === 'outsider' ? 'outsider' : `node ${from}`} → node ${to} ${probe.label} (${what}, ${probe.family})${probe.closed ? ': a mode not chosen' : ''}`,
         expectAfter: from !== 'outsider' && !probe.closed ? 'observed' : 'refused',
+        to,
         receiver: nodeReceivers[to],
         token,
         send: (p) => socatSend(nodeNs[from], token(p), sendAddress(probe.transport, probe.family, node(to).addresses[probe.family])),

@@ -11,9 +11,10 @@ import { kernelHasGeneve, loadEncapsulationContext, runEncapsulationCase } from 
 /**
  * The encapsulation suite judging deliberately broken nftables outputs: a
  * firewall that lets anyone's tunnel traffic in, and one that forgot the
- * CNI's ports, must each fail on the probes they break. Run on
- * calico:vxlan+wireguard, which has a kernel VXLAN device and WireGuard
- * datagrams, so both kinds of probe are shown to fail.
+ * CNI's ports, must each fail on the probes they break: on
+ * calico:vxlan+wireguard (a kernel VXLAN device and WireGuard datagrams)
+ * and calico:ipip (raw IP protocol 4, where conntrack could turn one
+ * direction into a reply of the other).
  */
 
 function mutated(name: string, mutate: (text: string) => string): ConformanceAdapter {
@@ -41,24 +42,41 @@ function mutateLines(text: string, select: RegExp, change: (line: string) => str
 
 const TUNNEL_RULE = /saddr @nodes-v[46] udp dport (4789|51820-51821) accept/;
 
+const IPIP_RULE = /ip saddr @nodes-v4 meta l4proto 4 accept/;
+
 const MUTATIONS = [
   {
+    cni: 'calico:vxlan+wireguard',
     title: 'tunnel ports open to everyone (nodes set dropped)',
     adapter: mutated('open', (t) => mutateLines(t, TUNNEL_RULE, (l) => l.replace(/ip6? saddr @nodes-v[46] /, ''))),
     mentions: ['outsider → pod a through vxlan-4789', 'outsider → node b wireguard-51820 (UDP 51820, ipv4): expected refused, observed', 'wireguard-51821 (UDP 51821, ipv6)'],
   },
   {
+    cni: 'calico:vxlan+wireguard',
     title: "the CNI's tunnel rules missing",
     adapter: mutated('missing', (t) => mutateLines(t, TUNNEL_RULE, () => null)),
     mentions: ['pod a → pod b through vxlan-4789 (inner UDP 9000): expected through, not observed', 'pod b → pod a TCP 8080', 'node a → node b wireguard-51820 (UDP 51820, ipv4): expected through'],
   },
+  {
+    cni: 'calico:ipip',
+    title: 'IP-in-IP open to everyone',
+    adapter: mutated('ipip-open', (t) => mutateLines(t, IPIP_RULE, (l) => l.replace('ip saddr @nodes-v4 ', ''))),
+    mentions: ['outsider → node a ipip (IP protocol 4, ipv4): expected refused, observed', 'outsider → node b ipip'],
+  },
+  {
+    cni: 'calico:ipip',
+    title: 'IP-in-IP rule missing',
+    // Both directions fail only if conntrack cannot make one node's packet a reply to the other's.
+    adapter: mutated('ipip-missing', (t) => mutateLines(t, IPIP_RULE, () => null)),
+    mentions: ['node a → node b ipip (IP protocol 4, ipv4): expected through, not observed', 'node b → node a ipip (IP protocol 4, ipv4): expected through, not observed'],
+  },
 ];
 
-await describeWithNetns('encapsulation self-test', ['ip', 'bridge', 'socat', 'nft'], () => {
+await describeWithNetns('encapsulation self-test', ['ip', 'bridge', 'socat', 'conntrack', 'nft'], () => {
   const selfTest = suite('encapsulation self-test');
-  const kase = ENCAPSULATION_CASES.find((c) => c.cni === 'calico:vxlan+wireguard')!;
   for (const mutation of MUTATIONS) {
-    selfTest(`catches: ${mutation.title}`, async () => {
+    const kase = ENCAPSULATION_CASES.find((c) => c.cni === mutation.cni)!;
+    selfTest(`catches: ${mutation.title} (${mutation.cni})`, async () => {
       const report = await runEncapsulationCase(mutation.adapter, await loadEncapsulationContext(ENCAPSULATION_CLUSTER, kase.cni), kase, {
         kernelHasGeneve: await kernelHasGeneve(),
       });

@@ -26,8 +26,8 @@ import {
  * KUBEWALL_ENCAPSULATION_CNIS=flannel,cilium:geneve+wireguard the cases.
  */
 
-/** Besides each adapter's: the lab (ip, bridge) and the probes (socat). */
-const TOOLS = ['ip', 'bridge', 'socat'] as const;
+/** Besides each adapter's: the lab (ip, bridge), the probes (socat), conntrack -F between directions. */
+const TOOLS = ['ip', 'bridge', 'socat', 'conntrack'] as const;
 
 const wanted = process.env['KUBEWALL_CONFORMANCE_BACKENDS']?.split(',').map((b) => b.trim()).filter(Boolean);
 const adapters = ADAPTERS.filter((a) => !wanted || wanted.includes(a.backend)).map((a) => (a.backend === 'firewalld' ? firewalldFilesAdapter : a));
