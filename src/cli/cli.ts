@@ -46,7 +46,18 @@ Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
  * The only place that prints errors and sets the exit code: known errors as
  * one line, unexpected ones with their stack and a request for a bug report.
  */
+/**
+ * A reader that stops early (`kubewall render … | head`) closes the pipe: the
+ * rest of the output has nowhere to go, which is not an error of kubewall's.
+ * Exit quietly like other Unix tools instead of Node's unhandled EPIPE trace.
+ */
+function endQuietlyOnClosedStdout(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+}
+
 export async function runMain(argv: readonly string[] = process.argv): Promise<void> {
+  if (!process.stdout.listeners('error').includes(endQuietlyOnClosedStdout)) process.stdout.on('error', endQuietlyOnClosedStdout);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

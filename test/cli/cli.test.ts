@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { runCli } from '../helpers/run-cli.js';
+import { BIN, REPO_ROOT } from '../helpers/paths.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'kubewall-cli-'));
 
@@ -162,6 +164,20 @@ test('--help teaches: commands, examples, exit codes', async () => {
   const version = await runCli(['--version']);
   assert.is(version.exitCode, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+$/);
+});
+
+test('a reader that closes the pipe early (| head) ends kubewall quietly with exit 0, no EPIPE trace', async () => {
+  for (const args of [['--help'], ['catalogue'], ['render', '--backend', 'iptables', '--role', 'control-plane,worker', '--cluster', 'examples/cluster.yaml']]) {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env['FORCE_COLOR'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.destroy(); // like `head` exiting before kubewall has written anything
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.not.match(stderr, /EPIPE|Error|at /, `${args.join(' ')}: ${stderr}`);
+    assert.is(code, 0, args.join(' '));
+  }
 });
 
 test.run();
