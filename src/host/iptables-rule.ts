@@ -2,11 +2,13 @@ import { parseNetwork } from '../addresses.js';
 import type { ChainName, NormalizedRule, RuleMatch, Verdict } from '../diff/types.js';
 import type { Family, PortRange, Protocol } from '../model.js';
 import { mergePortRanges } from '../ports.js';
+import { hostIpProtocolNumber } from './ip-protocol-names.js';
 import { tokenizeSavedRule } from './read-iptables-save.js';
 
 /**
  * Maps one saved iptables rule (iptables-save, ufw's user.rules) onto the
- * normalized form: the matches kubewall's iptables and ufw backends write,
+ * normalized form: the matches kubewall's iptables and ufw backends write
+ * (ports, ICMP types, IP protocols without ports, conntrack states, ...),
  * in any order iptables-save prints them. Anything else becomes an `other`
  * rule carrying the saved text, so it is reported, never silently dropped.
  * Pure; shared by the iptables and ufw host readers.
@@ -168,7 +170,12 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
     if (!proto || match) return 'ports';
     return { match: { kind: 'ports', protocol: proto, ports }, source, verdict, target, comment };
   }
-  if (protocol !== undefined) return `-p ${protocol}`;
+  if (protocol !== undefined) {
+    // An IP protocol without ports (`-p 4`, saved as `-p ipencap`): iptables-save prints /etc/protocols' name.
+    const ipProtocol = PROTOCOLS[protocol] === undefined ? hostIpProtocolNumber(protocol) : undefined;
+    if (ipProtocol === undefined || match) return `-p ${protocol}`;
+    return { match: { kind: 'ip-protocol', protocol: ipProtocol }, source, verdict, target, comment };
+  }
   if (match && source !== null) return 'source';
   return { match: match ?? { kind: 'all' }, source, verdict, target, comment };
 }

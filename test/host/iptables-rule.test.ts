@@ -18,6 +18,18 @@ const CASES: [string, 'ipv4' | 'ipv6', unknown][] = [
   ['-p tcp --dport 10250 -s 10.10.0.11 -j ACCEPT', 'ipv4', { match: { kind: 'ports', protocol: 'tcp', ports: [{ from: 10250, to: 10250 }] }, source: '10.10.0.11', verdict: 'accept' }],
   ['-m addrtype ! --dst-type LOCAL -m comment --comment "x" -j RETURN', 'ipv4', { match: { kind: 'not-local' }, source: null, verdict: 'accept' }],
   ['-m comment --comment "kubewall: final" -j DROP', 'ipv6', { match: { kind: 'all' }, source: null, verdict: 'drop' }],
+  // IP protocols as iptables-nft-save 1.8.9 prints what `-p 4`, `-p 50` and `-p 112` added (Debian's /etc/protocols names).
+  [
+    '-p ipencap -m set --match-set KUBEWALL-NODES-V4 src -m comment --comment "calico-ipip: x" -j RETURN',
+    'ipv4',
+    { match: { kind: 'ip-protocol', protocol: 4 }, source: 'KUBEWALL-NODES-V4', verdict: 'accept' },
+  ],
+  ['-p esp -m set --match-set KUBEWALL-NODES-V6 src -j RETURN', 'ipv6', { match: { kind: 'ip-protocol', protocol: 50 }, source: 'KUBEWALL-NODES-V6', verdict: 'accept' }],
+  ['-p vrrp -m comment --comment "keepalived-vrrp: x" -j RETURN', 'ipv4', { match: { kind: 'ip-protocol', protocol: 112 }, source: null, verdict: 'accept' }],
+  // Without /etc/protocols iptables prints numbers; iana-etc (Fedora, RHEL) names 4 `ipv4`; ufw's user.rules keeps `-s`.
+  ['-p 4 -j RETURN', 'ipv4', { match: { kind: 'ip-protocol', protocol: 4 }, source: null, verdict: 'accept' }],
+  ['-p ipv4 -j RETURN', 'ipv4', { match: { kind: 'ip-protocol', protocol: 4 }, source: null, verdict: 'accept' }],
+  ['-p esp -s 10.30.0.11/32 -j ACCEPT', 'ipv4', { match: { kind: 'ip-protocol', protocol: 50 }, source: '10.30.0.11', verdict: 'accept' }],
 ];
 for (const [body, family, expected] of CASES) {
   test(`readSavedRule: ${body}`, () => {
@@ -36,6 +48,10 @@ const NOT_KUBEWALLS = [
   '-p icmp --icmp-type 8 -j RETURN',
   '-p sctp -m sctp --dport 22 -j RETURN',
   '-j KUBE-FIREWALL',
+  // ipip is 94 in /etc/protocols (kubewall writes 4), tcp without ports is no rule kubewall writes, nor a protocol beside a state.
+  '-p ipip -j RETURN',
+  '-p tcp -j RETURN',
+  '-p esp -m conntrack --ctstate INVALID -j DROP',
 ];
 for (const body of NOT_KUBEWALLS) {
   test(`not kubewall's form, kept as an "other" rule: ${body}`, () => {

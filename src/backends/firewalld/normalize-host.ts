@@ -3,6 +3,7 @@ import { formatRule } from '../../diff/format-diff.js';
 import { parseAddressElement } from '../../diff/intervals.js';
 import type { HostWarning, NormalizedChain, NormalizedRule, NormalizedRuleset, NormalizedSet, RuleMatch, Verdict } from '../../diff/types.js';
 import { FAMILIES, type Family, type PortRange, type Protocol } from '../../model.js';
+import { hostIpProtocolNumber } from '../../host/ip-protocol-names.js';
 import { mergePortRanges, parsePortRange } from '../../ports.js';
 import { FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
 import { FirewalldParseError, type FirewalldState, type FirewalldZoneState, type RichRule } from './host-state.js';
@@ -50,7 +51,7 @@ function perFamily(family: Family | undefined, source: string | null, match: Rul
 
 /**
  * One rich rule in the normalized form, or an `other` rule: kubewall writes
- * only `[family] [source ipset] port|icmp-type accept`; anything else
+ * only `[family] [source ipset] port|protocol|icmp-type accept`; anything else
  * (addresses, NOT, services, log, limit, priority, reject, ...) is reported as it is.
  */
 export function normalizeRichRule(rule: RichRule): NormalizedRule[] {
@@ -72,6 +73,11 @@ export function normalizeRichRule(rule: RichRule): NormalizedRule[] {
       const protocol = element.attributes['protocol'];
       if (!range || (protocol !== 'tcp' && protocol !== 'udp')) return unmapped();
       match = { kind: 'ports', protocol: protocol as Protocol, ports: [range] };
+    } else if (element.name === 'protocol' && keys === 'value' && match === undefined && !element.inverted) {
+      // kubewall writes the number; firewalld keeps the value as given, so a name (`esp`) typed by hand is read too.
+      const protocol = hostIpProtocolNumber(element.attributes['value']!);
+      if (protocol === undefined) return unmapped();
+      match = { kind: 'ip-protocol', protocol };
     } else if (element.name === 'icmp-type' && keys === 'name' && match === undefined) {
       match = { kind: 'icmp', types: [element.attributes['name']!] };
     } else if ((element.name === 'accept' || element.name === 'drop') && keys === '' && verdict === undefined && !element.inverted) {

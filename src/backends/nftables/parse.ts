@@ -1,5 +1,6 @@
 import type { HostWarning, NormalizedChain, NormalizedRule, NormalizedRuleset, NormalizedSet, RuleMatch, Verdict } from '../../diff/types.js';
 import { KubewallError } from '../../errors.js';
+import { hostIpProtocolNumber } from '../../host/ip-protocol-names.js';
 import { FAMILIES, type Family, type Protocol } from '../../model.js';
 import { mergePortRanges } from '../../ports.js';
 import type { PortRange } from '../../model.js';
@@ -372,19 +373,6 @@ function setFamily(parts: RuleParts, family: Family): boolean {
   return true;
 }
 
-/**
- * nft prints `meta l4proto` by the host's /etc/protocols name, which differs
- * between distributions (4 is `ipencap` on Debian, `ipv4` with iana-etc), or
- * by number when the host has no name for it. Only names for the IP
- * protocols kubewall writes are mapped; `ipip` is 94 there, not 4.
- */
-const NFT_IP_PROTOCOL_NAMES: Readonly<Record<string, number>> = { ipencap: 4, ipv4: 4, esp: 50, vrrp: 112 };
-
-function ipProtocolNumber(text: string): number | undefined {
-  if (/^\d{1,3}$/.test(text)) return Number(text) <= 255 ? Number(text) : undefined;
-  return Object.hasOwn(NFT_IP_PROTOCOL_NAMES, text) ? NFT_IP_PROTOCOL_NAMES[text] : undefined;
-}
-
 /** One nft rule → normalized rules (one per family it matches), or an `other` rule. */
 export function normalizeNftRule(chain: string, expr: readonly Json[], origin: string): NormalizedRule[] {
   const parts: RuleParts = {};
@@ -403,7 +391,7 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
   }
   const verdict = parts.verdict;
   // Only a verdict (and perhaps a counter): the catch-all at the end of a chain.
-  const ipProtocol = parts.match === undefined && parts.l4proto !== undefined ? ipProtocolNumber(parts.l4proto) : undefined;
+  const ipProtocol = parts.match === undefined && parts.l4proto !== undefined ? hostIpProtocolNumber(parts.l4proto) : undefined;
   const match: RuleMatch | undefined =
     parts.match ??
     (ipProtocol !== undefined

@@ -1,10 +1,10 @@
-import type { HostWarning, NormalizedRule, NormalizedRuleset } from '../../diff/types.js';
+import type { HostWarning, NormalizedRule, NormalizedRuleset, RuleMatch } from '../../diff/types.js';
 import { requireOutput } from '../../host/describe-failure.js';
 import { canonicalSource } from '../../host/iptables-rule.js';
 import type { CommandRunner, HostDump, HostReader, RawHostState } from '../../host/types.js';
-import { FAMILIES } from '../../model.js';
+import { FAMILIES, type Family } from '../../model.js';
 import { mergePortRanges } from '../../ports.js';
-import { networkRules, type Plan } from '../../plan/types.js';
+import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
 import { parseUfwDumps, UFW_DUMP_KIND, UFW_SCOPE } from './parse.js';
 
 /** What `--from` expects, for --help and docs. */
@@ -65,12 +65,16 @@ export const ufwHostReader: HostReader = {
  */
 export function normalizeUfwPlan(plan: Plan): NormalizedRuleset {
   const rules: NormalizedRule[] = [];
-  for (const rule of networkRules(plan)) {
-    const match = { kind: 'ports' as const, protocol: rule.protocol, ports: mergePortRanges(rule.ports) };
+  const planned: { rule: PlanRule | IpProtocolRule; families: readonly Family[]; match: RuleMatch }[] = [
+    ...networkRules(plan).map((rule) => ({ rule, families: FAMILIES, match: { kind: 'ports' as const, protocol: rule.protocol, ports: mergePortRanges(rule.ports) } })),
+    // esp and vrrp (ufw's `proto esp`); the render refuses IP-in-IP, which ufw cannot express.
+    ...networkIpProtocolRules(plan).map((rule) => ({ rule, families: rule.families, match: { kind: 'ip-protocol' as const, protocol: rule.ipProtocol } })),
+  ];
+  for (const { rule, families, match } of planned) {
     const base = { chain: 'input', match, verdict: 'accept' as const, origin: rule.id };
-    if (rule.peer === 'any') rules.push(...FAMILIES.map((family) => ({ ...base, family, source: null })));
+    if (rule.peer === 'any') rules.push(...families.map((family) => ({ ...base, family, source: null })));
     else if (rule.peer !== 'self') {
-      for (const set of plan.sets.filter((s) => s.peer === rule.peer)) {
+      for (const set of plan.sets.filter((s) => s.peer === rule.peer && families.includes(s.family))) {
         // ufw writes `from 0.0.0.0/0` as a rule without -s: from any address of that family.
         for (const element of set.elements) rules.push({ ...base, family: set.family, source: /^(0\.0\.0\.0|::)\/0$/.test(element) ? null : canonicalSource(element) });
       }

@@ -61,6 +61,14 @@ test('rich rules: only kubewall\'s shapes map; addresses, NOT, services, log, pr
   assert.equal(kinds('rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'), ['ipv4:ports:kubewall-admin-v4:accept']);
   assert.equal(kinds('rule icmp-type name="echo-request" accept'), ['ipv4:icmp:*:accept', 'ipv6:icmp:*:accept']);
   assert.equal(kinds('rule family="ipv6" port port="8080-8081" protocol="udp" drop'), ['ipv6:ports:*:drop']);
+  // IP protocols: kubewall writes the number; a name typed by hand maps through /etc/protocols' names.
+  const protocols = (text: string) => normalizeRichRule(tokenizeRichRule(text)).map((r) => [r.family, r.match, r.source]);
+  assert.equal(protocols('rule family="ipv4" source ipset="kubewall-nodes-v4" protocol value="4" accept'), [['ipv4', { kind: 'ip-protocol', protocol: 4 }, 'kubewall-nodes-v4']]);
+  assert.equal(protocols('rule protocol value="112" accept'), [
+    ['ipv4', { kind: 'ip-protocol', protocol: 112 }, null],
+    ['ipv6', { kind: 'ip-protocol', protocol: 112 }, null],
+  ]);
+  assert.equal(protocols('rule family="ipv6" protocol value="esp" accept'), [['ipv6', { kind: 'ip-protocol', protocol: 50 }, null]]);
   for (const text of [
     'rule family="ipv4" source address="10.0.0.0/8" port port="22" protocol="tcp" accept',
     'rule family="ipv4" source NOT ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept',
@@ -68,7 +76,9 @@ test('rich rules: only kubewall\'s shapes map; addresses, NOT, services, log, pr
     'rule family="ipv4" port port="22" protocol="tcp" log prefix="x" accept',
     'rule priority="-1" family="ipv4" port port="22" protocol="tcp" accept',
     'rule family="ipv4" port port="22" protocol="sctp" accept',
-    'rule family="ipv4" protocol value="esp" accept',
+    'rule family="ipv4" protocol value="ipip" accept',
+    'rule family="ipv4" protocol value="300" accept',
+    'rule family="ipv4" protocol value="esp" log accept',
   ]) {
     assert.equal(kinds(text), ['-:other:*:accept'], text);
   }
