@@ -92,6 +92,18 @@ await describeWithNetns('kubewall diff --backend iptables against live iptables-
     });
   });
 
+  test('IP-protocol rules (IP-in-IP and VRRP, ESP): in sync after apply, whatever names iptables-save prints for them', async () => {
+    await withNetns('diffipt-ipproto', async (netns) => {
+      for (const name of ['calico-ipip-keepalived-control-plane', 'cilium-ipsec-keepalived-control-plane']) {
+        const cluster = `test/golden/${name}/inputs/cluster.yaml`;
+        await applyRender(netns, ['control-plane'], cluster);
+        const result = await diffInNetns(netns, ['--backend', 'iptables', '--role', 'control-plane', '--cluster', cluster, '--format', 'json']);
+        assert.is(result.exitCode, 0, `${name}: ${result.stdout}\n${result.stderr}`);
+        assert.ok(JSON.parse(result.stdout).summary.rulesUnchanged > 0);
+      }
+    });
+  });
+
   test("kube-proxy's iptables rules (nat chains, KUBE-FIREWALL in INPUT) are not reported as kubewall's", async () => {
     const coexist = IPTABLES_FIXTURE_CASES.find((c) => c.name === 'kube-proxy-coexist')!;
     await withNetns('diffipt-kp', async (netns) => {

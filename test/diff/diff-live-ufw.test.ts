@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IPTABLES_FIXTURE_CASES, setUpUfwEtc } from '../../scripts/capture-fixtures.js';
 import { planFromFiles } from '../../src/load-plan.js';
+import type { Role } from '../../src/model.js';
 import { renderPlan } from '../../src/render/render-plan.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
@@ -25,8 +26,8 @@ async function withUfwNetns(what: string, fn: (netns: string) => Promise<void>):
   });
 }
 
-async function applyRender(netns: string): Promise<void> {
-  const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });
+async function applyRender(netns: string, roles: Role[] = ['worker'], cluster = 'examples/cluster.yaml'): Promise<void> {
+  const plan = await planFromFiles({ roles, clusterFile: cluster, cwd: REPO_ROOT });
   const [script] = (await renderPlan(plan, 'ufw')).files;
   await inNetns(netns, 'sh', ['-s'], { input: script!.content });
 }
@@ -74,6 +75,19 @@ await describeWithNetns('kubewall diff --backend ufw against a live ufw in a nam
       const disabled = await diffInNetns(netns, WORKER);
       assert.is(disabled.exitCode, 2);
       assert.match(disabled.stdout, /~ input: ufw inactive -> active/);
+    });
+  });
+
+  test('IP-protocol rules (ESP per node address, VRRP from any address): in sync after apply', async () => {
+    const cluster = 'test/golden/cilium-ipsec-keepalived-control-plane/inputs/cluster.yaml';
+    await withUfwNetns('diffufw-ipproto', async (netns) => {
+      await applyRender(netns, ['control-plane'], cluster);
+      const saved = (await inNetns(netns, 'cat', ['/etc/ufw/user.rules', '/etc/ufw/user6.rules'])).stdout;
+      assert.match(saved, /^-A ufw-user-input -p esp -s 10\.30\.0\.11 -j ACCEPT$/m);
+      assert.match(saved, /^-A ufw6-user-input -p vrrp -j ACCEPT$/m);
+      const result = await diffInNetns(netns, ['--backend', 'ufw', '--role', 'control-plane', '--cluster', cluster]);
+      assert.is(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, /In sync/);
     });
   });
 
