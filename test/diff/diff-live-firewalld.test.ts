@@ -37,8 +37,8 @@ interface DiffJson {
   warnings: { code: string; message: string }[];
 }
 
-async function diff(daemon: FirewalldDaemon, format: 'text' | 'json' = 'json') {
-  const result = await daemon.exec(process.execPath, [BIN, 'diff', ...WORKER, '--format', format, '--timeout', '60'], { reject: false, env: { NO_COLOR: '1' }, timeoutMs: 300_000 });
+async function diff(daemon: FirewalldDaemon, format: 'text' | 'json' = 'json', args: readonly string[] = WORKER) {
+  const result = await daemon.exec(process.execPath, [BIN, 'diff', ...args, '--format', format, '--timeout', '60'], { reject: false, env: { NO_COLOR: '1' }, timeoutMs: 300_000 });
   return { ...result, json: format === 'json' && result.exitCode !== 1 ? (JSON.parse(result.stdout) as DiffJson) : undefined };
 }
 
@@ -111,6 +111,27 @@ await describeWithNetns('kubewall diff against a live firewalld in a namespace',
         assert.equal(summary(runtimeOnly.json!).remove, ['ipv4 tcp dport 8080 accept', 'ipv6 tcp dport 8080 accept']);
         assert.equal(runtimeOnly.json!.warnings.map((w) => w.code), ['firewalld-permanent-differs']);
         assert.match(runtimeOnly.json!.warnings[0]!.message, /only in runtime: ipv4 tcp dport 8080 accept; ipv6 tcp dport 8080 accept$/);
+
+        // IP-protocol rich rules (protocol value="4", "50", "112", one without a family) read back in sync,
+        // live (runtime and permanent) and from the XML one-liner's dump.
+        for (const name of ['calico-ipip-keepalived-control-plane', 'cilium-ipsec-keepalived-control-plane']) {
+          const cluster = `${REPO_ROOT}test/golden/${name}/inputs/cluster.yaml`;
+          const args = ['--backend', 'firewalld', '--role', 'control-plane', '--cluster', cluster];
+          const [ipScript] = (await renderPlan(await planFromFiles({ roles: ['control-plane'], clusterFile: cluster }), 'firewalld')).files;
+          await daemon.exec('sh', ['-c', ipScript!.content], { timeoutMs: 300_000 });
+          const ipProtocols = await diff(daemon, 'json', args);
+          assert.is(ipProtocols.exitCode, 0, `${name}: ${ipProtocols.stdout}\n${ipProtocols.stderr}`);
+          assert.equal(ipProtocols.json!.warnings, [], name);
+          const scratch = await mkdtemp(path.join(tmpdir(), 'kw-fwd-dump-'));
+          try {
+            const file = path.join(scratch, 'xml.firewalld');
+            await writeFile(file, (await daemon.exec('sh', ['-c', FIREWALLD_SAVE_XML])).stdout);
+            const saved = await runCli(['diff', ...args, '--from', file]);
+            assert.is(saved.exitCode, 0, `${name} (xml): ${saved.stdout}\n${saved.stderr}`);
+          } finally {
+            await rm(scratch, { recursive: true, force: true });
+          }
+        }
       });
     });
   });
