@@ -1,3 +1,4 @@
+import { KubewallError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import { IP_PROTOCOL_INFO } from '../model.js';
 import { networkIpProtocolRules, networkRules } from '../plan/types.js';
@@ -38,4 +39,16 @@ export function findCapabilityGaps(plan: Plan, backend: string, capabilities: Ba
     if (largest > 0) warnings.push(`${backend} has no address sets: one rule per peer address (largest peer set: ${largest})`);
   }
   return { errors, warnings };
+}
+
+/**
+ * Throws CAPABILITY with every error gap: what render refuses, diff refuses
+ * too, rather than list rules that applying could never add. Returns the gaps.
+ */
+export function requireExpressible(plan: Plan, backend: string, capabilities: BackendCapabilities): CapabilityGaps {
+  const gaps = findCapabilityGaps(plan, backend, capabilities);
+  if (gaps.errors.length > 0) {
+    throw new KubewallError('CAPABILITY', `the ${backend} backend cannot express this plan:\n${gaps.errors.map((e) => `  - ${e}`).join('\n')}`);
+  }
+  return gaps;
 }

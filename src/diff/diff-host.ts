@@ -1,3 +1,4 @@
+import { requireExpressible } from '../backends/capabilities.js';
 import { getBackend } from '../backends/registry.js';
 import type { Backend, BackendOptions } from '../backends/types.js';
 import { KubewallError } from '../errors.js';
@@ -51,6 +52,8 @@ export async function diffWithReader(
   source: HostSource,
   options: BackendOptions = {},
 ): Promise<DiffReport> {
+  // What render refuses (ufw and IP-in-IP) diff refuses too, before reading the host.
+  requireExpressible(plan, backend.name, backend.capabilities);
   const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner), options) : reader.fromSaved(source.text, source.origin);
   const host = await reader.parse(raw);
   const desired = omitUnread(reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope), host.unread);

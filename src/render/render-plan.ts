@@ -1,7 +1,6 @@
-import { findCapabilityGaps } from '../backends/capabilities.js';
+import { requireExpressible } from '../backends/capabilities.js';
 import { getBackend } from '../backends/registry.js';
 import type { BackendOptions, RenderResult } from '../backends/types.js';
-import { KubewallError } from '../errors.js';
 import { PACKAGE_PATHS } from '../paths.js';
 import type { Plan } from '../plan/types.js';
 import { createTemplateEngine } from './template-engine.js';
@@ -19,10 +18,7 @@ export interface RenderOptions {
  */
 export async function renderPlan(plan: Plan, backendName: string, options: RenderOptions = {}): Promise<RenderResult> {
   const backend = getBackend(backendName);
-  const gaps = findCapabilityGaps(plan, backend.name, backend.capabilities);
-  if (gaps.errors.length > 0) {
-    throw new KubewallError('CAPABILITY', `the ${backend.name} backend cannot express this plan:\n${gaps.errors.map((e) => `  - ${e}`).join('\n')}`);
-  }
+  const gaps = requireExpressible(plan, backend.name, backend.capabilities);
   const warnings = [...gaps.warnings, ...(backend.planWarnings?.(plan) ?? [])];
   const templates = await createTemplateEngine(options.templatesDir ?? PACKAGE_PATHS.templates);
   const files = await backend.render(plan, { templates, warnings, options: options.backendOptions ?? {} });

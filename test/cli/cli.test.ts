@@ -147,6 +147,11 @@ test('IP protocols: plan shows them without ports; ufw refuses IP-in-IP in one l
   assert.is(ufw.exitCode, 1);
   assert.is(ufw.stdout, '');
   assert.match(ufw.stderr, /ufw cannot accept IP protocol 4 \(ipip: IP-in-IP encapsulation\), needed by calico-ipip\/ipip\/nodes; it can express esp, vrrp/);
+  // diff refuses it the same way (exit 1, not 2: no rules that applying could never add are listed).
+  const diff = await runCli(['diff', '-b', 'ufw', '-r', 'worker', '--cluster', 'test/golden/calico-ipip-keepalived-control-plane/inputs/cluster.yaml', '--from', 'test/fixtures/ufw/fresh.dump']);
+  assert.is(diff.exitCode, 1, diff.stdout);
+  assert.is(diff.stdout, '');
+  assert.match(diff.stderr, /ufw cannot accept IP protocol 4 \(ipip: IP-in-IP encapsulation\), needed by calico-ipip\/ipip\/nodes/);
   const vxlan = await runCli(['render', '-b', 'ufw', '-r', 'worker', '--cni', 'calico:vxlan']);
   assert.is(vxlan.exitCode, 0, vxlan.stderr);
 });
