@@ -6,12 +6,11 @@
 // (test/fixtures/firewalld/example-worker-applied*) with 1,000 to 35,000
 // extra entries in kubewall-load-balancers-v4 (firewalld #1462 broke at 35k),
 // in both --from forms: firewall-cmd output and the XML files.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, runNode } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'kubewall.js');
@@ -20,7 +19,6 @@ const RUNS = Number(process.env['KUBEWALL_BENCH_DIFF_RUNS'] ?? 5);
 const EXTRA = [0, 1_000, 10_000, 35_000] as const;
 const SET = 'kubewall-load-balancers-v4';
 const DIFF_ARGS = ['diff', '--backend', 'firewalld', '--role', 'worker', '--cluster', path.join(root, 'examples', 'cluster.yaml'), '--format', 'json'];
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 function extraEntries(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `10.200.${i >> 8}.${i & 255}`);
@@ -37,17 +35,6 @@ function growXmlDump(text: string, count: number): string {
   const extra = extraEntries(count).map((e) => `  <entry>${e}</entry>\n`).join('');
   return text.replace(new RegExp(`(==> [^\\n]*ipsets/${SET}\\.xml <==\\n[^]*?)(</ipset>)`), (_m, head: string, close: string) => `${head}${extra}${close}`);
 }
-
-function runOnce(args: readonly string[], measureRss: boolean): { ms: number; rssMb: number; status: number | null } {
-  const started = process.hrtime.bigint();
-  const [command, argv] = measureRss && GNU_TIME ? [GNU_TIME, ['-f', 'KUBEWALL_MAXRSS_KB=%M', process.execPath, ...args]] : [process.execPath, [...args]];
-  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const rss = /KUBEWALL_MAXRSS_KB=(\d+)/.exec(result.stderr ?? '');
-  return { ms, rssMb: rss ? Number(rss[1]) / 1024 : NaN, status: result.status };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 export async function runFirewalldDiffBench(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -68,20 +55,20 @@ export async function runFirewalldDiffBench(): Promise<void> {
     const base: number[] = [];
     const times = cases.map(() => [] as number[]);
     for (let run = 0; run < RUNS; run++) {
-      base.push(runOnce(['-e', '0'], false).ms);
+      base.push(runNode(['-e', '0'], false).ms);
       cases.forEach((c, i) => {
-        const sample = runOnce([bin, ...DIFF_ARGS, '--from', c.file], false);
+        const sample = runNode([bin, ...DIFF_ARGS, '--from', c.file], false);
         const expected = c.extra === 0 ? 0 : 2;
         if (sample.status !== expected) throw new Error(`kubewall diff --from ${c.file} exited ${sample.status} (expected ${expected})`);
         times[i]!.push(sample.ms);
       });
     }
     const baseline = median(base);
-    out(`  baseline node -e 0: ${baseline.toFixed(0)} ms, ${runOnce(['-e', '0'], true).rssMb.toFixed(0)} MB`);
+    out(`  baseline node -e 0: ${baseline.toFixed(0)} ms, ${(runNode(['-e', '0'], true).maxRssKb / 1024).toFixed(0)} MB`);
     out('  form           extra entries   dump KB   time ms (x node -e 0)   peak RSS MB');
     cases.forEach((c, i) => {
       const ms = median(times[i]!);
-      const rss = runOnce([bin, ...DIFF_ARGS, '--from', c.file], true).rssMb;
+      const rss = runNode([bin, ...DIFF_ARGS, '--from', c.file], true).maxRssKb / 1024;
       out(`  ${c.label.padEnd(13)}  ${String(c.extra).padStart(13)}   ${(c.bytes / 1024).toFixed(0).padStart(7)}   ${ms.toFixed(0).padStart(7)} (${(ms / baseline).toFixed(2)}x)   ${rss.toFixed(0).padStart(11)}`);
     });
   } finally {

@@ -9,7 +9,6 @@
 // format; cached in the temp folder). Elsewhere kube-proxy's nat table is put
 // in front of the captured fixture, which is the same text.
 import { execa } from 'execa';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -17,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKubeProxySave } from './diff.js';
+import { median, runNode } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'kubewall.js');
@@ -27,8 +27,6 @@ const ENDPOINTS = 10;
 const CLUSTER = path.join(root, 'examples', 'cluster.yaml');
 const DIFF_ARGS = ['diff', '--backend', 'iptables', '--role', 'worker', '--cluster', CLUSTER, '--format', 'json'];
 const DUMP_COMMAND = 'iptables-nft-save; ip6tables-nft-save; ipset save';
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const MAXRSS_HOOK = `data:text/javascript,import{writeSync}from'node:fs';process.on('exit',()=>writeSync(2,'\\nKUBEWALL_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))`;
 
 async function canCapture(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'not root';
@@ -58,23 +56,6 @@ async function composeDump(save: string): Promise<string> {
   return `${save.slice(0, save.indexOf('*filter'))}${fixture}`;
 }
 
-function runOnce(args: readonly string[], measureRss: boolean): { ms: number; maxRssKb: number; status: number | null } {
-  const started = process.hrtime.bigint();
-  const [command, argv] =
-    measureRss && GNU_TIME
-      ? [GNU_TIME, ['-f', 'KUBEWALL_MAXRSS_KB=%M', process.execPath, ...args]]
-      : [process.execPath, measureRss ? ['--import', MAXRSS_HOOK, ...args] : [...args]];
-  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const rss = /KUBEWALL_MAXRSS_KB=(\d+)/.exec(result.stderr ?? '');
-  return { ms, maxRssKb: rss ? Number(rss[1]) : NaN, status: result.status };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-}
-
 /** Prints the iptables diff figures; called by bench/bench.ts. */
 export async function runIptablesDiffBench(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -101,18 +82,18 @@ export async function runIptablesDiffBench(): Promise<void> {
   const baseline: number[] = [];
   const times = files.map(() => [] as number[]);
   for (let run = 0; run < RUNS; run++) {
-    baseline.push(runOnce(['-e', '0'], false).ms);
+    baseline.push(runNode(['-e', '0'], false).ms);
     files.forEach((file, i) => {
-      const sample = runOnce([bin, ...DIFF_ARGS, '--from', file.file], false);
+      const sample = runNode([bin, ...DIFF_ARGS, '--from', file.file], false);
       if (sample.status !== 0) throw new Error(`kubewall diff --backend iptables --from ${file.file} exited ${sample.status} (expected 0: kubewall's chains are in sync)`);
       times[i]!.push(sample.ms);
     });
   }
   const base = median(baseline);
-  const baseRss = runOnce(['-e', '0'], true).maxRssKb / 1024;
+  const baseRss = runNode(['-e', '0'], true).maxRssKb / 1024;
   out(`  baseline node -e 0: ${base.toFixed(0)} ms, ${baseRss.toFixed(0)} MB`);
   out('  Services   dump lines (MB)    time ms (x node -e 0)   peak RSS MB   ms per 10k lines   MB per 10k lines');
-  const rows = files.map((file, i) => ({ ...file, ms: median(times[i]!), rss: runOnce([bin, ...DIFF_ARGS, '--from', file.file], true).maxRssKb / 1024 }));
+  const rows = files.map((file, i) => ({ ...file, ms: median(times[i]!), rss: runNode([bin, ...DIFF_ARGS, '--from', file.file], true).maxRssKb / 1024 }));
   for (const row of rows) {
     const per = (value: number) => (value / (row.lines / 10_000)).toFixed(1);
     out(

@@ -6,13 +6,13 @@
 // network namespace beside kubewall's table, and `nft -j list ruleset` is
 // captured there (cached in the temp folder: nft takes minutes at 215k rules).
 import { execa } from 'execa';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, runNode } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'kubewall.js');
@@ -22,7 +22,6 @@ const SIZES = [500, 1500, 5000] as const;
 const ENDPOINTS = 10;
 const DIFF_ARGS = ['diff', '--backend', 'nftables', '--role', 'worker', '--cluster', path.join(root, 'examples', 'cluster.yaml'), '--format', 'json'];
 /** Prints the process's peak RSS on exit, so the child measures itself. */
-const MAXRSS_HOOK = `data:text/javascript,import{writeSync}from'node:fs';process.on('exit',()=>writeSync(2,'\\nKUBEWALL_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))`;
 
 /**
  * iptables-save of kube-proxy's iptables mode: per Service a KUBE-SERVICES
@@ -97,32 +96,6 @@ async function canCapture(): Promise<string | undefined> {
   return undefined;
 }
 
-interface Sample {
-  readonly ms: number;
-  readonly maxRssKb: number;
-  readonly status: number | null;
-}
-
-/** GNU time reports the child's peak RSS from the kernel; without it the child reports its own. */
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-
-function runOnce(args: readonly string[], measureRss: boolean): Sample {
-  const started = process.hrtime.bigint();
-  const [command, argv] =
-    measureRss && GNU_TIME
-      ? [GNU_TIME, ['-f', 'KUBEWALL_MAXRSS_KB=%M', process.execPath, ...args]]
-      : [process.execPath, measureRss ? ['--import', MAXRSS_HOOK, ...args] : [...args]];
-  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const rss = /KUBEWALL_MAXRSS_KB=(\d+)/.exec(result.stderr ?? '');
-  return { ms, maxRssKb: rss ? Number(rss[1]) : NaN, status: result.status };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-}
-
 /** Prints the diff figures; called by bench/bench.ts after the render figures. */
 export async function runDiffBench(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -152,20 +125,20 @@ export async function runDiffBench(): Promise<void> {
   const baseline: number[] = [];
   const times = files.map(() => [] as number[]);
   for (let run = 0; run < RUNS; run++) {
-    baseline.push(runOnce(['-e', '0'], false).ms);
+    baseline.push(runNode(['-e', '0'], false).ms);
     files.forEach((file, i) => {
-      const sample = runOnce([bin, ...DIFF_ARGS, '--from', file.json], false);
+      const sample = runNode([bin, ...DIFF_ARGS, '--from', file.json], false);
       if (sample.status !== 0) throw new Error(`kubewall diff --from ${file.json} exited ${sample.status} (expected 0: kubewall's table is in sync)`);
       times[i]!.push(sample.ms);
     });
   }
   const base = median(baseline);
-  const baseRss = runOnce(['-e', '0'], true).maxRssKb;
+  const baseRss = runNode(['-e', '0'], true).maxRssKb;
   out(`  baseline node -e 0: ${base.toFixed(0)} ms, ${(baseRss / 1024).toFixed(0)} MB`);
   out('  Services  iptables-save lines (MB)  nft -j JSON MB   time ms (x node -e 0)   peak RSS MB   ms per 10k lines   MB per 10k lines');
   const rows = files.map((file, i) => {
     const ms = median(times[i]!);
-    const rss = runOnce([bin, ...DIFF_ARGS, '--from', file.json], true).maxRssKb / 1024;
+    const rss = runNode([bin, ...DIFF_ARGS, '--from', file.json], true).maxRssKb / 1024;
     return { ...file, ms, rss };
   });
   for (const row of rows) {
