@@ -42,14 +42,14 @@ function tool(variant: IptablesVariant, family: Family, what: '' | '-save' | '-r
   return `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${variant}${what}`;
 }
 
-/** Runs the rendered script inside the namespace, as `sh FILE`. */
-async function applyScript(netns: string, script: string, env: Record<string, string> = {}) {
+/** Runs the rendered script inside the namespace, as `sh FILE [ARGS]`. */
+async function applyScript(netns: string, script: string, env: Record<string, string> = {}, args: readonly string[] = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-iptables-'));
   try {
     const file = path.join(dir, 'kubewall.sh');
     await writeFile(file, script, { mode: 0o755 });
     const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    return await inNetns(netns, 'env', [...assignments, 'sh', file], { reject: false });
+    return await inNetns(netns, 'env', [...assignments, 'sh', file, ...args], { reject: false });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -191,6 +191,40 @@ await describeWithNetns('iptables output passes ipset restore and iptables-resto
         assert.fixture(replaced.ipsets, fresh.ipsets);
         assert.not.match(replaced.ipsets, /KUBEWALL-ETCD-V4/, "the control-plane plan's etcd set is gone");
         assert.not.match(replaced.v4, /-A KUBEWALL-BEFORE-DNAT/, 'NodePorts open to all: the before-DNAT chain is empty');
+      });
+    });
+  }
+
+  for (const variant of IPTABLES_VARIANTS) {
+    test(`${variant}: sh kubewall.sh --check passes every golden case and changes nothing; broken rules and unknown sets fail with the tool's message`, async () => {
+      const cases = await listGoldenCases();
+      await withNetns(`iptcheck${variant}`, async (netns) => {
+        await installKubeProxy(netns, variant);
+        const before = await liveState(netns, variant);
+        for (const goldenCase of cases) {
+          const check = await applyScript(netns, (await renderFiles(goldenCase, variant)).get('kubewall.sh')!, {}, ['--check']);
+          assert.is(check.exitCode, 0, `${goldenCase.name}: ${check.stderr}`);
+          assert.match(check.stdout, new RegExp(`check passed: ipset restore and iptables-${variant}-restore --test, ip6tables-${variant}-restore --test accept these rules`));
+        }
+        const script = (await renderFiles(CASE_NODEPORTS, variant)).get('kubewall.sh')!;
+        const badPort = await applyScript(netns, script.replace(/(-A KUBEWALL-INPUT .*)--dport 10250/, '$1--dport 70000'), {}, ['--check']);
+        assert.is.not(badPort.exitCode, 0);
+        assert.match(badPort.stderr, /invalid port\/service `70000' specified/);
+        // The point of the throwaway namespace: a rule naming a set the file does not create fails, as it would on a host.
+        const unknownSet = await applyScript(netns, script.replace(/--match-set KUBEWALL-ADMIN-V4 src/, '--match-set KUBEWALL-NOT-CREATED src'), {}, ['--check']);
+        assert.is.not(unknownSet.exitCode, 0);
+        assert.match(unknownSet.stderr, /Set KUBEWALL-NOT-CREATED doesn't exist/);
+        assert.equal(await liveState(netns, variant), before, '--check changed the namespace it ran in');
+
+        // The inner step by hand, in a namespace that is not a fresh one: refused, nothing created.
+        const own = (await inNetns(netns, 'readlink', ['/proc/self/ns/net'])).stdout.trim();
+        const byHand = await applyScript(netns, script, {}, ['--check-in-throwaway-netns', own]);
+        assert.is(byHand.exitCode, 2, byHand.stderr);
+        assert.match(byHand.stderr, /--check-in-throwaway-netns is internal to --check; nothing was changed/);
+        await inNetns(netns, 'ip', ['link', 'add', 'kwa', 'type', 'veth', 'peer', 'name', 'kwb']);
+        const notFresh = await applyScript(netns, script, {}, ['--check-in-throwaway-netns', 'net:[0]']);
+        assert.is(notFresh.exitCode, 2, notFresh.stderr);
+        assert.equal(await liveState(netns, variant), before);
       });
     });
   }

@@ -166,6 +166,17 @@ await describeWithNetns('the ansible role for iptables applies in a namespace an
         assert.is(again.exitCode, 0, again.stdout);
         assert.is(recap(again.stdout).changed, 0, again.stdout);
         assert.is(await save(), once);
+
+        // validate: sh %s --check runs iptables-restore --test in a throwaway namespace: a bad rule never replaces the file.
+        const rendered = path.join(site, 'roles/kubewall/files/all/kubewall.sh');
+        const installed = await readFile(path.join(root, 'etc/kubewall/kubewall-iptables.sh'), 'utf8');
+        await writeFile(rendered, (await readFile(rendered, 'utf8')).replace(/(-A KUBEWALL-INPUT .*)--dport 10250/, '$1--dport 70000'));
+        const broken = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+        assert.is.not(broken.exitCode, 0);
+        assert.match(broken.stdout, /failed to validate/);
+        assert.match(broken.stdout, /invalid port\/service `70000' specified/);
+        assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall-iptables.sh'), 'utf8'), installed);
+        assert.is(await save(), once);
       });
     });
   });

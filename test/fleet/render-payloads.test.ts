@@ -87,7 +87,7 @@ test('--format ansible: a role whose YAML parses, the rules per host under files
     src: '{{ kubewall_payload }}/kubewall.sh',
     dest: '{{ kubewall_root }}/etc/kubewall/kubewall-iptables.sh',
     mode: '0755',
-    validate: '/bin/sh -n %s',
+    validate: '/bin/sh %s --check',
   });
   assert.is(install['notify'], 'kubewall load rules');
   assert.equal(parseYaml(file('roles/kubewall/handlers/main.yml')), [

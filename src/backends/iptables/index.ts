@@ -41,6 +41,7 @@ export function iptablesHeaderLines(variant: IptablesVariant, source: string): s
   return [
     `variant: ${c.name} (${source}); every command names ${c.restore.ipv4}, ${c.restore.ipv6}, ${c.iptables.ipv4} or ${c.iptables.ipv6}, never the other variant`,
     `apply: sh ${IPTABLES_SCRIPT}  (as root; stops at the first error; refuses to run when the host has rules in the other variant)`,
+    `check: sh ${IPTABLES_SCRIPT} --check  (as root; changes nothing here: creates the sets and runs ${c.restore.ipv4} --test and ${c.restore.ipv6} --test in a throwaway network namespace, unshare --net)`,
     `replaces: ipsets ${IPSET_PREFIX}* (each filled as <set>${IPSET_NEW_SUFFIX} and swapped in), then chains ${input} (filter) and ${beforeDnat} (mangle) for IPv4 and IPv6, each table in one --noflush commit`,
     `adds once: the jumps INPUT -> ${input} and mangle PREROUTING -> ${beforeDnat}, at the top of the chain when missing, never twice`,
     `${input}: allowed traffic RETURNs to INPUT, where the rules after the jump and INPUT's policy still apply; everything else is dropped. kubewall only narrows`,

@@ -10,10 +10,11 @@ import { variantCommands } from './view.js';
 export function iptablesInstall(options: BackendOptions): BackendInstall {
   const commands = variantCommands(readIptablesVariant(options).variant);
   return {
-    tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6],
-    toolsHint: `install the iptables and ipset packages (this file targets ${commands.name})`,
+    tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6, 'unshare'],
+    toolsHint: `install the iptables, ipset and util-linux packages (this file targets ${commands.name})`,
     path: '/etc/kubewall/kubewall-iptables.sh',
-    validate: ['/bin/sh', '-n', '%s'],
+    // The restore input names ipsets that must exist for --test: see the script's --check.
+    validate: ['/bin/sh', '%s', '--check'],
     apply: ['/bin/sh', '%s'],
     persist: [{ kind: 'boot-unit', why: 'iptables rules do not survive a reboot: kubewall.service runs the script again at boot, before kubelet' }],
   };

@@ -239,7 +239,7 @@ function heredoc(command: string, delimiter: string, lines: readonly string[]): 
 /** What the three templates lay out; every string is already escaped for its grammar. */
 export interface IptablesView {
   readonly header: { readonly lines: readonly string[] };
-  readonly variant: { readonly name: string; readonly flag: IptablesVariant };
+  readonly variant: { readonly name: string; readonly flag: IptablesVariant; readonly restore4: string; readonly restore6: string };
   readonly other: { readonly name: string; readonly flag: IptablesVariant; readonly save4: string; readonly save6: string };
   /** Space-separated commands the script checks for before it changes anything. */
   readonly tools: string;
@@ -257,7 +257,7 @@ export function buildIptablesView(plan: Plan, headerLines: readonly string[], va
   const other = variantCommands(otherVariant(variant));
   return {
     header: { lines: headerLines },
-    variant: { name: commands.name, flag: variant },
+    variant: { name: commands.name, flag: variant, restore4: commands.restore.ipv4, restore6: commands.restore.ipv6 },
     other: { name: other.name, flag: other.flag, save4: other.save.ipv4, save6: other.save.ipv6 },
     tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6].join(' '),
     ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetLines(plan)),

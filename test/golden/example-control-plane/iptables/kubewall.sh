@@ -8,6 +8,7 @@
 # defaulted peers: none
 # variant: iptables-nft (the default when no variant is given); every command names iptables-nft-restore, ip6tables-nft-restore, iptables-nft or ip6tables-nft, never the other variant
 # apply: sh kubewall.sh  (as root; stops at the first error; refuses to run when the host has rules in the other variant)
+# check: sh kubewall.sh --check  (as root; changes nothing here: creates the sets and runs iptables-nft-restore --test and ip6tables-nft-restore --test in a throwaway network namespace, unshare --net)
 # replaces: ipsets KUBEWALL-* (each filled as <set>-NEW and swapped in), then chains KUBEWALL-INPUT (filter) and KUBEWALL-BEFORE-DNAT (mangle) for IPv4 and IPv6, each table in one --noflush commit
 # adds once: the jumps INPUT -> KUBEWALL-INPUT and mangle PREROUTING -> KUBEWALL-BEFORE-DNAT, at the top of the chain when missing, never twice
 # KUBEWALL-INPUT: allowed traffic RETURNs to INPUT, where the rules after the jump and INPUT's policy still apply; everything else is dropped. kubewall only narrows
@@ -19,6 +20,19 @@
 # is safe to repeat, so after a failure running the script again starts over.
 set -eu
 
+# --check validates this file and changes nothing on this host. The rules
+# name kubewall's ipsets, and iptables-nft-restore --test looks each one up in
+# the kernel, so the check runs in a throwaway network namespace (unshare
+# --net: its own ipsets and tables, gone when the check exits), where it
+# creates the sets and passes each family's rules through --test.
+kw_check=
+case "${1:-}" in
+	'') ;;
+	--check) kw_check=outside ;;
+	--check-in-throwaway-netns) kw_check=inside ;;
+	*) echo "usage: sh $0 [--check]" >&2; exit 2 ;;
+esac
+
 for tool in ipset iptables-nft-restore ip6tables-nft-restore iptables-nft ip6tables-nft; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "kubewall: $tool not found: this script targets iptables-nft and needs the iptables and ipset packages" >&2
@@ -26,9 +40,22 @@ for tool in ipset iptables-nft-restore ip6tables-nft-restore iptables-nft ip6tab
 	fi
 done
 
+if [ "$kw_check" = outside ]; then
+	command -v unshare >/dev/null 2>&1 || { echo "kubewall: --check needs unshare (util-linux)" >&2; exit 1; }
+	exec unshare --net /bin/sh "$0" --check-in-throwaway-netns "$(readlink /proc/$$/ns/net)"
+fi
+# A throwaway namespace is another one than the caller's and has nothing but
+# lo; anything else (the flag given by hand) must not get sets created.
+if [ "$kw_check" = inside ] && { [ "$(readlink /proc/$$/ns/net)" = "${2:-}" ] || [ "$(grep -c : /proc/net/dev)" != 1 ]; }; then
+	echo "kubewall: --check-in-throwaway-netns is internal to --check; nothing was changed" >&2
+	exit 2
+fi
+kw_test=
+[ "$kw_check" != inside ] || kw_test=--test
+
 # Rules in iptables-nft and in iptables-legacy do not see each other and
 # silently fail to apply together (kubernetes#71305): refuse to add to a mix.
-if [ "${KUBEWALL_ALLOW_MIXED_IPTABLES:-}" != 1 ] && command -v iptables-legacy-save >/dev/null 2>&1; then
+if [ -z "$kw_check" ] && [ "${KUBEWALL_ALLOW_MIXED_IPTABLES:-}" != 1 ] && command -v iptables-legacy-save >/dev/null 2>&1; then
 	if { iptables-legacy-save; ip6tables-legacy-save; } 2>/dev/null | grep -q '^-A '; then
 		echo "kubewall: this host has iptables-legacy rules but this script targets iptables-nft: render with --iptables-variant legacy, or set KUBEWALL_ALLOW_MIXED_IPTABLES=1 if both are meant to be in use" >&2
 		exit 1
@@ -87,7 +114,7 @@ KUBEWALL_IPSET
 # 2. kubewall's chains, IPv4 then IPv6. --noflush keeps every other chain
 # (kube-proxy's, the CNI's); declaring a chain flushes it, so each table's
 # kubewall chains are replaced in the same commit that refills them.
-iptables-nft-restore -w --noflush <<'KUBEWALL_RULES_V4'
+iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 *filter
 :KUBEWALL-INPUT - [0:0]
 -A KUBEWALL-INPUT -i lo -m comment --comment "baseline: the node itself (Used by: Self)" -j RETURN
@@ -109,7 +136,7 @@ COMMIT
 COMMIT
 KUBEWALL_RULES_V4
 
-ip6tables-nft-restore -w --noflush <<'KUBEWALL_RULES_V6'
+ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 *filter
 :KUBEWALL-INPUT - [0:0]
 -A KUBEWALL-INPUT -i lo -m comment --comment "baseline: the node itself (Used by: Self)" -j RETURN
@@ -135,6 +162,11 @@ COMMIT
 :KUBEWALL-BEFORE-DNAT - [0:0]
 COMMIT
 KUBEWALL_RULES_V6
+
+if [ "$kw_check" = inside ]; then
+	echo "kubewall: check passed: ipset restore and iptables-nft-restore --test, ip6tables-nft-restore --test accept these rules (in a throwaway network namespace; nothing was changed)"
+	exit 0
+fi
 
 # 3. The jumps into kubewall's chains: inserted at the top when missing, and
 # never twice: a later duplicate (a concurrent or hand-made run) is removed.
