@@ -41,6 +41,7 @@ for tool in ipset iptables-nft-restore ip6tables-nft-restore iptables-nft ip6tab
 done
 
 if [ "$kw_check" = outside ]; then
+	[ -f "$0" ] || { echo "kubewall: --check reads the script again: run it as sh FILE --check, not from standard input" >&2; exit 2; }
 	command -v unshare >/dev/null 2>&1 || { echo "kubewall: --check needs unshare (util-linux)" >&2; exit 1; }
 	exec unshare --net /bin/sh "$0" --check-in-throwaway-netns "$(readlink /proc/$$/ns/net)"
 fi
