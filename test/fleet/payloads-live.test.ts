@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
+import { setUpUfwEtc } from '../../scripts/capture-fixtures.js';
 
 // `ip netns exec` gives a namespace its own network stack but shares the
 // host's file system: every file these tests make the role or the script
@@ -267,6 +268,43 @@ await describeWithNetns('the provisioning script applies in a namespace, twice, 
         assert.is(await kubewallTable(netns), null, 'a failed run loaded rules');
         const written = (await execa('find', [root, '-type', 'f'], { reject: false })).stdout;
         assert.is(written, '', `a failed run left files: ${written}`);
+      });
+    });
+  });
+});
+
+await describeWithNetns('the ufw provisioning script validates with ufw --dry-run before it changes anything', ['ufw', 'iptables-nft-restore'], () => {
+  test('a rule ufw rejects fails validation, nothing changes; the rendered one loads and a second run changes nothing', async () => {
+    await withScratch('script-ufw', async (dir) => {
+      const script = path.join(dir, 'kubewall-apply.sh');
+      await render(['-b', 'ufw', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'script', '--out', script]);
+      const root = path.join(dir, 'root');
+      await withNetns('scriptufw', async (netns) => {
+        // ip netns exec bind-mounts /etc/netns/<ns>/ufw and /default over /etc: the namespace's own ufw configuration.
+        const etc = await setUpUfwEtc(netns);
+        try {
+          const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules'])).stdout;
+          const before = await state();
+          const broken = path.join(dir, 'broken.sh');
+          await writeFile(broken, (await readFile(script, 'utf8')).replace(/to any port 10250/, 'to any port 70000'));
+          const invalid = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [broken]);
+          assert.is(invalid.exitCode, 1, invalid.stderr);
+          assert.match(invalid.stderr, /ERROR: Bad port '70000'/);
+          assert.match(invalid.stderr, /kubewall: the rules do not pass \/bin\/sh FILE --dry-run; nothing was changed/);
+          assert.is(await state(), before);
+
+          const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+          assert.is(first.exitCode, 0, first.stderr);
+          const once = await state();
+          assert.match(once, /Status: active/);
+          assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
+          const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+          assert.is(second.exitCode, 0, second.stderr);
+          assert.is(await state(), once);
+          assert.ok(existsSync(path.join(root, 'etc/kubewall/kubewall-ufw.sh')));
+        } finally {
+          await rm(etc, { recursive: true, force: true });
+        }
       });
     });
   });

@@ -6,7 +6,8 @@ export function ufwInstall(): BackendInstall {
     tools: ['ufw'],
     toolsHint: 'install the ufw package',
     path: '/etc/kubewall/kubewall-ufw.sh',
-    validate: ['/bin/sh', '-n', '%s'],
+    // ufw parses every rule the script would add and prints what it would do, changing nothing.
+    validate: ['/bin/sh', '%s', '--dry-run'],
     apply: ['/bin/sh', '%s'],
     persist: [{ kind: 'native', why: 'ufw stores the rules in /etc/ufw/user*.rules and ufw.service loads them at boot (ENABLED=yes)' }],
   };
