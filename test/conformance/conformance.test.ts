@@ -7,6 +7,7 @@ import type { ConformanceAdapter } from './adapter.js';
 import { ADAPTERS } from './adapters/index.js';
 import {
   formatCaseSummary,
+  HARNESS_TOOLS,
   loadClusterContext,
   rolesKey,
   ROLE_SETS,
@@ -21,9 +22,6 @@ import {
  * network namespaces. KUBEWALL_CONFORMANCE_BACKENDS=nftables,iptables narrows
  * the backends.
  */
-
-/** Tools the harness itself needs (topology, kube-proxy-like state), besides each adapter's. */
-export const HARNESS_TOOLS = ['ip', 'nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'iptables-nft-save', 'ip6tables-nft-save'] as const;
 
 const wanted = process.env['KUBEWALL_CONFORMANCE_BACKENDS']?.split(',').map((b) => b.trim()).filter(Boolean);
 const adapters = ADAPTERS.filter((a) => !wanted || wanted.includes(a.backend));

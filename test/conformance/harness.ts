@@ -46,6 +46,9 @@ import {
 import { stripCounters } from './normalize.js';
 import { NODE_INTERFACES, Topology } from './topology.js';
 
+/** Tools the harness itself needs (topology, kube-proxy-like state), besides each adapter's. */
+export const HARNESS_TOOLS = ['ip', 'nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'iptables-nft-save', 'ip6tables-nft-save'] as const;
+
 /** The role combinations every backend is judged on. */
 export const ROLE_SETS: readonly (readonly Role[])[] = [['control-plane'], ['worker'], ['etcd'], ['control-plane', 'worker']];
 
