@@ -9,6 +9,7 @@ import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 import { setUpUfwEtc } from '../../scripts/capture-fixtures.js';
+import { withFirewalld } from '../helpers/firewalld.js';
 
 // `ip netns exec` gives a namespace its own network stack but shares the
 // host's file system: every file these tests make the role or the script
@@ -155,6 +156,13 @@ await describeWithNetns('the ansible role for iptables applies in a namespace an
       const env = { ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'), ANSIBLE_HOME: path.join(dir, 'ansible-home'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: 'auto_silent', HOME: dir };
       const args = ['-i', 'localhost,', '-c', 'local', '-e', `kubewall_root=${root}`, '-e', 'ansible_become=false', path.join(site, 'playbook.yml')];
       await withNetns('ansibleipt', async (netns) => {
+        const check = await inNetnsEnv(netns, env, 'ansible-playbook', ['--check', ...args], dir);
+        assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
+        assert.ok(recap(check.stdout).changed > 0, `--check should report changes:\n${check.stdout}`);
+        assert.is((await inNetns(netns, 'iptables-nft-save', [])).stdout.includes('KUBEWALL'), false, 'check mode loaded rules');
+        assert.is((await inNetns(netns, 'ipset', ['list', '-n'])).stdout, '', 'check mode created sets');
+        assert.not.ok(existsSync(root), 'check mode wrote files');
+
         const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
         assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
         const save = async () => (await inNetns(netns, 'iptables-nft-save', [])).stdout.replace(/^#.*$\n?/gm, '');
@@ -178,6 +186,84 @@ await describeWithNetns('the ansible role for iptables applies in a namespace an
         assert.match(broken.stdout, /invalid port\/service `70000' specified/);
         assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall-iptables.sh'), 'utf8'), installed);
         assert.is(await save(), once);
+      });
+    });
+  });
+});
+
+/** The ansible-playbook arguments and environment for the role in `site`, applied to localhost below `root`. */
+function localPlaybook(dir: string, site: string, root: string) {
+  const env = { ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'), ANSIBLE_HOME: path.join(dir, 'ansible-home'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: 'auto_silent', HOME: dir };
+  const args = ['-i', 'localhost,', '-c', 'local', '-e', `kubewall_root=${root}`, '-e', 'ansible_become=false', path.join(site, 'playbook.yml')];
+  return { env, args };
+}
+
+await describeWithNetns('the ufw Ansible role applies in a namespace with its own /etc/ufw', ['ufw', 'iptables-nft-restore', 'ansible-playbook'], () => {
+  test('ufw role: --check changes nothing; apply validates (ufw --dry-run), loads the tagged rules and enables ufw; a re-run changes nothing', async () => {
+    await withScratch('ansible-ufw', async (dir) => {
+      const site = path.join(dir, 'site');
+      await render(['-b', 'ufw', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'ansible', '--out-dir', site]);
+      const root = path.join(dir, 'root');
+      const { env, args } = localPlaybook(dir, site, root);
+      await withNetns('ansibleufw', async (netns) => {
+        const etc = await setUpUfwEtc(netns);
+        try {
+          const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf'])).stdout;
+          const before = await state();
+          const check = await inNetnsEnv(netns, env, 'ansible-playbook', ['--check', ...args], dir);
+          assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
+          assert.ok(recap(check.stdout).changed > 0, check.stdout);
+          assert.is(await state(), before, 'check mode changed ufw');
+
+          const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+          assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
+          assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
+          const once = await state();
+          assert.match(once, /Status: active/);
+          assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
+          assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall-ufw.sh'), 'utf8'), await readFile(path.join(site, 'roles/kubewall/files/all/kubewall-ufw.sh'), 'utf8'));
+
+          const again = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+          assert.is(again.exitCode, 0, again.stdout);
+          assert.is(recap(again.stdout).changed, 0, again.stdout);
+          assert.is(await state(), once);
+        } finally {
+          await rm(etc, { recursive: true, force: true });
+        }
+      });
+    });
+  });
+});
+
+await describeWithNetns('the firewalld Ansible role applies to a real firewalld in a namespace', ['firewalld', 'firewall-cmd', 'dbus-daemon', 'ansible-playbook'], () => {
+  test('firewalld role: --check changes nothing; apply puts zone kubewall in the permanent and the runtime configuration; a re-run changes nothing', async () => {
+    await withScratch('ansible-fwd', async (dir) => {
+      const site = path.join(dir, 'site');
+      await render(['-b', 'firewalld', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'ansible', '--out-dir', site]);
+      const root = path.join(dir, 'root');
+      const playbook = localPlaybook(dir, site, root);
+      await withNetns('ansiblefwd', async (netns) => {
+        await withFirewalld(netns, async (daemon) => {
+          const env = { ...playbook.env, ...daemon.env };
+          const state = async () =>
+            [(await daemon.exec('firewall-cmd', ['--list-all-zones'])).stdout, (await daemon.exec('firewall-cmd', ['--permanent', '--list-all-zones'])).stdout, (await daemon.exec('firewall-cmd', ['--get-ipsets'])).stdout].join('\n');
+          const before = await state();
+          const check = await inNetnsEnv(netns, env, 'ansible-playbook', ['--check', ...playbook.args], dir);
+          assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
+          assert.ok(recap(check.stdout).changed > 0, check.stdout);
+          assert.is(await state(), before, 'check mode changed firewalld');
+
+          const apply = await inNetnsEnv(netns, env, 'ansible-playbook', playbook.args, dir);
+          assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}\n${daemon.log()}`);
+          const once = await state();
+          assert.match((await daemon.exec('firewall-cmd', ['--info-zone=kubewall'])).stdout, /kubewall-admin-v4/);
+          assert.match((await daemon.exec('firewall-cmd', ['--permanent', '--info-zone=kubewall'])).stdout, /kubewall-admin-v4/);
+
+          const again = await inNetnsEnv(netns, env, 'ansible-playbook', playbook.args, dir);
+          assert.is(again.exitCode, 0, again.stdout);
+          assert.is(recap(again.stdout).changed, 0, again.stdout);
+          assert.is(await state(), once);
+        });
       });
     });
   });
