@@ -49,3 +49,11 @@ export type { Inventory, InventoryGroup, InventoryHost } from './inventory/types
 export { PAYLOAD_FORMATS, PAYLOAD_FORMAT_NAMES, getPayloadFormat } from './payloads/formats.js';
 export type { PayloadFormat, PayloadContext } from './payloads/types.js';
 export type { BackendInstall, PersistStep } from './backends/types.js';
+export { runApply, runConfirm, runRollback, runWatcher, rollBack, refuseDroppedSession, APPLY_COMMAND_TIMEOUT_MS, type ApplyRequest } from './apply/run-apply.js';
+export { startRollbackWatcher } from './apply/start-watcher.js';
+export { takeSnapshot, restoreSnapshot, applyRenderedFile, APPLY_BACKENDS, type ApplyBackend, type HostSnapshot } from './apply/host-snapshot.js';
+export { StateStore, resolveStateDir } from './apply/state-store.js';
+export { DEFAULT_STATE_DIR, type PendingRecord, type Outcome } from './apply/pending.js';
+export { checkSshSession, parseSshConnection, describeDroppedSession, type SshSession, type SshSessionVerdict } from './apply/ssh-session.js';
+export { findSshConnection, type FoundSshConnection } from './apply/find-ssh-connection.js';
+export { createExecaWriteRunner, describeOutcome, type WriteRunner } from './apply/write-runner.js';

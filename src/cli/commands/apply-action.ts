@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline/promises';
 import { findSshConnection } from '../../apply/find-ssh-connection.js';
 import { APPLY_BACKENDS, type ApplyBackend } from '../../apply/host-snapshot.js';
 import { DEFAULT_STATE_DIR } from '../../apply/pending.js';
-import { APPLY_COMMAND_TIMEOUT_MS, KUBEWALL_BIN, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
+import { APPLY_COMMAND_TIMEOUT_MS, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
+import { startRollbackWatcher } from '../../apply/start-watcher.js';
 import { resolveStateDir, StateStore } from '../../apply/state-store.js';
 import { createExecaWriteRunner } from '../../apply/write-runner.js';
 import { KubewallError } from '../../errors.js';
@@ -23,21 +24,6 @@ function parseSeconds(option: string, text: string): number {
     throw new KubewallError('USAGE', `${option}: expected seconds between 0 and 86400, e.g. 60 or 2.5, not ${JSON.stringify(text)}`);
   }
   return value;
-}
-
-/** The detached watcher: `kubewall rollback-watcher`, in its own session, its output in pending/watcher.log. */
-async function startWatcher(store: StateStore): Promise<number> {
-  const { execa } = await import('execa');
-  // No pipes to this process (it exits long before the watcher): the watcher writes its own log.
-  const child = execa(process.execPath, [KUBEWALL_BIN, 'rollback-watcher', '--state-dir', store.stateDir], {
-    detached: true,
-    cleanup: false,
-    reject: false,
-    stdio: 'ignore',
-  });
-  child.unref();
-  if (child.pid === undefined) throw new KubewallError('APPLY', `cannot start the rollback watcher (${process.execPath} ${KUBEWALL_BIN}); nothing was applied`);
-  return child.pid;
 }
 
 async function ask(question: string, signal: AbortSignal): Promise<string | undefined> {
@@ -82,7 +68,7 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
     allowDroppingSshSession: flags.allowDroppingSshSession === true,
     ask: flags.prompt && process.stdin.isTTY && process.stderr.isTTY ? ask : undefined,
     say,
-    startWatcher,
+    startWatcher: startRollbackWatcher,
   });
 }
 
