@@ -49,7 +49,7 @@ export type { Inventory, InventoryGroup, InventoryHost } from './inventory/types
 export { PAYLOAD_FORMATS, PAYLOAD_FORMAT_NAMES, getPayloadFormat } from './payloads/formats.js';
 export type { PayloadFormat, PayloadContext } from './payloads/types.js';
 export type { BackendInstall, PersistStep } from './backends/types.js';
-export { runApply, runConfirm, runRollback, runWatcher, rollBack, refuseDroppedSession, APPLY_COMMAND_TIMEOUT_MS, type ApplyRequest } from './apply/run-apply.js';
+export { runApply, runConfirm, runRollback, runWatcher, rollBack, refuseDroppedSession, APPLY_COMMAND_TIMEOUT_MS, applyCommandTimeoutMs, type ApplyRequest } from './apply/run-apply.js';
 export { startRollbackWatcher } from './apply/start-watcher.js';
 export { takeSnapshot, restoreSnapshot, applyRenderedFile, APPLY_BACKENDS, type ApplyBackend, type HostSnapshot } from './apply/host-snapshot.js';
 export { StateStore, resolveStateDir } from './apply/state-store.js';

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
@@ -22,6 +22,19 @@ import {
   type OwnedIptables,
 } from './iptables-state.js';
 import { NFTABLES_OWNED_TABLE, nftablesRestoreScript, nftablesSnapshotFrom, type NftablesSnapshot } from './nftables-state.js';
+import {
+  readOwnedUfwBlocks,
+  readUfwSetting,
+  restoredUfwRules,
+  ufwChainsLoaded,
+  ufwLeftoverRemoval,
+  ufwRestoreCommands,
+  ufwStatusActive,
+  UFW_CONF_FILE,
+  UFW_DEFAULTS_FILE,
+  UFW_RULES_FILES,
+  type UfwSnapshot,
+} from './ufw-state.js';
 import { describeOutcome, type WriteRunner } from './write-runner.js';
 
 export interface IptablesSnapshot {
@@ -32,10 +45,10 @@ export interface IptablesSnapshot {
 }
 
 /** Everything kubewall owns on the host for one backend, as saved before an apply. */
-export type HostSnapshot = NftablesSnapshot | IptablesSnapshot | FirewalldSnapshot;
+export type HostSnapshot = NftablesSnapshot | IptablesSnapshot | FirewalldSnapshot | UfwSnapshot;
 
 /** The backends `kubewall apply` can save, apply and restore. */
-export const APPLY_BACKENDS = ['nftables', 'iptables', 'firewalld'] as const;
+export const APPLY_BACKENDS = ['nftables', 'iptables', 'firewalld', 'ufw'] as const;
 export type ApplyBackend = (typeof APPLY_BACKENDS)[number];
 
 const FAMILIES = ['ipv4', 'ipv6'] as const;
@@ -79,6 +92,76 @@ async function readFirewalldRuntime(runner: WriteRunner): Promise<string | null>
   return parts.join('');
 }
 
+/** A file's text, or null when it does not exist. */
+async function readOptional(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new KubewallError('APPLY', `${file}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** ufw as the restore needs it: `ufw status`, DEFAULT_INPUT_POLICY, ENABLED. */
+async function readUfwNow(runner: WriteRunner): Promise<{ active: boolean; defaultInputPolicy: string | null; enabled: boolean }> {
+  const active = ufwStatusActive(await output(runner, 'ufw', ['status']));
+  const defaults = await readOptional(UFW_DEFAULTS_FILE);
+  const conf = await readOptional(UFW_CONF_FILE);
+  return {
+    active,
+    defaultInputPolicy: defaults === null ? null : readUfwSetting(defaults, 'DEFAULT_INPUT_POLICY'),
+    enabled: conf !== null && readUfwSetting(conf, 'ENABLED')?.toLowerCase() === 'yes',
+  };
+}
+
+/** ufw runs /usr/sbin/iptables and ip6tables, whichever variant they are: save and restore with the same. */
+const UFW_IPTABLES = { ipv4: 'iptables', ipv6: 'ip6tables' } as const;
+
+async function takeUfwSnapshot(runner: WriteRunner): Promise<UfwSnapshot> {
+  const now = await readUfwNow(runner);
+  const rules: Record<string, ReturnType<typeof readOwnedUfwBlocks> | null> = {};
+  for (const file of UFW_RULES_FILES) {
+    const text = await readOptional(file);
+    rules[file] = text === null ? null : readOwnedUfwBlocks(text);
+  }
+  const chainsLoaded = {
+    ipv4: ufwChainsLoaded(await output(runner, `${UFW_IPTABLES.ipv4}-save`, [])),
+    ipv6: ufwChainsLoaded(await output(runner, `${UFW_IPTABLES.ipv6}-save`, [])),
+  };
+  return { backend: 'ufw', rules, defaultInputPolicy: now.defaultInputPolicy, active: now.active, chainsLoaded };
+}
+
+/**
+ * The user rules files first (atomically, same mode), so whatever ufw
+ * loads next is the saved state; then disable, the default policy, or a
+ * reload (ufwRestoreCommands); then, where ufw had never run, the empty
+ * chains `ufw disable` leaves.
+ */
+async function restoreUfwSnapshot(snapshot: UfwSnapshot, runner: WriteRunner): Promise<void> {
+  let filesChanged = false;
+  for (const file of UFW_RULES_FILES) {
+    const saved = snapshot.rules[file] ?? [];
+    const current = await readOptional(file);
+    if (current === null) {
+      if (saved.length > 0) throw new KubewallError('APPLY', `${file} is gone: cannot put back kubewall's ${saved.length} saved ufw rule(s); reinstall ufw's files and run kubewall rollback`);
+      continue;
+    }
+    const restored = restoredUfwRules(saved, current, file);
+    if (restored === current) continue;
+    await writeFileAtomic(file, restored, (await stat(file)).mode & 0o777);
+    filesChanged = true;
+  }
+  const now = await readUfwNow(runner);
+  for (const args of ufwRestoreCommands(snapshot, { ...now, filesChanged })) await output(runner, 'ufw', args);
+  // A ufw that was not running before is not running now (ufwRestoreCommands disabled it if need be).
+  if (snapshot.active) return;
+  for (const family of FAMILIES) {
+    if (snapshot.chainsLoaded[family]) continue;
+    const input = ufwLeftoverRemoval(await output(runner, `${UFW_IPTABLES[family]}-save`, []));
+    if (input !== '') await output(runner, `${UFW_IPTABLES[family]}-restore`, ['-w', '--noflush'], input);
+  }
+}
+
 /** Reads what kubewall owns now. Nothing is changed. */
 export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, variant: IptablesVariant = 'nft'): Promise<HostSnapshot> {
   if (backend === 'nftables') {
@@ -89,6 +172,7 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
     if ('error' in snapshot) throw new KubewallError('APPLY', `${command} failed: ${snapshot.error}`);
     return snapshot;
   }
+  if (backend === 'ufw') return takeUfwSnapshot(runner);
   if (backend === 'firewalld') {
     return { backend: 'firewalld', files: await readFirewalldFiles(FIREWALLD_CONFIG_DIR), runtime: await readFirewalldRuntime(runner) };
   }
@@ -99,7 +183,8 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
 }
 
 /**
- * Puts the saved state back: nftables in one transaction; iptables as
+ * Puts the saved state back: nftables in one transaction; ufw and firewalld
+ * as files, then what the running firewall needs; iptables as
  * ipsets, then one `--noflush` commit per table and family, then the sets
  * nothing refers to any more. Each step is computed from what is there now,
  * so restoring twice is the same as once.
@@ -107,6 +192,10 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
 export async function restoreSnapshot(snapshot: HostSnapshot, runner: WriteRunner): Promise<void> {
   if (snapshot.backend === 'nftables') {
     await output(runner, 'nft', ['-f', '-'], nftablesRestoreScript(snapshot));
+    return;
+  }
+  if (snapshot.backend === 'ufw') {
+    await restoreUfwSnapshot(snapshot, runner);
     return;
   }
   if (snapshot.backend === 'firewalld') {
@@ -138,13 +227,13 @@ export async function restoreSnapshot(snapshot: HostSnapshot, runner: WriteRunne
   }
 }
 
-/** Applies a rendered file: `nft -f` (one transaction) or the iptables or firewalld backend's `sh` script. */
+/** Applies a rendered file: `nft -f` (one transaction) or the iptables, firewalld or ufw backend's `sh` script. */
 export async function applyRenderedFile(backend: ApplyBackend, file: string, runner: WriteRunner): Promise<void> {
   if (backend === 'nftables') await output(runner, 'nft', ['-f', file]);
   else await output(runner, 'sh', [file]);
 }
 
-/** Whether a failed apply can have changed anything: nft -f is one transaction, the iptables script is several steps. */
+/** Whether a failed apply can have changed anything: nft -f is one transaction; the iptables, firewalld and ufw scripts are several steps. */
 export function applyIsAtomic(backend: ApplyBackend): boolean {
   return backend === 'nftables';
 }

@@ -16,6 +16,13 @@ import type { WriteRunner } from './write-runner.js';
 
 /** How long apply's own commands may take; the first deadline leaves room for it. */
 export const APPLY_COMMAND_TIMEOUT_MS = 30_000;
+/** A first ufw apply runs one ufw process per rule, each re-reading every rule (300 rules ≈ 2 min). */
+const UFW_APPLY_COMMAND_TIMEOUT_MS = 300_000;
+
+/** How long applying the rendered file may take for this backend; the runner and the first deadline both use it. */
+export function applyCommandTimeoutMs(backend: ApplyBackend): number {
+  return backend === 'ufw' ? UFW_APPLY_COMMAND_TIMEOUT_MS : APPLY_COMMAND_TIMEOUT_MS;
+}
 const WATCHER_START_TIMEOUT_MS = 5_000;
 
 export interface ApplyRequest {
@@ -95,7 +102,7 @@ export async function runApply(request: ApplyRequest): Promise<number> {
     backend,
     roles: request.plan.roles,
     startedAt: new Date().toISOString(),
-    deadline: Date.now() + APPLY_COMMAND_TIMEOUT_MS + confirmMs,
+    deadline: Date.now() + applyCommandTimeoutMs(backend) + confirmMs,
     confirmTimeoutSeconds: request.confirmTimeoutSeconds,
     phase: 'prepared',
     applyPid: process.pid,

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { findSshConnection } from '../../apply/find-ssh-connection.js';
 import { APPLY_BACKENDS, type ApplyBackend } from '../../apply/host-snapshot.js';
 import { DEFAULT_STATE_DIR } from '../../apply/pending.js';
-import { APPLY_COMMAND_TIMEOUT_MS, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
+import { APPLY_COMMAND_TIMEOUT_MS, applyCommandTimeoutMs, runApply, runConfirm, runRollback, runWatcher } from '../../apply/run-apply.js';
 import { startRollbackWatcher } from '../../apply/start-watcher.js';
 import { resolveStateDir, StateStore } from '../../apply/state-store.js';
 import { createExecaWriteRunner } from '../../apply/write-runner.js';
@@ -39,8 +39,7 @@ async function ask(question: string, signal: AbortSignal): Promise<string | unde
 
 export async function applyAction(flags: ApplyFlags): Promise<number> {
   if (!(APPLY_BACKENDS as readonly string[]).includes(flags.backend)) {
-    const hint = flags.backend === 'ufw' ? ` (its save and rollback are not implemented yet: kubewall render --backend ${flags.backend} writes a script you can run yourself)` : '';
-    throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported${hint}; apply supports ${APPLY_BACKENDS.join(', ')}`);
+    throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported; apply supports ${APPLY_BACKENDS.join(', ')}`);
   }
   const backend = flags.backend as ApplyBackend;
   const roles = parseRoles(flags.role);
@@ -63,7 +62,7 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
     file,
     confirmTimeoutSeconds,
     store,
-    runner: createExecaWriteRunner({ timeoutMs: APPLY_COMMAND_TIMEOUT_MS }),
+    runner: createExecaWriteRunner({ timeoutMs: applyCommandTimeoutMs(backend) }),
     sshConnection: await findSshConnection(process.env, process.ppid),
     allowDroppingSshSession: flags.allowDroppingSshSession === true,
     ask: flags.prompt && process.stdin.isTTY && process.stderr.isTTY ? ask : undefined,

@@ -25,7 +25,7 @@ const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STAT
 export function registerApply(program: Command): void {
   addProfileOptions(program.command('apply'))
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
-    .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables or firewalld (ufw: not yet)')
+    .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw')
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
@@ -50,14 +50,16 @@ What happens:
      from the client in SSH_CONNECTION to this server's SSH port (--allow-dropping-ssh-session);
   2. save what kubewall owns (nftables: table inet kubewall; iptables: the KUBEWALL-* chains,
      the jumps into them and the KUBEWALL-* ipsets, both families; firewalld: zone kubewall and
-     the kubewall-* ipsets, permanent files and runtime) into the state directory;
+     the kubewall-* ipsets, permanent files and runtime; ufw: the rules tagged "kubewall ..." in
+     user.rules and user6.rules with their positions, DEFAULT_INPUT_POLICY, whether ufw runs)
+     into the state directory;
   3. start a detached watcher that restores the saved state at the deadline, even if this
      SSH session dies;
-  4. apply (nft -f: one transaction; iptables, firewalld: kubewall.sh). If the tool fails, the
-     old state is left in place (iptables, firewalld: restored from the saved state), exit 1;
+  4. apply (nft -f: one transaction; iptables, firewalld, ufw: the script). If the tool fails,
+     the old state is left in place (iptables, firewalld, ufw: restored from the saved state), exit 1;
   5. on a terminal, ask for "yes"; else exit 0 and wait for kubewall confirm from elsewhere.
-Only kubewall's own table, chains and sets are saved and restored; nothing else is touched.
-ufw is not supported yet: render its script and run it yourself.
+Only kubewall's own table, chains, sets and tagged ufw rules are saved and restored (ufw: plus
+its incoming default policy and whether it runs, which its script changes); nothing else is touched.
 See docs/apply.md for the mechanism and its limits.
 
 Exit codes: 0 applied (confirmed, or waiting for kubewall confirm), 1 refused, failed or
