@@ -6,6 +6,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { setUpUfwEtc } from '../../scripts/capture-fixtures.js';
+import { stripCounters } from '../conformance/normalize.js';
 import { withFirewalld, type FirewalldDaemon } from '../helpers/firewalld.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
@@ -330,7 +332,11 @@ await describeWithNetns('kubewall apply with rollback, iptables, in a namespace'
         const templates = path.join(path.dirname(stateDir), 'templates');
         await cp(path.join(REPO_ROOT, 'templates'), templates, { recursive: true });
         const script = path.join(templates, 'iptables', 'kubewall.sh.hbs');
-        await writeFile(script, (await readFile(script, 'utf8')).replace("{{command}} <<'{{delimiter}}'\n", "{{command}} <<'{{delimiter}}'\n-A NO-SUCH-CHAIN -j ACCEPT\n"));
+        const template = await readFile(script, 'utf8');
+        // The here-document that feeds iptables-restore (its options may change: match the delimiter).
+        const heredoc = /^\{\{command\}\}[^\n]*<<'\{\{delimiter\}\}'\n/m;
+        assert.match(template, heredoc);
+        await writeFile(script, template.replace(heredoc, (line) => `${line}-A NO-SUCH-CHAIN -j ACCEPT\n`));
         const failed = await kubewall(netns, stateDir, [...IPT, '--role', 'worker', '--templates', templates]);
         assert.is(failed.exitCode, 1);
         assert.match(failed.stderr, /kubewall: apply failed: sh .*kubewall\.sh failed with exit code \d+: .*; the state saved before it was restored/);
@@ -380,12 +386,110 @@ await describeWithNetns('kubewall apply with rollback, firewalld, in a namespace
   });
 });
 
-test('ufw: refused with a clear message before anything happens', async () => {
-  for (const backend of ['ufw']) {
-    const result = await execa(process.execPath, [BIN, 'apply', '--backend', backend, '--role', 'worker', '--state-dir', '/nonexistent/kubewall'], { reject: false, cwd: REPO_ROOT });
-    assert.is(result.exitCode, 2);
-    assert.match(result.stderr, new RegExp(`apply: --backend ${backend} is not supported \\(its save and rollback are not implemented yet: kubewall render --backend ${backend} writes a script you can run yourself\\); apply supports nftables, iptables`));
-  }
+/** ufw's whole state as an operator sees it: status, rules, every file it keeps, and what it loaded into iptables (both families). */
+async function ufwState(netns: string): Promise<string> {
+  const files = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/default/ufw', '/etc/ufw/ufw.conf', '/etc/ufw/after.rules', '/etc/ufw/after6.rules'];
+  const parts = [(await inNetns(netns, 'ufw', ['status', 'verbose'])).stdout, (await inNetns(netns, 'ufw', ['show', 'added'])).stdout];
+  for (const file of files) parts.push(`${file}:\n${(await inNetns(netns, 'cat', [file])).stdout}`);
+  for (const save of ['iptables-nft-save', 'ip6tables-nft-save']) parts.push(stripCounters((await inNetns(netns, save, [])).stdout));
+  return parts.join('\n--\n');
+}
+
+/** A namespace with a private /etc/ufw and /etc/default (bind-mounted by ip netns exec), both removed afterwards. */
+async function withUfwNetns(what: string, fn: (netns: string) => Promise<void>): Promise<void> {
+  await withNetns(what, async (netns) => {
+    const etc = await setUpUfwEtc(netns);
+    try {
+      await fn(netns);
+    } finally {
+      await rm(etc, { recursive: true, force: true });
+    }
+  });
+}
+
+await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['ufw', 'iptables-nft-save', 'ip6tables-nft-save'], () => {
+  // A first ufw apply runs one ufw process per rule (seconds): long timeouts, ended by rollback or confirm where the watcher is not the point.
+  const UFW = ['apply', '--backend', 'ufw', '--cluster', 'examples/cluster.yaml', '--confirm-timeout', '20'];
+
+  test('ufw inactive, default allow, a foreign rule and a foreign iptables rule: not confirmed, the watcher restores everything exactly', async () => {
+    await withUfwNetns('apply-ufw', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9998', '-j', 'ACCEPT']);
+        await inNetns(netns, 'ufw', ['allow', '9999/tcp']);
+        await inNetns(netns, 'ufw', ['default', 'allow', 'incoming']);
+        const before = await ufwState(netns);
+        assert.match(before, /Status: inactive/);
+
+        const applied = await kubewall(netns, stateDir, [...UFW, '--role', 'worker', '--confirm-timeout', '3']);
+        assert.is(applied.exitCode, 0, applied.stderr);
+        const live = await ufwState(netns);
+        assert.match(live, /Status: active[^]*Default: deny \(incoming\)[^]*# kubewall nodeport-services\/tcp\/any port 30000:32767 from any/);
+        assert.is(await settled(stateDir), 'rolled-back');
+        assert.match(await readFile(path.join(stateDir, 'last', 'watcher.log'), 'utf8'), /deadline passed without confirmation/);
+        assert.fixture(await ufwState(netns), before);
+      });
+    });
+  });
+
+  test('confirmed, then a foreign rule: an unconfirmed apply of another role comes back to exactly that (kubewall rules at their places)', async () => {
+    await withUfwNetns('apply-ufw', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'ufw', ['allow', '9999/tcp']);
+        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
+        await inNetns(netns, 'ufw', ['allow', '8888/tcp']);
+        const confirmed = await ufwState(netns);
+        assert.match(confirmed, /9999\/tcp {2,}ALLOW IN {4}Anywhere *\n22\/tcp .*# kubewall ssh[^]*# kubewall nodeport-services\/udp[^\n]*\n8888\/tcp /, 'the foreign rules around kubewall\'s');
+
+        const applied = await kubewall(netns, stateDir, [...UFW, '--role', 'control-plane']);
+        assert.is(applied.exitCode, 0, applied.stderr);
+        const live = await ufwState(netns);
+        assert.match(live, /# kubewall kube-apiserver\/tcp\/any port 6443/);
+        assert.not.match(live, /# kubewall nodeport-services/);
+        const rollback = await kubewall(netns, stateDir, ['rollback']);
+        assert.is(rollback.exitCode, 0, rollback.stderr);
+        assert.match(rollback.stderr, /rolled back: kubewall's ufw rules are as they were before/);
+        assert.fixture(await ufwState(netns), confirmed);
+        assert.is(await settled(stateDir), 'rolled-back');
+
+        // Restoring again (the saved state is kept in last/) changes nothing.
+        const again = await kubewall(netns, stateDir, ['rollback']);
+        assert.is(again.exitCode, 1);
+        assert.fixture(await ufwState(netns), confirmed);
+      });
+    });
+  });
+
+  test('the script fails after adding rules to a running ufw: exit 1, the message, the old state, nothing pending', async () => {
+    await withUfwNetns('apply-ufw', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'ufw', ['allow', '9999/tcp']);
+        await inNetns(netns, 'ufw', ['--force', 'enable']);
+        const before = await ufwState(netns);
+        assert.match(before, /Status: active/);
+
+        // The SSH rules are added, then ufw refuses a port.
+        const templates = path.join(path.dirname(stateDir), 'templates');
+        await cp(path.join(REPO_ROOT, 'templates'), templates, { recursive: true });
+        const script = path.join(templates, 'ufw', 'kubewall-ufw.sh.hbs');
+        const text = await readFile(script, 'utf8');
+        assert.ok(text.includes("\n# 2. The plan's ports"));
+        await writeFile(script, text.replace("\n# 2. The plan's ports", "\nkw_ufw allow 70000/tcp\n\n# 2. The plan's ports"));
+        const failed = await kubewall(netns, stateDir, [...UFW, '--role', 'worker', '--templates', templates]);
+        assert.is(failed.exitCode, 1);
+        assert.match(failed.stderr, /kubewall: apply failed: sh .*kubewall-ufw\.sh failed with exit code 1: .*; the state saved before it was restored/);
+        assert.match(await readFile(path.join(stateDir, 'last', 'snapshot.json'), 'utf8'), /"backend": "ufw"/);
+        assert.fixture(await ufwState(netns), before);
+        assert.not.ok(existsSync(path.join(stateDir, 'pending')));
+      });
+    });
+  });
+});
+
+test('an unknown backend is refused with the list of those apply supports', async () => {
+  const result = await execa(process.execPath, [BIN, 'apply', '--backend', 'pf', '--role', 'worker', '--state-dir', '/nonexistent/kubewall'], { reject: false, cwd: REPO_ROOT });
+  assert.is(result.exitCode, 2);
+  assert.match(result.stderr, /apply: --backend pf is not supported; apply supports nftables, iptables, firewalld, ufw/);
 });
 
 test.run();
