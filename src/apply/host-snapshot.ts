@@ -128,14 +128,14 @@ async function takeUfwSnapshot(runner: WriteRunner): Promise<UfwSnapshot> {
     ipv4: ufwChainsLoaded(await output(runner, `${UFW_IPTABLES.ipv4}-save`, [])),
     ipv6: ufwChainsLoaded(await output(runner, `${UFW_IPTABLES.ipv6}-save`, [])),
   };
-  return { backend: 'ufw', rules, defaultInputPolicy: now.defaultInputPolicy, active: now.active, chainsLoaded };
+  return { backend: 'ufw', rules, defaultInputPolicy: now.defaultInputPolicy, active: now.active, enabled: now.enabled, chainsLoaded };
 }
 
 /**
  * The user rules files first (atomically, same mode), so whatever ufw
- * loads next is the saved state; then disable, the default policy, or a
+ * loads next is the saved state; then stop, the default policy, or a
  * reload (ufwRestoreCommands); then, where ufw had never run, the empty
- * chains `ufw disable` leaves.
+ * chains a stopped ufw leaves.
  */
 async function restoreUfwSnapshot(snapshot: UfwSnapshot, runner: WriteRunner): Promise<void> {
   let filesChanged = false;
@@ -152,8 +152,8 @@ async function restoreUfwSnapshot(snapshot: UfwSnapshot, runner: WriteRunner): P
     filesChanged = true;
   }
   const now = await readUfwNow(runner);
-  for (const args of ufwRestoreCommands(snapshot, { ...now, filesChanged })) await output(runner, 'ufw', args);
-  // A ufw that was not running before is not running now (ufwRestoreCommands disabled it if need be).
+  for (const [command, ...args] of ufwRestoreCommands(snapshot, { ...now, filesChanged })) await output(runner, command!, args);
+  // A ufw that was not running before is not running now (ufwRestoreCommands stopped it if need be).
   if (snapshot.active) return;
   for (const family of FAMILIES) {
     if (snapshot.chainsLoaded[family]) continue;

@@ -13,6 +13,8 @@ import { KubewallError } from '../errors.js';
 export const UFW_RULES_FILES = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules'] as const;
 export const UFW_DEFAULTS_FILE = '/etc/default/ufw';
 export const UFW_CONF_FILE = '/etc/ufw/ufw.conf';
+/** ufw's own start/stop script (ufw.common.state_dir on Debian and Ubuntu): stops ufw without touching ENABLED. */
+export const UFW_INIT = '/lib/ufw/ufw-init';
 
 /** One of kubewall's rules as ufw wrote it: the `### tuple ###` line and the iptables lines after it, blank line included. */
 export interface UfwOwnedBlock {
@@ -29,6 +31,8 @@ export interface UfwSnapshot {
   readonly defaultInputPolicy: string | null;
   /** What `ufw status` said: its user chains were loaded. */
   readonly active: boolean;
+  /** ENABLED=yes in /etc/ufw/ufw.conf (ufw starts at boot); it can be yes while ufw is not running. */
+  readonly enabled: boolean;
   /** Per family: whether any ufw chain was in iptables at all (a ufw that never ran has none; a stopped one keeps empty ones). */
   readonly chainsLoaded: { readonly ipv4: boolean; readonly ipv6: boolean };
 }
@@ -138,27 +142,26 @@ export interface UfwNow {
 }
 
 /**
- * Pure: the ufw commands that finish a restore once the rule files are back.
- * Disable first when ufw ran only because of the apply (no reload needed
- * then); `ufw default` reloads an enabled ufw by itself; otherwise a running
- * ufw reloads once if its files changed. A ufw someone stopped meanwhile
- * stays stopped: the apply never stops it.
+ * Pure: the commands (program and arguments) that finish a restore once the
+ * rule files are back. A ufw that ran only because of the apply is stopped:
+ * `ufw disable` when it was disabled before (it writes ENABLED=no, and the
+ * policy is then set without a reload); ufw-init stop, after the policy,
+ * when it was enabled but not running (`ufw default` starts an enabled ufw
+ * again, and `ufw disable` would write ENABLED=no). `ufw default` reloads an
+ * enabled ufw by itself; otherwise a running, enabled ufw reloads once if its
+ * files changed. A ufw someone stopped meanwhile stays stopped: the apply
+ * never stops it.
  */
-export function ufwRestoreCommands(saved: Pick<UfwSnapshot, 'defaultInputPolicy' | 'active'>, now: UfwNow): string[][] {
-  const commands: string[][] = [];
-  let enabled = now.enabled;
-  if (!saved.active && now.active) {
-    commands.push(['disable']);
-    enabled = false;
-  }
+export function ufwRestoreCommands(saved: Pick<UfwSnapshot, 'defaultInputPolicy' | 'active' | 'enabled'>, now: UfwNow): string[][] {
+  const stop = !saved.active && now.active;
   const policyChanged = saved.defaultInputPolicy !== null && saved.defaultInputPolicy !== now.defaultInputPolicy;
-  if (policyChanged) {
-    const word = POLICY_WORDS[saved.defaultInputPolicy!.toUpperCase()];
-    if (!word) throw new KubewallError('APPLY', `saved DEFAULT_INPUT_POLICY="${saved.defaultInputPolicy}": not one ufw can set back (ACCEPT, DROP or REJECT)`);
-    commands.push(['default', word, 'incoming']);
-  }
-  if (enabled && now.filesChanged && !policyChanged) commands.push(['reload']);
-  return commands;
+  const word = policyChanged ? POLICY_WORDS[saved.defaultInputPolicy!.toUpperCase()] : undefined;
+  if (policyChanged && !word) throw new KubewallError('APPLY', `saved DEFAULT_INPUT_POLICY="${saved.defaultInputPolicy}": not one ufw can set back (ACCEPT, DROP or REJECT)`);
+  const policy = word ? [['ufw', 'default', word, 'incoming']] : [];
+  if (stop && !saved.enabled) return [['ufw', 'disable'], ...policy];
+  if (stop) return [...policy, [UFW_INIT, 'stop']];
+  if (word) return policy;
+  return now.enabled && now.active && now.filesChanged ? [['ufw', 'reload']] : [];
 }
 
 /** Pure: whether an `iptables-save` holds any of ufw's chains (`ufw-*` for IPv4, `ufw6-*` for IPv6). */
