@@ -460,6 +460,21 @@ await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['u
     });
   });
 
+  test('enabled but not running (ENABLED=yes, stopped): the rollback stops ufw again and keeps ENABLED=yes', async () => {
+    await withUfwNetns('apply-ufw', async (netns) => {
+      await withStateDir(async (stateDir) => {
+        await inNetns(netns, 'ufw', ['--force', 'enable']);
+        await inNetns(netns, '/lib/ufw/ufw-init', ['stop']);
+        const before = await ufwState(netns);
+        assert.match(before, /Status: inactive[^]*ENABLED=yes/);
+        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker'])).exitCode, 0);
+        assert.match(await ufwState(netns), /Status: active/);
+        assert.is((await kubewall(netns, stateDir, ['rollback'])).exitCode, 0);
+        assert.fixture(await ufwState(netns), before);
+      });
+    });
+  });
+
   test('the script fails after adding rules to a running ufw: exit 1, the message, the old state, nothing pending', async () => {
     await withUfwNetns('apply-ufw', async (netns) => {
       await withStateDir(async (stateDir) => {
