@@ -463,11 +463,14 @@ await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['u
   test('enabled but not running (ENABLED=yes, stopped): the rollback stops ufw again and keeps ENABLED=yes', async () => {
     await withUfwNetns('apply-ufw', async (netns) => {
       await withStateDir(async (stateDir) => {
-        await inNetns(netns, 'ufw', ['--force', 'enable']);
+        // The rules are in place first: ufw 0.36 refuses `ufw allow` while enabled but stopped ("ERROR: problem running").
+        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
         await inNetns(netns, '/lib/ufw/ufw-init', ['stop']);
         const before = await ufwState(netns);
         assert.match(before, /Status: inactive[^]*ENABLED=yes/);
-        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker'])).exitCode, 0);
+        const applied = await kubewall(netns, stateDir, [...UFW, '--role', 'worker']);
+        assert.is(applied.exitCode, 0, applied.stderr);
         assert.match(await ufwState(netns), /Status: active/);
         assert.is((await kubewall(netns, stateDir, ['rollback'])).exitCode, 0);
         assert.fixture(await ufwState(netns), before);
