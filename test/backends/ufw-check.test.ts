@@ -146,6 +146,19 @@ await describeWithNetns('ufw output passes ufw --dry-run and applies idempotentl
     });
   });
 
+  test('enabled but not running (ENABLED=yes, stopped): the script stops with what to do before changing anything', async () => {
+    const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
+    await withUfwNetns('ufwstopped', { IPV6: 'yes' }, async (ns) => {
+      await writeFile(`${ns.etc}/ufw/ufw.conf`, (await readFile(`${ns.etc}/ufw/ufw.conf`, 'utf8')).replace(/^ENABLED=.*$/m, 'ENABLED=yes'));
+      const before = await readState(ns);
+      const result = await ns.script(goldenCase);
+      assert.is(result.exitCode, 1, result.stderr);
+      assert.match(result.stderr, /kubewall: ufw is enabled \(ENABLED=yes in \/etc\/ufw\/ufw\.conf\) but not running, and then refuses to add rules: start it \(systemctl start ufw/);
+      assert.not.match(result.stderr, /problem running/);
+      assert.fixture(await readState(ns), before);
+    });
+  });
+
   test('an allow-incoming ufw gets default deny incoming, through ufw; the other settings stay', async () => {
     const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
     await withUfwNetns('ufwpolicy', { ...IPV6_FORWARD, DEFAULT_INPUT_POLICY: '"ACCEPT"' }, async (ns) => {

@@ -60,6 +60,12 @@ for kw_check in '/etc/ufw/before.rules|-A ufw-before-input -i lo -j ACCEPT' \
 	grep -qxF -e "${kw_check#*|}" "${kw_check%%|*}" ||
 		kw_fail "${kw_check%%|*} lacks the line '${kw_check#*|}': kubewall relies on ufw's loopback and established accepts"
 done
+# ufw 0.36 refuses to add rules while enabled (ENABLED=yes) but not running
+# ("ERROR: problem running"); starting it here would load its saved rules and
+# default deny before the SSH rules below exist, so a rule to add stops the
+# script instead, before anything changed, saying what to do.
+kw_stopped=no
+if grep -qx 'ENABLED=yes' /etc/ufw/ufw.conf && ! iptables -n -L ufw-user-input >/dev/null 2>&1; then kw_stopped=yes; fi
 kw_forward=$(kw_setting DEFAULT_FORWARD_POLICY)
 [ "$kw_forward" = ACCEPT ] ||
 	kw_warn "DEFAULT_FORWARD_POLICY=\"$kw_forward\" in /etc/default/ufw: ufw drops routed traffic (pods, DNATed NodePorts) that the CNI or kube-proxy does not accept in FORWARD themselves; kubewall leaves it as it is"
@@ -82,6 +88,8 @@ kw_changed=no
 kw_allow() {
 	kw_wanted=$kw_wanted$1$kw_nl
 	case "$kw_present" in *"$kw_nl$1$kw_nl"*) return 0 ;; esac
+	[ "$kw_stopped" = no ] ||
+		kw_fail 'ufw is enabled (ENABLED=yes in /etc/ufw/ufw.conf) but not running, and then refuses to add rules: start it (systemctl start ufw; it loads its saved rules and default policies, so check they let you in) or ufw disable it, then run again; nothing was changed'
 	kw_tag=$1
 	shift
 	kw_changed=yes
