@@ -6,11 +6,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setUpUfwEtc } from '../../scripts/capture-fixtures.js';
 import { stripCounters } from '../conformance/normalize.js';
 import { withFirewalld, type FirewalldDaemon } from '../helpers/firewalld.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
+import { withUfwNetns } from '../helpers/ufw.js';
 
 // Live: the real CLI applies inside throwaway namespaces with a temporary
 // state directory (ip netns exec shares the host's filesystem, never /run/kubewall).
@@ -393,18 +393,6 @@ async function ufwState(netns: string): Promise<string> {
   for (const file of files) parts.push(`${file}:\n${(await inNetns(netns, 'cat', [file])).stdout}`);
   for (const save of ['iptables-nft-save', 'ip6tables-nft-save']) parts.push(stripCounters((await inNetns(netns, save, [])).stdout));
   return parts.join('\n--\n');
-}
-
-/** A namespace with a private /etc/ufw and /etc/default (bind-mounted by ip netns exec), both removed afterwards. */
-async function withUfwNetns(what: string, fn: (netns: string) => Promise<void>): Promise<void> {
-  await withNetns(what, async (netns) => {
-    const etc = await setUpUfwEtc(netns);
-    try {
-      await fn(netns);
-    } finally {
-      await rm(etc, { recursive: true, force: true });
-    }
-  });
 }
 
 await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['ufw', 'iptables-nft-save', 'ip6tables-nft-save'], () => {

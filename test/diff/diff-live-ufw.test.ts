@@ -1,30 +1,18 @@
 import { execa } from 'execa';
-import { rm } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IPTABLES_FIXTURE_CASES, setUpUfwEtc } from '../../scripts/capture-fixtures.js';
+import { IPTABLES_FIXTURE_CASES } from '../../scripts/capture-fixtures.js';
 import { planFromFiles } from '../../src/load-plan.js';
 import type { Role } from '../../src/model.js';
 import { renderPlan } from '../../src/render/render-plan.js';
-import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
+import { describeWithNetns, inNetns } from '../helpers/netns.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
+import { withUfwNetns } from '../helpers/ufw.js';
 
 // Live: real ufw in a throwaway namespace with its own /etc/ufw and
 // /etc/default (bind-mounted from /etc/netns/<ns>/ by ip netns exec), and the
 // real CLI run inside it, so `kubewall diff --backend ufw` reads the
 // namespace's ufw, never the host's.
-
-/** A namespace with a private ufw configuration, both removed afterwards. */
-async function withUfwNetns(what: string, fn: (netns: string) => Promise<void>): Promise<void> {
-  await withNetns(what, async (netns) => {
-    const etc = await setUpUfwEtc(netns);
-    try {
-      await fn(netns);
-    } finally {
-      await rm(etc, { recursive: true, force: true });
-    }
-  });
-}
 
 async function applyRender(netns: string, roles: Role[] = ['worker'], cluster = 'examples/cluster.yaml'): Promise<void> {
   const plan = await planFromFiles({ roles, clusterFile: cluster, cwd: REPO_ROOT });

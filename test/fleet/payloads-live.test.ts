@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { withUfwNetns } from '../helpers/ufw.js';
 import { runCli } from '../helpers/run-cli.js';
-import { setUpUfwEtc } from '../../scripts/capture-fixtures.js';
 import { withFirewalld } from '../helpers/firewalld.js';
 
 // `ip netns exec` gives a namespace its own network stack but shares the
@@ -205,31 +205,26 @@ await describeWithNetns('the ufw Ansible role applies in a namespace with its ow
       await render(['-b', 'ufw', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'ansible', '--out-dir', site]);
       const root = path.join(dir, 'root');
       const { env, args } = localPlaybook(dir, site, root);
-      await withNetns('ansibleufw', async (netns) => {
-        const etc = await setUpUfwEtc(netns);
-        try {
-          const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf'])).stdout;
-          const before = await state();
-          const check = await inNetnsEnv(netns, env, 'ansible-playbook', ['--check', ...args], dir);
-          assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
-          assert.ok(recap(check.stdout).changed > 0, check.stdout);
-          assert.is(await state(), before, 'check mode changed ufw');
+      await withUfwNetns('ansibleufw', async (netns) => {
+        const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf'])).stdout;
+        const before = await state();
+        const check = await inNetnsEnv(netns, env, 'ansible-playbook', ['--check', ...args], dir);
+        assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
+        assert.ok(recap(check.stdout).changed > 0, check.stdout);
+        assert.is(await state(), before, 'check mode changed ufw');
 
-          const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
-          assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
-          assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
-          const once = await state();
-          assert.match(once, /Status: active/);
-          assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
-          assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall-ufw.sh'), 'utf8'), await readFile(path.join(site, 'roles/kubewall/files/all/kubewall-ufw.sh'), 'utf8'));
+        const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+        assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
+        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
+        const once = await state();
+        assert.match(once, /Status: active/);
+        assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
+        assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall-ufw.sh'), 'utf8'), await readFile(path.join(site, 'roles/kubewall/files/all/kubewall-ufw.sh'), 'utf8'));
 
-          const again = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
-          assert.is(again.exitCode, 0, again.stdout);
-          assert.is(recap(again.stdout).changed, 0, again.stdout);
-          assert.is(await state(), once);
-        } finally {
-          await rm(etc, { recursive: true, force: true });
-        }
+        const again = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
+        assert.is(again.exitCode, 0, again.stdout);
+        assert.is(recap(again.stdout).changed, 0, again.stdout);
+        assert.is(await state(), once);
       });
     });
   });
@@ -365,32 +360,26 @@ await describeWithNetns('the ufw provisioning script validates with ufw --dry-ru
       const script = path.join(dir, 'kubewall-apply.sh');
       await render(['-b', 'ufw', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'script', '--out', script]);
       const root = path.join(dir, 'root');
-      await withNetns('scriptufw', async (netns) => {
-        // ip netns exec bind-mounts /etc/netns/<ns>/ufw and /default over /etc: the namespace's own ufw configuration.
-        const etc = await setUpUfwEtc(netns);
-        try {
-          const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules'])).stdout;
-          const before = await state();
-          const broken = path.join(dir, 'broken.sh');
-          await writeFile(broken, (await readFile(script, 'utf8')).replace(/to any port 10250/, 'to any port 70000'));
-          const invalid = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [broken]);
-          assert.is(invalid.exitCode, 1, invalid.stderr);
-          assert.match(invalid.stderr, /ERROR: Bad port '70000'/);
-          assert.match(invalid.stderr, /kubewall: the rules do not pass \/bin\/sh FILE --dry-run; nothing was changed/);
-          assert.is(await state(), before);
+      await withUfwNetns('scriptufw', async (netns) => {
+        const state = async () => (await inNetns(netns, 'sh', ['-c', 'ufw status verbose; ufw show added; cat /etc/ufw/user.rules /etc/ufw/user6.rules'])).stdout;
+        const before = await state();
+        const broken = path.join(dir, 'broken.sh');
+        await writeFile(broken, (await readFile(script, 'utf8')).replace(/to any port 10250/, 'to any port 70000'));
+        const invalid = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [broken]);
+        assert.is(invalid.exitCode, 1, invalid.stderr);
+        assert.match(invalid.stderr, /ERROR: Bad port '70000'/);
+        assert.match(invalid.stderr, /kubewall: the rules do not pass \/bin\/sh FILE --dry-run; nothing was changed/);
+        assert.is(await state(), before);
 
-          const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
-          assert.is(first.exitCode, 0, first.stderr);
-          const once = await state();
-          assert.match(once, /Status: active/);
-          assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
-          const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
-          assert.is(second.exitCode, 0, second.stderr);
-          assert.is(await state(), once);
-          assert.ok(existsSync(path.join(root, 'etc/kubewall/kubewall-ufw.sh')));
-        } finally {
-          await rm(etc, { recursive: true, force: true });
-        }
+        const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(first.exitCode, 0, first.stderr);
+        const once = await state();
+        assert.match(once, /Status: active/);
+        assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
+        const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
+        assert.is(second.exitCode, 0, second.stderr);
+        assert.is(await state(), once);
+        assert.ok(existsSync(path.join(root, 'etc/kubewall/kubewall-ufw.sh')));
       });
     });
   });
