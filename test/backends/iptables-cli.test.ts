@@ -37,8 +37,8 @@ test('--iptables-variant legacy: the header and every command name iptables-lega
   const result = await runCli([...BASE, '--iptables-variant', 'legacy']);
   assert.is(result.exitCode, 0, result.stderr);
   assert.match(variantLine(result.stdout), /^# variant: iptables-legacy \(--iptables-variant legacy\)/);
-  assert.match(result.stdout, /^iptables-legacy-restore -w --noflush <<'KUBEWALL_RULES_V4'$/m);
-  assert.match(result.stdout, /^ip6tables-legacy-restore -w --noflush <<'KUBEWALL_RULES_V6'$/m);
+  assert.match(result.stdout, /^iptables-legacy-restore -w --noflush \$kw_test <<'KUBEWALL_RULES_V4'$/m);
+  assert.match(result.stdout, /^ip6tables-legacy-restore -w --noflush \$kw_test <<'KUBEWALL_RULES_V6'$/m);
   assert.match(result.stderr, /kubewall\.sh is self-contained; --out-dir DIR also writes kubewall\.ipset, kubewall\.rules\.v4, kubewall\.rules\.v6/);
 });
 

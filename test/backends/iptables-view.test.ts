@@ -207,8 +207,14 @@ test('rendered files: the script is self-contained and names only its variant ou
     assert.equal(body(ipset), heredoc('KUBEWALL_IPSET'));
     assert.equal(body(v4), heredoc('KUBEWALL_RULES_V4'));
     assert.equal(body(v6), heredoc('KUBEWALL_RULES_V6'));
-    assert.ok(script.indexOf('ipset restore <<') < script.indexOf(`iptables-${variant}-restore -w --noflush <<`), 'sets exist before rules refer to them');
-    assert.ok(script.indexOf('--noflush <<') < script.indexOf('ensure_jump iptables'), 'chains exist before the jumps');
+    // $kw_test is empty when applying and --test under --check (in a throwaway netns).
+    const at = (needle: string) => {
+      const index = script.indexOf(needle);
+      assert.ok(index >= 0, `${variant} script has no ${JSON.stringify(needle)}`);
+      return index;
+    };
+    assert.ok(at('ipset restore <<') < at(`iptables-${variant}-restore -w --noflush $kw_test <<`), 'sets exist before rules refer to them');
+    assert.ok(at(`ip6tables-${variant}-restore -w --noflush $kw_test <<`) < at(`ensure_jump iptables-${variant} `), 'chains exist before the jumps');
   }
 });
 
