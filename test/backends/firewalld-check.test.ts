@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -70,6 +71,85 @@ await describeWithNetns('firewalld XML passes firewall-offline-cmd --check-confi
           await rm(dir, { recursive: true, force: true });
         }
       }
+    });
+  });
+});
+
+/** Every file under dir, relative path → content: what "unchanged" means for a config folder. */
+async function readTree(dir: string): Promise<Map<string, string>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  return new Map(await Promise.all(files.sort().map(async (f) => [f, await readFile(path.join(dir, f), 'utf8')] as const)));
+}
+
+/**
+ * The script with `--check` in a namespace whose /etc/firewalld is
+ * /etc/netns/<ns>/firewalld (ip netns exec mounts it there), with no
+ * firewalld and no D-Bus: the check must not need them.
+ */
+async function withCheckNetns(fn: (check: (script: string, args?: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>, etcFirewalld: string) => Promise<void>) {
+  await withNetns('fwcheck', async (netns) => {
+    const etcFirewalld = `/etc/netns/${netns}/firewalld`;
+    const work = await mkdtemp(path.join(tmpdir(), 'kw-fwcheck-'));
+    try {
+      await mkdir(etcFirewalld, { recursive: true });
+      await writeFile(path.join(etcFirewalld, 'firewalld.conf'), FIREWALLD_TEST_CONF);
+      await fn(async (script, args = ['--check']) => {
+        const result = await execa('ip', ['netns', 'exec', netns, 'sh', '-c', script, 'kubewall.sh', ...args], {
+          env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${work}/no-bus`, TMPDIR: work },
+          reject: false,
+          timeout: 180_000,
+        });
+        return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+      }, etcFirewalld);
+      assert.equal(await readdir(work), [], '--check left its copy behind');
+    } finally {
+      await rm(`/etc/netns/${netns}`, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}
+
+async function goldenScript(caseName: string): Promise<string> {
+  const goldenCase = (await listGoldenCases()).find((c) => c.name === caseName)!;
+  return (await renderGoldenCase(goldenCase)).get('firewalld/kubewall.sh')!;
+}
+
+await describeWithNetns('the firewalld script --check: firewall-offline-cmd on a copy of /etc/firewalld', ['firewall-offline-cmd'], () => {
+  test('every golden case passes, without firewalld running, and /etc/firewalld is unchanged', async () => {
+    await withCheckNetns(async (check, etcFirewalld) => {
+      const before = await readTree(etcFirewalld);
+      for (const goldenCase of await listGoldenCases()) {
+        const result = await check(await goldenScript(goldenCase.name));
+        assert.is(result.exitCode, 0, `${goldenCase.name}: --check failed:\n${result.stderr}`);
+        assert.match(result.stdout, /^kubewall: check passed: firewall-offline-cmd accepts every ipset entry and rule/m);
+        assert.equal(await readTree(etcFirewalld), before, `${goldenCase.name}: --check changed /etc/firewalld`);
+      }
+    });
+  });
+
+  // Not caught offline: a rule naming an ipset that does not exist (only the
+  // daemon refuses it); kubewall's script creates every ipset its rules name.
+  test('it fails on what firewalld would refuse or drop: a bad port inside a batch, a bad ipset entry', async () => {
+    const script = await goldenScript('example-worker');
+    const ssh = `--add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'`;
+    const breakages: [string, string, string, RegExp][] = [
+      ['a port out of range in the rich-rule batch', ssh, ssh.replace('port="22"', 'port="70000"'), /INVALID_PORT: 70000[\s\S]*zone kubewall holds \d+ of the \d+ rich rules given/],
+      ['an address that is not one', '10.99.0.0/24\n', '10.99.0.300/24\n', /INVALID_ENTRY: invalid address '10\.99\.0\.300\/24'/],
+    ];
+    await withCheckNetns(async (check, etcFirewalld) => {
+      const before = await readTree(etcFirewalld);
+      for (const [what, from, to, message] of breakages) {
+        assert.ok(script.includes(from), `${what}: nothing to break`);
+        const result = await check(script.replace(from, to));
+        assert.is.not(result.exitCode, 0, `${what}: --check passed`);
+        assert.match(result.stderr, message, `${what}:\n${result.stderr}`);
+        assert.not.match(result.stdout, /check passed/, what);
+        assert.equal(await readTree(etcFirewalld), before, `${what}: --check changed /etc/firewalld`);
+      }
+      const usage = await check(script, ['--chek']);
+      assert.is(usage.exitCode, 2);
+      assert.match(usage.stderr, /usage: sh kubewall\.sh \[--check\]/);
     });
   });
 });

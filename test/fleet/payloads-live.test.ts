@@ -231,7 +231,7 @@ await describeWithNetns('the ufw Ansible role applies in a namespace with its ow
 });
 
 await describeWithNetns('the firewalld Ansible role applies to a real firewalld in a namespace', ['firewalld', 'firewall-cmd', 'dbus-daemon', 'ansible-playbook'], () => {
-  test('firewalld role: --check changes nothing; apply puts zone kubewall in the permanent and the runtime configuration; a re-run changes nothing', async () => {
+  test('firewalld role: --check changes nothing; apply puts zone kubewall in the permanent and the runtime configuration; a re-run changes nothing; a bad rule fails validation', async () => {
     await withScratch('ansible-fwd', async (dir) => {
       const site = path.join(dir, 'site');
       await render(['-b', 'firewalld', '-r', 'worker', '-c', 'examples/cluster.yaml', '--format', 'ansible', '--out-dir', site]);
@@ -257,6 +257,21 @@ await describeWithNetns('the firewalld Ansible role applies to a real firewalld 
           const again = await inNetnsEnv(netns, env, 'ansible-playbook', playbook.args, dir);
           assert.is(again.exitCode, 0, again.stdout);
           assert.is(recap(again.stdout).changed, 0, again.stdout);
+          assert.is(await state(), once);
+
+          // validate: sh %s --check runs the commands through firewall-offline-cmd on a copy of
+          // /etc/firewalld: a rule firewalld would refuse never replaces the installed file.
+          const rendered = path.join(site, 'roles/kubewall/files/all/kubewall.sh');
+          const installedFile = path.join(root, 'etc/kubewall/kubewall-firewalld.sh');
+          const installed = await readFile(installedFile, 'utf8');
+          const text = await readFile(rendered, 'utf8');
+          assert.match(text, /port port="10250"/);
+          await writeFile(rendered, text.replace('port port="10250"', 'port port="70000"'));
+          const broken = await inNetnsEnv(netns, env, 'ansible-playbook', playbook.args, dir);
+          assert.is.not(broken.exitCode, 0);
+          assert.match(broken.stdout, /failed to validate/);
+          assert.match(broken.stdout, /INVALID_PORT: 70000/);
+          assert.is(await readFile(installedFile, 'utf8'), installed);
           assert.is(await state(), once);
         });
       });

@@ -12,6 +12,7 @@ export const FIREWALLD_SCRIPT = 'kubewall.sh';
 /** What every firewalld file says about applying it next to kube-proxy and the CNI. */
 export const FIREWALLD_HEADER_LINES = [
   `apply (script): sh ${FIREWALLD_SCRIPT}  (replaces the permanent zone ${FIREWALLD_ZONE} and every permanent ipset ${FIREWALLD_IPSET_PREFIX}*, then reloads firewalld)`,
+  `check: sh ${FIREWALLD_SCRIPT} --check  (as root; changes nothing here: runs the same commands through firewall-offline-cmd on a copy of /etc/firewalld, --system-config; firewalld need not run)`,
   `apply (files): rm -f /etc/firewalld/ipsets/${FIREWALLD_IPSET_PREFIX}*.xml; copy zones/ and ipsets/ into /etc/firewalld/; reload firewalld`,
   `zone ${FIREWALLD_ZONE} binds sources ${FIREWALLD_CATCH_ALL_SOURCES.join(' and ')}: firewalld classifies by source before interface, so every inbound and forwarded packet lands here, whatever interface it came in on`,
   "the interface's zone (or the default zone) is left unchanged but no longer decides: its services (public: ssh from anywhere, dhcpv6-client), masquerade and forward-ports stop applying; SSH comes only from the admin networks",

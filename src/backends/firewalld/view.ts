@@ -62,7 +62,7 @@ function itemXml(item: FirewalldZoneItem): string {
 export interface ScriptCommandView {
   /** One `# ...` line above the command, or null. */
   readonly comment: string | null;
-  /** Everything after `firewall-cmd -q --permanent `, quoted for sh. */
+  /** Everything after `firewall-cmd --permanent `, quoted for sh. */
   readonly args: string;
 }
 
@@ -84,6 +84,11 @@ export interface ScriptIpsetView {
 export interface ScriptItemGroupView {
   readonly title: string;
   readonly items: readonly { readonly comment: string; readonly arg: string }[];
+  /** How many distinct items the zone must hold after the call, and how the script counts them. */
+  readonly count: number;
+  readonly noun: string;
+  readonly listOption: string;
+  readonly countCommand: string;
 }
 
 export interface FirewalldScriptView {
@@ -91,6 +96,8 @@ export interface FirewalldScriptView {
   /** Checked names, safe unquoted in sh. */
   readonly zone: string;
   readonly ipsetPattern: string;
+  /** The ipset names' prefix, safe in a grep pattern. */
+  readonly ipsetPrefix: string;
   readonly ipsets: readonly ScriptIpsetView[];
   readonly zoneCommands: readonly ScriptCommandView[];
   readonly itemGroups: readonly ScriptItemGroupView[];
@@ -123,11 +130,18 @@ function zoneCommands(zone: FirewalldZone): ScriptCommandView[] {
   ];
 }
 
+// --list-ports prints one line of space-separated ports; --list-rich-rules
+// one rule per line, and an empty line when there are none.
+const ITEM_LISTS = {
+  port: { noun: 'ports', listOption: '--list-ports', countCommand: 'wc -w' },
+  rule: { noun: 'rich rules', listOption: '--list-rich-rules', countCommand: "grep -c . || true" },
+} as const;
+
 function itemGroups(zone: FirewalldZone): ScriptItemGroupView[] {
-  const group = (kind: FirewalldZoneItem['kind'], title: string): ScriptItemGroupView => ({
-    title,
-    items: zone.items.filter((item) => item.kind === kind).map((item) => ({ comment: shCommentText(item.comment), arg: itemArgs(item) })),
-  });
+  const group = (kind: FirewalldZoneItem['kind'], title: string): ScriptItemGroupView => {
+    const items = zone.items.filter((item) => item.kind === kind).map((item) => ({ comment: shCommentText(item.comment), arg: itemArgs(item) }));
+    return { title, items, count: new Set(items.map((item) => item.arg)).size, ...ITEM_LISTS[kind] };
+  };
   return [group('port', 'ports open to every source'), group('rule', 'rich rules: ICMP, then each port and IP protocol from its peer class')].filter(
     (g) => g.items.length > 0,
   );
@@ -139,6 +153,7 @@ export function buildFirewalldScriptView(config: FirewalldConfig, headerLines: r
     header: { lines: headerLines.map(shCommentText) },
     zone: assertFirewalldName(config.zone.name, 'zone'),
     ipsetPattern: `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-*`,
+    ipsetPrefix: `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-`,
     ipsets: config.ipsets.map(ipsetScriptView),
     zoneCommands: zoneCommands(config.zone),
     itemGroups: itemGroups(config.zone),

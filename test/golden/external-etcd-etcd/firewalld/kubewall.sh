@@ -7,6 +7,7 @@
 # ssh: port 2222/tcp from admin networks
 # defaulted peers: none
 # apply (script): sh kubewall.sh  (replaces the permanent zone kubewall and every permanent ipset kubewall-*, then reloads firewalld)
+# check: sh kubewall.sh --check  (as root; changes nothing here: runs the same commands through firewall-offline-cmd on a copy of /etc/firewalld, --system-config; firewalld need not run)
 # apply (files): rm -f /etc/firewalld/ipsets/kubewall-*.xml; copy zones/ and ipsets/ into /etc/firewalld/; reload firewalld
 # zone kubewall binds sources 0.0.0.0/0 and ::/0: firewalld classifies by source before interface, so every inbound and forwarded packet lands here, whatever interface it came in on
 # the interface's zone (or the default zone) is left unchanged but no longer decides: its services (public: ssh from anywhere, dhcpv6-client), masquerade and forward-ports stop applying; SSH comes only from the admin networks
@@ -24,106 +25,132 @@
 # as it was; running the script again starts over.
 set -eu
 
-if ! state=$(firewall-cmd --state 2>&1); then
-	echo "kubewall: firewalld is not running ($state): start it, or install the XML files from 'kubewall render --backend firewalld --out-dir DIR' into /etc/firewalld" >&2
-	exit 1
+# --check validates this file and changes nothing on this host: the same
+# commands go to firewall-offline-cmd, which parses every ipset entry and
+# rule as firewalld does, on a copy of /etc/firewalld (--system-config) that
+# is removed when the check exits. firewalld need not be running.
+kw_check=
+case "${1:-}" in
+	'') ;;
+	--check) kw_check=yes ;;
+	*) echo "usage: sh $0 [--check]" >&2; exit 2 ;;
+esac
+
+if [ -n "$kw_check" ]; then
+	command -v firewall-offline-cmd >/dev/null 2>&1 || { echo "kubewall: --check needs firewall-offline-cmd (firewalld)" >&2; exit 1; }
+	[ -d /etc/firewalld ] || { echo "kubewall: --check needs /etc/firewalld (install firewalld)" >&2; exit 1; }
+	kw_copy=$(mktemp -d)
+	trap 'rm -rf "$kw_copy"' EXIT
+	cp -a /etc/firewalld/. "$kw_copy"/
+	fw_permanent() { firewall-offline-cmd --system-config "$kw_copy" "$@"; }
+else
+	fw_permanent() { firewall-cmd --permanent "$@"; }
 fi
 
-# Under FirewallBackend=iptables a reload flushes every iptables chain,
-# kube-proxy's and the CNI's included (rancher/rke2#10469, k0sproject/k0s#2908).
-if grep -Eq '^[[:space:]]*FirewallBackend[[:space:]]*=[[:space:]]*iptables' /etc/firewalld/firewalld.conf 2>/dev/null; then
-	echo "kubewall: /etc/firewalld/firewalld.conf sets FirewallBackend=iptables: a reload would flush kube-proxy's and the CNI's iptables rules; set FirewallBackend=nftables first" >&2
-	exit 1
-fi
-
-# firewalld before 2.0 flushes every iptables table (nat, filter, mangle, raw,
-# security) on each reload, even with FirewallBackend=nftables; 2.0 stops that
-# unless direct rules exist (firewalld PR #1082, also in RHEL 9.3's 1.2.5).
-# kube-proxy's iptables and ipvs modes, iptables-based CNIs and portmap keep
-# their rules there: they would be gone until their owners restore them.
-fw_python=$(sed -n '1s/^#![[:space:]]*//p' "$(command -v firewall-cmd)")
-flushes_iptables=yes
-if $fw_python -c 'import sys; from firewall.core.fw import Firewall; sys.exit(0 if hasattr(Firewall, "may_skip_flush_direct_backends") else 1)' 2>/dev/null; then
-	direct_chains=$(firewall-cmd --direct --get-all-chains)
-	direct_rules=$(firewall-cmd --direct --get-all-rules)
-	direct_passthroughs=$(firewall-cmd --direct --get-all-passthroughs)
-	if [ -z "$direct_chains$direct_rules$direct_passthroughs" ]; then
-		flushes_iptables=no
-	fi
-fi
-if [ "$flushes_iptables" = yes ] && { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -q '^-A'; then
-	if [ "${KUBEWALL_ALLOW_IPTABLES_FLUSH:-}" != yes ]; then
-		echo "kubewall: this firewalld flushes every iptables table when it reloads, and this host has iptables rules (kube-proxy, the CNI, portmap?): they would be lost until their owners restore them. Use firewalld 2.0 or later without direct rules, or run again with KUBEWALL_ALLOW_IPTABLES_FLUSH=yes" >&2
+if [ -z "$kw_check" ]; then
+	if ! state=$(firewall-cmd --state 2>&1); then
+		echo "kubewall: firewalld is not running ($state): start it, or install the XML files from 'kubewall render --backend firewalld --out-dir DIR' into /etc/firewalld" >&2
 		exit 1
 	fi
-	echo "kubewall: warning: the reload at the end flushes every iptables table (KUBEWALL_ALLOW_IPTABLES_FLUSH=yes)" >&2
+
+	# Under FirewallBackend=iptables a reload flushes every iptables chain,
+	# kube-proxy's and the CNI's included (rancher/rke2#10469, k0sproject/k0s#2908).
+	if grep -Eq '^[[:space:]]*FirewallBackend[[:space:]]*=[[:space:]]*iptables' /etc/firewalld/firewalld.conf 2>/dev/null; then
+		echo "kubewall: /etc/firewalld/firewalld.conf sets FirewallBackend=iptables: a reload would flush kube-proxy's and the CNI's iptables rules; set FirewallBackend=nftables first" >&2
+		exit 1
+	fi
+
+	# firewalld before 2.0 flushes every iptables table (nat, filter, mangle, raw,
+	# security) on each reload, even with FirewallBackend=nftables; 2.0 stops that
+	# unless direct rules exist (firewalld PR #1082, also in RHEL 9.3's 1.2.5).
+	# kube-proxy's iptables and ipvs modes, iptables-based CNIs and portmap keep
+	# their rules there: they would be gone until their owners restore them.
+	fw_python=$(sed -n '1s/^#![[:space:]]*//p' "$(command -v firewall-cmd)")
+	flushes_iptables=yes
+	if $fw_python -c 'import sys; from firewall.core.fw import Firewall; sys.exit(0 if hasattr(Firewall, "may_skip_flush_direct_backends") else 1)' 2>/dev/null; then
+		direct_chains=$(firewall-cmd --direct --get-all-chains)
+		direct_rules=$(firewall-cmd --direct --get-all-rules)
+		direct_passthroughs=$(firewall-cmd --direct --get-all-passthroughs)
+		if [ -z "$direct_chains$direct_rules$direct_passthroughs" ]; then
+			flushes_iptables=no
+		fi
+	fi
+	if [ "$flushes_iptables" = yes ] && { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -q '^-A'; then
+		if [ "${KUBEWALL_ALLOW_IPTABLES_FLUSH:-}" != yes ]; then
+			echo "kubewall: this firewalld flushes every iptables table when it reloads, and this host has iptables rules (kube-proxy, the CNI, portmap?): they would be lost until their owners restore them. Use firewalld 2.0 or later without direct rules, or run again with KUBEWALL_ALLOW_IPTABLES_FLUSH=yes" >&2
+			exit 1
+		fi
+		echo "kubewall: warning: the reload at the end flushes every iptables table (KUBEWALL_ALLOW_IPTABLES_FLUSH=yes)" >&2
+	fi
 fi
 
+# firewall-cmd's answers ("success") go to /dev/null, not -q: -q would also
+# hide why it refused something. Errors stay on stderr.
 # Replace, never merge: remove the zone and every kubewall-* ipset that an
 # earlier run or the XML files left, then build them again from scratch.
-zones=$(firewall-cmd --permanent --get-zones)
+zones=$(fw_permanent --get-zones)
 case " $zones " in
-*" kubewall "*) firewall-cmd -q --permanent --delete-zone=kubewall ;;
+*" kubewall "*) fw_permanent --delete-zone=kubewall >/dev/null ;;
 esac
-ipsets=$(firewall-cmd --permanent --get-ipsets)
+ipsets=$(fw_permanent --get-ipsets)
 for ipset in $ipsets; do
 	case $ipset in
-	kubewall-*) firewall-cmd -q --permanent --delete-ipset="$ipset" ;;
+	kubewall-*) fw_permanent --delete-ipset="$ipset" >/dev/null ;;
 	esac
 done
 
 # ipset kubewall-control-plane-v4: kubewall peer class control-plane (ipv4)
-firewall-cmd -q --permanent --new-ipset=kubewall-control-plane-v4 --type='hash:net' --option='family=inet'
-firewall-cmd -q --permanent --ipset=kubewall-control-plane-v4 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-control-plane-v4 --type='hash:net' --option='family=inet' >/dev/null
+fw_permanent --ipset=kubewall-control-plane-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 10.20.0.11
 10.20.0.12
 KUBEWALL_ENTRIES
 
 # ipset kubewall-control-plane-v6: kubewall peer class control-plane (ipv6)
-firewall-cmd -q --permanent --new-ipset=kubewall-control-plane-v6 --type='hash:net' --option='family=inet6'
-firewall-cmd -q --permanent --ipset=kubewall-control-plane-v6 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-control-plane-v6 --type='hash:net' --option='family=inet6' >/dev/null
+fw_permanent --ipset=kubewall-control-plane-v6 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 fd00:20::11
 fd00:20::12
 KUBEWALL_ENTRIES
 
 # ipset kubewall-etcd-v4: kubewall peer class etcd (ipv4)
-firewall-cmd -q --permanent --new-ipset=kubewall-etcd-v4 --type='hash:net' --option='family=inet'
-firewall-cmd -q --permanent --ipset=kubewall-etcd-v4 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-etcd-v4 --type='hash:net' --option='family=inet' >/dev/null
+fw_permanent --ipset=kubewall-etcd-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 10.20.0.31
 10.20.0.32
 10.20.0.33
 KUBEWALL_ENTRIES
 
 # ipset kubewall-etcd-v6: kubewall peer class etcd (ipv6)
-firewall-cmd -q --permanent --new-ipset=kubewall-etcd-v6 --type='hash:net' --option='family=inet6'
-firewall-cmd -q --permanent --ipset=kubewall-etcd-v6 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-etcd-v6 --type='hash:net' --option='family=inet6' >/dev/null
+fw_permanent --ipset=kubewall-etcd-v6 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 fd00:20::31
 fd00:20::32
 fd00:20::33
 KUBEWALL_ENTRIES
 
 # ipset kubewall-admin-v4: kubewall peer class admin (ipv4)
-firewall-cmd -q --permanent --new-ipset=kubewall-admin-v4 --type='hash:net' --option='family=inet'
-firewall-cmd -q --permanent --ipset=kubewall-admin-v4 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-admin-v4 --type='hash:net' --option='family=inet' >/dev/null
+fw_permanent --ipset=kubewall-admin-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 10.99.0.0/24
 KUBEWALL_ENTRIES
 
 # ipset kubewall-admin-v6: kubewall peer class admin (ipv6)
-firewall-cmd -q --permanent --new-ipset=kubewall-admin-v6 --type='hash:net' --option='family=inet6'
-firewall-cmd -q --permanent --ipset=kubewall-admin-v6 --add-entries-from-file=/dev/stdin <<'KUBEWALL_ENTRIES'
+fw_permanent --new-ipset=kubewall-admin-v6 --type='hash:net' --option='family=inet6' >/dev/null
+fw_permanent --ipset=kubewall-admin-v6 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
 fd00:99::/64
 KUBEWALL_ENTRIES
 
 # zone kubewall
-firewall-cmd -q --permanent --new-zone=kubewall
-firewall-cmd -q --permanent --zone=kubewall --set-short='kubewall'
-firewall-cmd -q --permanent --zone=kubewall --set-description='Kubernetes node firewall for roles etcd: each port from its peer class only; new inbound connections no rule accepts are dropped. Generated by kubewall 0.1.0: do not edit by hand.'
+fw_permanent --new-zone=kubewall >/dev/null
+fw_permanent --zone=kubewall --set-short='kubewall' >/dev/null
+fw_permanent --zone=kubewall --set-description='Kubernetes node firewall for roles etcd: each port from its peer class only; new inbound connections no rule accepts are dropped. Generated by kubewall 0.1.0: do not edit by hand.' >/dev/null
 # new inbound connections no rule accepts are dropped
-firewall-cmd -q --permanent --zone=kubewall --set-target='DROP'
+fw_permanent --zone=kubewall --set-target='DROP' >/dev/null
 # intra-zone forwarding: forwarded (pod) traffic is left to the CNI and kube-proxy
-firewall-cmd -q --permanent --zone=kubewall --add-forward
+fw_permanent --zone=kubewall --add-forward >/dev/null
 # every IPv4 and IPv6 source: classified here, ahead of the interface's zone
-firewall-cmd -q --permanent --zone=kubewall --add-source='0.0.0.0/0' --add-source='::/0'
+fw_permanent --zone=kubewall --add-source='0.0.0.0/0' --add-source='::/0' >/dev/null
 
 # rich rules: ICMP, then each port and IP protocol from its peer class: one firewall-cmd call, one line each
 set --
@@ -157,8 +184,33 @@ set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-control-p
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-etcd-v4" port port="2379-2380" protocol="tcp" accept'
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-etcd-v6" port port="2379-2380" protocol="tcp" accept'
-firewall-cmd -q --permanent --zone=kubewall "$@"
+fw_permanent --zone=kubewall "$@" >/dev/null
+# Given several items, firewall-cmd adds those it accepts, warns about the
+# others and exits 0: count what the zone holds now.
+kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
+if [ "$kw_have" -ne 15 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 15 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+	exit 1
+fi
+
+if [ -n "$kw_check" ]; then
+	# --check-config also parses what others left in /etc/firewalld; it exits
+	# 0 on much that it only warns about, so kubewall's names in a warning fail.
+	if ! kw_report=$(firewall-offline-cmd --system-config "$kw_copy" --check-config 2>&1); then
+		echo "kubewall: firewall-offline-cmd --check-config: $kw_report" >&2
+		exit 1
+	fi
+	if printf '%s\n' "$kw_report" | grep -E 'WARNING|ERROR' | grep -q 'kubewall\|kubewall-'; then
+		echo "kubewall: firewall-offline-cmd --check-config: $kw_report" >&2
+		exit 1
+	fi
+	if printf '%s\n' "$kw_report" | grep -qE 'WARNING|ERROR'; then
+		echo "kubewall: note: firewall-offline-cmd --check-config warns about configuration that is not kubewall's: $kw_report" >&2
+	fi
+	echo "kubewall: check passed: firewall-offline-cmd accepts every ipset entry and rule, and --check-config the result (on a copy of /etc/firewalld; nothing was changed)"
+	exit 0
+fi
 
 # The running firewall changes only here. While firewalld rebuilds its table
 # it drops new connections host-wide; established ones continue.
-firewall-cmd -q --reload
+firewall-cmd --reload >/dev/null
