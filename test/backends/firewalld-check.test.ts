@@ -147,6 +147,17 @@ await describeWithNetns('the firewalld script --check: firewall-offline-cmd on a
         assert.not.match(result.stdout, /check passed/, what);
         assert.equal(await readTree(etcFirewalld), before, `${what}: --check changed /etc/firewalld`);
       }
+      // Someone else's broken file: --check-config warns about it; the check passes with a note.
+      await mkdir(path.join(etcFirewalld, 'ipsets'), { recursive: true });
+      await writeFile(
+        path.join(etcFirewalld, 'ipsets', 'other.xml'),
+        '<?xml version="1.0" encoding="utf-8"?>\n<ipset type="hash:ip">\n  <entry>10.1.1.300</entry>\n</ipset>\n',
+      );
+      const others = await check(script);
+      assert.is(others.exitCode, 0, others.stderr);
+      assert.match(others.stderr, /kubewall: note: firewall-offline-cmd --check-config warns about configuration that is not kubewall's: .*10\.1\.1\.300/s);
+      assert.match(others.stdout, /check passed/);
+
       const usage = await check(script, ['--chek']);
       assert.is(usage.exitCode, 2);
       assert.match(usage.stderr, /usage: sh kubewall\.sh \[--check\]/);

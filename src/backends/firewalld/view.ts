@@ -96,7 +96,7 @@ export interface FirewalldScriptView {
   /** Checked names, safe unquoted in sh. */
   readonly zone: string;
   readonly ipsetPattern: string;
-  /** The ipset names' prefix, safe in a grep pattern. */
+  /** The ipset names' prefix (`kubewall-`), safe in a grep -E pattern. */
   readonly ipsetPrefix: string;
   readonly ipsets: readonly ScriptIpsetView[];
   readonly zoneCommands: readonly ScriptCommandView[];
@@ -149,11 +149,12 @@ function itemGroups(zone: FirewalldZone): ScriptItemGroupView[] {
 
 /** The `firewall-cmd --permanent` script: replaces kubewall's zone and ipsets, then reloads. */
 export function buildFirewalldScriptView(config: FirewalldConfig, headerLines: readonly string[]): FirewalldScriptView {
+  const ipsetPrefix = `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-`;
   return {
     header: { lines: headerLines.map(shCommentText) },
     zone: assertFirewalldName(config.zone.name, 'zone'),
-    ipsetPattern: `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-*`,
-    ipsetPrefix: `${assertFirewalldName(FIREWALLD_IPSET_PREFIX.slice(0, -1), 'ipset')}-`,
+    ipsetPattern: `${ipsetPrefix}*`,
+    ipsetPrefix,
     ipsets: config.ipsets.map(ipsetScriptView),
     zoneCommands: zoneCommands(config.zone),
     itemGroups: itemGroups(config.zone),

@@ -213,7 +213,7 @@ if [ -n "$kw_check" ]; then
 		echo "kubewall: firewall-offline-cmd --check-config: $kw_report" >&2
 		exit 1
 	fi
-	if printf '%s\n' "$kw_report" | grep -E 'WARNING|ERROR' | grep -q 'kubewall\|kubewall-'; then
+	if printf '%s\n' "$kw_report" | grep -E 'WARNING|ERROR' | grep -qE 'kubewall|kubewall-'; then
 		echo "kubewall: firewall-offline-cmd --check-config: $kw_report" >&2
 		exit 1
 	fi
