@@ -5,13 +5,12 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIREWALLD_TEST_CONF } from '../helpers/firewalld.js';
-import { listGoldenCases, renderGoldenCase } from '../helpers/golden.js';
+import { findGoldenCase, listGoldenCases, renderGoldenCase } from '../helpers/golden.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 
 /** The rendered XML files of one golden case, by their path under /etc/firewalld. */
 async function xmlFiles(caseName: string): Promise<Map<string, string>> {
-  const goldenCase = (await listGoldenCases()).find((c) => c.name === caseName)!;
-  const outputs = await renderGoldenCase(goldenCase);
+  const outputs = await renderGoldenCase(await findGoldenCase(caseName));
   return new Map([...outputs].filter(([name]) => name.startsWith('firewalld/') && name.endsWith('.xml')).map(([name, c]) => [name.slice('firewalld/'.length), c]));
 }
 
@@ -111,8 +110,7 @@ async function withCheckNetns(fn: (check: (script: string, args?: string[]) => P
 }
 
 async function goldenScript(caseName: string): Promise<string> {
-  const goldenCase = (await listGoldenCases()).find((c) => c.name === caseName)!;
-  return (await renderGoldenCase(goldenCase)).get('firewalld/kubewall.sh')!;
+  return (await renderGoldenCase(await findGoldenCase(caseName))).get('firewalld/kubewall.sh')!;
 }
 
 await describeWithNetns('the firewalld script --check: firewall-offline-cmd on a copy of /etc/firewalld', ['firewall-offline-cmd'], () => {

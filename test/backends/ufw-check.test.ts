@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listGoldenCases, renderGoldenCase, rendersWith, type GoldenCase } from '../helpers/golden.js';
+import { findGoldenCase, listGoldenCases, renderGoldenCase, rendersWith, type GoldenCase } from '../helpers/golden.js';
 import { describeWithNetns, inNetns, withNetns } from '../helpers/netns.js';
 
 // ufw keeps its state in /etc/ufw and reads /etc/default/ufw: every test runs
@@ -136,7 +136,7 @@ await describeWithNetns('ufw output passes ufw --dry-run and applies idempotentl
   });
 
   test('IPv6 peers with IPV6=no: the script stops before changing anything', async () => {
-    const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
+    const goldenCase = await findGoldenCase('example-worker');
     await withUfwNetns('ufwv6', { IPV6: 'no' }, async (ns) => {
       const before = await readState(ns);
       const result = await ns.script(goldenCase);
@@ -147,7 +147,7 @@ await describeWithNetns('ufw output passes ufw --dry-run and applies idempotentl
   });
 
   test('enabled but not running (ENABLED=yes, stopped): the script stops with what to do before changing anything', async () => {
-    const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
+    const goldenCase = await findGoldenCase('example-worker');
     await withUfwNetns('ufwstopped', { IPV6: 'yes' }, async (ns) => {
       await writeFile(`${ns.etc}/ufw/ufw.conf`, (await readFile(`${ns.etc}/ufw/ufw.conf`, 'utf8')).replace(/^ENABLED=.*$/m, 'ENABLED=yes'));
       const before = await readState(ns);
@@ -160,7 +160,7 @@ await describeWithNetns('ufw output passes ufw --dry-run and applies idempotentl
   });
 
   test('an allow-incoming ufw gets default deny incoming, through ufw; the other settings stay', async () => {
-    const goldenCase = (await listGoldenCases()).find((c) => c.name === 'example-worker')!;
+    const goldenCase = await findGoldenCase('example-worker');
     await withUfwNetns('ufwpolicy', { ...IPV6_FORWARD, DEFAULT_INPUT_POLICY: '"ACCEPT"' }, async (ns) => {
       const result = await ns.script(goldenCase);
       assert.is(result.exitCode, 0, result.stderr);

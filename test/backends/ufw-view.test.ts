@@ -18,7 +18,7 @@ import { parseCluster } from '../../src/cluster/load-cluster.js';
 import type { Role } from '../../src/model.js';
 import { planRole } from '../../src/plan/plan-role.js';
 import { renderPlan } from '../../src/render/render-plan.js';
-import { listGoldenCases, renderGoldenCase, rendersWith } from '../helpers/golden.js';
+import { findGoldenCase, listGoldenCases, renderGoldenCase, rendersWith } from '../helpers/golden.js';
 
 const catalogue = await loadCatalogue();
 const EXAMPLE = `name: example
@@ -163,7 +163,7 @@ test('every golden ufw script is valid sh, starts with the header, and its comme
 });
 
 test('hostile catalogue text reaches the script only as inert comment text', async () => {
-  const goldenCase = (await listGoldenCases()).find((c) => c.name === 'fragment-hostile-input')!;
+  const goldenCase = await findGoldenCase('fragment-hostile-input');
   const script = (await renderGoldenCase(goldenCase)).get('ufw/kubewall-ufw.sh')!;
   const commentLines = script.split('\n').filter((l) => l.includes('node-exporter'));
   assert.ok(commentLines.length > 0);

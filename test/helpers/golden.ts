@@ -41,6 +41,14 @@ export async function listGoldenCases(): Promise<GoldenCase[]> {
   );
 }
 
+/** One case by its folder name; an unknown name throws with the names there are. */
+export async function findGoldenCase(name: string): Promise<GoldenCase> {
+  const cases = await listGoldenCases();
+  const found = cases.find((c) => c.name === name);
+  if (!found) throw new Error(`no golden case ${name}; there are: ${cases.map((c) => c.name).join(', ')}`);
+  return found;
+}
+
 /** Every file a case produces, by name relative to its folder: the plan, then each backend's output. */
 export async function renderGoldenCase(goldenCase: GoldenCase): Promise<Map<string, string>> {
   const plan = await planFromFiles({

@@ -15,7 +15,7 @@ import {
 } from '../../../src/backends/firewalld/view.js';
 import { planRole } from '../../../src/plan/plan-role.js';
 import { renderPlan } from '../../../src/render/render-plan.js';
-import { listGoldenCases, renderGoldenCase } from '../../helpers/golden.js';
+import { findGoldenCase, listGoldenCases, renderGoldenCase } from '../../helpers/golden.js';
 
 const catalogue = await loadCatalogue();
 const workerPlan = planRole({ catalogue, cluster: EMBEDDED_DEFAULT_CLUSTER, roles: ['worker'] });
@@ -176,7 +176,7 @@ test('every golden case: the script parses as POSIX sh and every XML file is wel
 });
 
 test('the hostile fragment stays inside comments: no command, element or entity comes from it', async () => {
-  const goldenCase = (await listGoldenCases()).find((c) => c.name === 'fragment-hostile-input')!;
+  const goldenCase = await findGoldenCase('fragment-hostile-input');
   const outputs = await renderGoldenCase(goldenCase);
   const script = outputs.get('firewalld/kubewall.sh')!;
   for (const line of script.split('\n').filter((l) => l.includes('reboot'))) assert.match(line, /^# /, `not a comment: ${line}`);
