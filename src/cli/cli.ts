@@ -3,6 +3,8 @@ import { isKubewallError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerApply } from './commands/apply.js';
 import { registerCatalogue } from './commands/catalogue.js';
+import { registerCluster } from './commands/cluster.js';
+import { registerDetect } from './commands/detect.js';
 import { registerDiff } from './commands/diff.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
@@ -29,16 +31,26 @@ Examples:
   $ sudo kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml
   $ sudo kubewall apply --backend nftables --role worker --cluster examples/cluster.yaml   # then: kubewall confirm
   $ kubewall render --backend nftables --inventory hosts.ini --format ansible --out-dir site/
+  $ sudo kubewall detect                       # on a node: kube-proxy mode, CNI, add-ons, unplanned listeners
+  $ kubectl get nodes -o json | kubewall cluster from-nodes - > cluster.yaml
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
-(diff: 0 in sync, 2 changes pending, 1 any error, usage errors included.)`,
+(diff: 0 in sync, 2 changes pending, 1 any error, usage errors included; detect: 0 whatever it finds.)`,
     );
   registerRender(program);
   registerPlan(program);
   registerCatalogue(program);
   registerDiff(program);
   registerApply(program);
-  for (const command of program.commands) command.exitOverride();
+  registerDetect(program);
+  registerCluster(program);
+  const override = (commands: readonly Command[]): void => {
+    for (const command of commands) {
+      command.exitOverride();
+      override(command.commands);
+    }
+  };
+  override(program.commands);
   return program;
 }
 

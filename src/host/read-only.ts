@@ -2,9 +2,10 @@ import { KubewallError } from '../errors.js';
 import type { CommandRunner } from './types.js';
 
 /**
- * Commands `kubewall diff` may run, each as a predicate over its arguments.
- * Only list/save/status forms: nothing here can change a ruleset, a set, a
- * zone or a daemon's state. A new host reader adds its commands here.
+ * Commands `kubewall diff` and `kubewall detect` may run, each as a predicate
+ * over its arguments. Only list/save/status/show forms: nothing here can
+ * change a ruleset, a set, a zone, an interface or a daemon's state. A new
+ * host reader adds its commands here.
  */
 export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
   nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables)$/.test(args.join(' ')),
@@ -15,6 +16,14 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
   'iptables-legacy-save': saveArgs,
   'ip6tables-legacy-save': saveArgs,
   iptables: (args) => args.length === 1 && (args[0] === '-V' || args[0] === '--version'),
+  // detect: one rule of kube-proxy's nat chain, never a dump (the nat table is the big one).
+  'iptables-nft': natChainProbe,
+  'ip6tables-nft': natChainProbe,
+  'iptables-legacy': natChainProbe,
+  'ip6tables-legacy': natChainProbe,
+  // detect: interfaces with their details and addresses; listening sockets with their processes.
+  ip: (args) => args.join(' ') === '-d -j addr show',
+  ss: (args) => args.join(' ') === '-H -lntuwp',
   ipset: (args) => /^(save|list)( -[a-z]+)*( [\w.-]+)?$/.test(args.join(' ')),
   'firewall-cmd': (args) =>
     args.length > 0 && args.every((a) => /^--(state|version|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
@@ -24,6 +33,10 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
 
 /** Files diff may read with cat: the legacy table lists, firewalld's settings, ufw's settings and its user rules. */
 const READABLE_FILES = /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/firewalld\.conf|\/etc\/default\/ufw|\/etc\/ufw\/user6?\.rules)$/;
+
+function natChainProbe(args: readonly string[]): boolean {
+  return args.join(' ') === '-t nat -S KUBE-SERVICES 1';
+}
 
 function saveArgs(args: readonly string[]): boolean {
   return /^((-t|--table) [a-z]+)?$/.test(args.join(' ').replace(/^(-c|--counters) ?/, ''));
@@ -43,7 +56,7 @@ export function guardReadOnly(runner: CommandRunner): CommandRunner {
     run(command, args) {
       if (!isReadOnlyCommand(command, args)) {
         return Promise.reject(
-          new KubewallError('HOST_READ', `refusing to run ${[command, ...args].join(' ')}: kubewall diff only runs read-only list/save/status commands`),
+          new KubewallError('HOST_READ', `refusing to run ${[command, ...args].join(' ')}: kubewall diff and detect only run read-only list/save/status/show commands`),
         );
       }
       return runner.run(command, args);
