@@ -1,37 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { detectAddons, detectCni, detectKubeProxy, detectNodeLocalDns } from '../../src/detect/detectors.js';
-import { parseDetectCapture } from '../../src/detect/gather.js';
-import { buildSnapshot } from '../../src/detect/parse-snapshot.js';
-import { buildDetectReport, type DetectReport } from '../../src/detect/run-detect.js';
+import { buildDetectReport } from '../../src/detect/run-detect.js';
 import type { HostSnapshot } from '../../src/detect/types.js';
-import { FIXTURES_DIR } from '../helpers/paths.js';
-import { SCENARIOS, type Scenario } from './scenarios.js';
-
-/** Fixtures: what `kubewall detect --capture` read from each scenario, built with real devices (scripts/capture-detect-fixtures.ts). */
-export function fixtureSnapshot(name: string): HostSnapshot {
-  const file = `${FIXTURES_DIR}detect/${name}.json`;
-  return buildSnapshot(parseDetectCapture(readFileSync(file, 'utf8'), file), `${name}.json`);
-}
-
-/** The expectations every scenario states, checked the same way against a fixture and a live namespace. */
-export function assertScenario(report: DetectReport, scenario: Scenario): void {
-  const e = scenario.expect;
-  const where = `${scenario.name}: `;
-  assert.is(report.kubeProxy.mode, e.kubeProxy, `${where}kube-proxy mode`);
-  assert.is(report.cni.profile, e.cni, `${where}cni`);
-  assert.is(report.nodeLocalDNS.address, e.nodeLocalDNS, `${where}nodelocaldns`);
-  assert.equal(report.addons.filter((a) => a.suggest).map((a) => a.name).sort(), [...e.suggestedAddons].sort(), `${where}suggested add-ons`);
-  assert.equal(report.addons.filter((a) => !a.suggest).map((a) => a.name).sort(), [...(e.otherAddons ?? [])].sort(), `${where}add-ons not suggested`);
-  assert.equal(report.roles.roles, e.roles, `${where}roles`);
-  assert.is(report.distribution.name, e.distribution, `${where}distribution`);
-  assert.equal(report.clusterFile.overrides ?? {}, Object.fromEntries(Object.entries(e.overrides ?? {}).map(([id, ports]) => [id, { ports }])), `${where}overrides`);
-  assert.equal(report.listeners.unplanned.map((u) => `${u.protocol}/${u.port}`).sort(), [...e.unplanned].sort(), `${where}unplanned listeners`);
-}
+import { assertScenario, fixtureSnapshot, SCENARIOS } from './scenarios.js';
 
 for (const scenario of SCENARIOS) {
   test(`fixture ${scenario.name}: ${scenario.description.slice(0, 60)}...`, async () => {
