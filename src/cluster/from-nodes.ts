@@ -95,7 +95,10 @@ export function clusterFromNodes(text: string, origin: string): NodesConversion 
       if (role) roles.add(role);
       else notes.push(`node "${name}": label ${key}${key === 'kubernetes.io/role' ? `=${String(value)}` : ''} names no kubewall role (expected control-plane, master, etcd or worker); ignored`);
     }
-    if (roles.size === 0) roles.add('worker');
+    if (roles.size === 0) {
+      if (notes.some((n) => n.startsWith(`node "${name}": label`))) notes.push(`node "${name}": no control-plane, master, etcd or worker label: a worker`);
+      roles.add('worker');
+    }
     const cidrs = Array.isArray(node.spec?.podCIDRs) ? node.spec.podCIDRs : node.spec?.podCIDR !== undefined ? [node.spec.podCIDR] : [];
     cidrs.forEach((cidr, i) => {
       const parsed = typeof cidr === 'string' ? parseNetwork(cidr) : `not a string: ${JSON.stringify(cidr)}`;
