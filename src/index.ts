@@ -57,3 +57,9 @@ export { DEFAULT_STATE_DIR, type PendingRecord, type Outcome } from './apply/pen
 export { checkSshSession, parseSshConnection, describeDroppedSession, type SshSession, type SshSessionVerdict } from './apply/ssh-session.js';
 export { findSshConnection, type FoundSshConnection } from './apply/find-ssh-connection.js';
 export { createExecaWriteRunner, describeOutcome, type WriteRunner } from './apply/write-runner.js';
+export { gatherDetectCapture, parseDetectCapture, DETECT_CAPTURE_API_VERSION, DETECT_COMMANDS, type DetectCapture } from './detect/gather.js';
+export { buildSnapshot } from './detect/parse-snapshot.js';
+export { buildDetectReport, detectAll, suggestClusterFile, type DetectFindings, type DetectReport, type DetectOptions, type SuggestedClusterFile } from './detect/run-detect.js';
+export { formatDetectJson, formatDetectTable, formatClusterBlock } from './detect/format-detect.js';
+export { DETECT_API_VERSION, KUBE_PROXY_MODES, type KubeProxyMode, type NodeSnapshot } from './detect/types.js';
+export { clusterFromNodes, type NodesConversion } from './cluster/from-nodes.js';

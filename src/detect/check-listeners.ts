@@ -2,7 +2,7 @@ import type { PortRange } from '../model.js';
 import type { Plan } from '../plan/types.js';
 import { formatPortRanges } from '../ports.js';
 import { isLoopbackAddress } from './detectors.js';
-import type { HostSnapshot } from './types.js';
+import type { NodeSnapshot } from './types.js';
 
 /** A port something listens on that the plan accepts from no peer but the node itself. */
 export interface UnplannedListener {
@@ -42,7 +42,7 @@ const covers = (ranges: readonly PortRange[], port: number) => ranges.some((r) =
  * planned port counts as used by any socket, loopback included (a `self`
  * rule's daemon binds 127.0.0.1).
  */
-export function checkListeners(snapshot: HostSnapshot, plan: Plan): ListenerCheck {
+export function checkListeners(snapshot: NodeSnapshot, plan: Plan): ListenerCheck {
   const groups = new Map<string, { protocol: 'tcp' | 'udp'; port: number; addresses: Set<string>; processes: Set<string> }>();
   for (const listener of snapshot.listeners) {
     if (listener.protocol === 'raw' || isLoopbackAddress(listener.address)) continue;

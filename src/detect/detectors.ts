@@ -1,5 +1,5 @@
 import type { Role } from '../model.js';
-import type { Evidence, HostLink, HostListener, HostSnapshot, KubeProxyMode } from './types.js';
+import type { Evidence, HostLink, HostListener, NodeSnapshot, KubeProxyMode } from './types.js';
 
 /**
  * Pure detectors over a host snapshot. Each returns what it concluded and the
@@ -60,11 +60,11 @@ export function isLoopbackAddress(address: string): boolean {
   return LOOPBACK.test(address);
 }
 
-function link(snapshot: HostSnapshot, name: string): HostLink | undefined {
+function link(snapshot: NodeSnapshot, name: string): HostLink | undefined {
   return snapshot.links.find((l) => l.name === name);
 }
 
-function listenersOn(snapshot: HostSnapshot, protocol: HostListener['protocol'], port: number): HostListener[] {
+function listenersOn(snapshot: NodeSnapshot, protocol: HostListener['protocol'], port: number): HostListener[] {
   return snapshot.listeners.filter((l) => l.protocol === protocol && l.port === port);
 }
 
@@ -80,13 +80,13 @@ function describeLink(l: HostLink): string {
   return `${l.name}${kind}${l.up ? '' : ', down'}${l.addresses.length > 0 ? `, addresses ${shown}` : ''}`;
 }
 
-function probeFailed(snapshot: HostSnapshot, commandStart: string): string | null {
+function probeFailed(snapshot: NodeSnapshot, commandStart: string): string | null {
   const probe = snapshot.probes.find((p) => p.command.startsWith(commandStart) && (p.status === 'failed' || p.status === 'timed-out'));
   return probe ? `${probe.command}: ${probe.detail ?? probe.status}` : null;
 }
 
 /** ipvs: the kube-ipvs0 device; nftables: `table ip/ip6 kube-proxy`; iptables: KUBE-SERVICES in nat; none: neither. */
-export function detectKubeProxy(snapshot: HostSnapshot): KubeProxyFinding {
+export function detectKubeProxy(snapshot: NodeSnapshot): KubeProxyFinding {
   const evidence: Evidence[] = [];
   const warnings: string[] = [];
   const ipvs = link(snapshot, 'kube-ipvs0');
@@ -132,7 +132,7 @@ function tunnel(found: CniEvidence, l: HostLink, mode: string, entry: string, ca
   if (l.udpPort !== null && l.udpPort !== catalogued) found.portOverrides[entry] = l.udpPort;
 }
 
-function cilium(snapshot: HostSnapshot): CniEvidence | null {
+function cilium(snapshot: NodeSnapshot): CniEvidence | null {
   const host = link(snapshot, 'cilium_host') ?? link(snapshot, 'cilium_net');
   if (!host) return null;
   const found = emptyEvidence();
@@ -155,7 +155,7 @@ function cilium(snapshot: HostSnapshot): CniEvidence | null {
 
 const CALICO_POD_VETH = /^cali[0-9a-f]{6,}$/;
 
-function flannel(snapshot: HostSnapshot, entryPrefix: 'flannel' | 'canal'): CniEvidence | null {
+function flannel(snapshot: NodeSnapshot, entryPrefix: 'flannel' | 'canal'): CniEvidence | null {
   const found = emptyEvidence();
   for (const name of ['flannel.1', 'flannel-v6.1']) {
     const l = link(snapshot, name);
@@ -170,7 +170,7 @@ function flannel(snapshot: HostSnapshot, entryPrefix: 'flannel' | 'canal'): CniE
   return found.evidence.length > 0 ? found : null;
 }
 
-function calico(snapshot: HostSnapshot): { own: CniEvidence | null; policyOnly: Evidence[] } {
+function calico(snapshot: NodeSnapshot): { own: CniEvidence | null; policyOnly: Evidence[] } {
   const found = emptyEvidence();
   const policyOnly: Evidence[] = [];
   const tunl0 = link(snapshot, 'tunl0');
@@ -208,7 +208,7 @@ function calico(snapshot: HostSnapshot): { own: CniEvidence | null; policyOnly: 
  * Calico's pod interfaces (Calico for policy only); Calico proper has its own
  * tunnel (tunl0, vxlan.calico) or BGP.
  */
-export function detectCni(snapshot: HostSnapshot): CniFinding {
+export function detectCni(snapshot: NodeSnapshot): CniFinding {
   const candidates: { name: CniName; found: CniEvidence }[] = [];
   const cil = cilium(snapshot);
   if (cil) candidates.push({ name: 'cilium', found: cil });
@@ -235,7 +235,7 @@ export function detectCni(snapshot: HostSnapshot): CniFinding {
 }
 
 /** NodeLocal DNSCache: its `nodelocaldns` interface holds the address pods send DNS to. */
-export function detectNodeLocalDns(snapshot: HostSnapshot): NodeLocalDnsFinding {
+export function detectNodeLocalDns(snapshot: NodeSnapshot): NodeLocalDnsFinding {
   const l = link(snapshot, 'nodelocaldns');
   if (!l) return { address: null, evidence: ['no nodelocaldns device'] };
   const evidence: Evidence[] = [`device ${describeLink(l)}: NodeLocal DNSCache`];
@@ -247,7 +247,7 @@ export function detectNodeLocalDns(snapshot: HostSnapshot): NodeLocalDnsFinding 
 }
 
 /** keepalived (VRRP raw socket), kube-vip, MetalLB speaker (memberlist on 7946), NodeLocal DNSCache. */
-export function detectAddons(snapshot: HostSnapshot, nodeLocalDns: NodeLocalDnsFinding = detectNodeLocalDns(snapshot)): AddonFinding[] {
+export function detectAddons(snapshot: NodeSnapshot, nodeLocalDns: NodeLocalDnsFinding = detectNodeLocalDns(snapshot)): AddonFinding[] {
   const addons: AddonFinding[] = [];
   const vrrp = listenersOn(snapshot, 'raw', 112);
   if (vrrp.length > 0) {
@@ -281,7 +281,7 @@ export function detectAddons(snapshot: HostSnapshot, nodeLocalDns: NodeLocalDnsF
 const API_PROCESSES = /^(kube-apiserver|k3s|k3s-server|rke2)$/;
 
 /** The role from the control-plane's listeners: the API server (6443) or RKE2's supervisor (9345); etcd alone; else worker. */
-export function detectRoles(snapshot: HostSnapshot): RoleFinding {
+export function detectRoles(snapshot: NodeSnapshot): RoleFinding {
   const tcp = (port: number) => listenersOn(snapshot, 'tcp', port).filter((s) => !isLoopbackAddress(s.address));
   const api = [...tcp(6443), ...tcp(9345)];
   const etcd = [...tcp(2379), ...tcp(2380)];
@@ -295,7 +295,7 @@ export function detectRoles(snapshot: HostSnapshot): RoleFinding {
   return { roles: ['worker'], assumed: true, evidence: ['no API server (6443, 9345), etcd (2379-2380) or kubelet (10250) listening: assumed worker; pass --role'] };
 }
 
-export function detectDistribution(snapshot: HostSnapshot): DistributionFinding {
+export function detectDistribution(snapshot: NodeSnapshot): DistributionFinding {
   const processes = new Set(snapshot.listeners.flatMap((s) => s.processes));
   const k3s = [...processes].filter((p) => /^k3s(-server|-agent)?$/.test(p));
   if (k3s.length > 0) return { name: 'k3s', evidence: [`process ${k3s.join(', ')}`] };

@@ -3,7 +3,7 @@ import { KubewallError } from '../errors.js';
 import type { CommandOutcome } from '../host/types.js';
 import type { DetectCapture } from './gather.js';
 import { chainProbe, DETECT_COMMANDS, KUBE_PROXY_NAT_CHAIN } from './gather.js';
-import type { HostLink, HostListener, HostSnapshot, IptablesChainProbe, ListenerProtocol, ProbeStatus } from './types.js';
+import type { HostLink, HostListener, NodeSnapshot, IptablesChainProbe, ListenerProtocol, ProbeStatus } from './types.js';
 
 function parseJson(text: string, origin: string): unknown {
   try {
@@ -110,7 +110,7 @@ function probeStatus(command: string, outcome: CommandOutcome | undefined): Prob
  * read. A probe that failed leaves its part empty and is listed in `probes`,
  * so the report can say what it could not see instead of guessing.
  */
-export function buildSnapshot(capture: DetectCapture, source: string): HostSnapshot {
+export function buildSnapshot(capture: DetectCapture, source: string): NodeSnapshot {
   const byCommand = new Map(capture.outputs.map((o) => [o.command, o.outcome]));
   const probes: ProbeStatus[] = [];
   const read = (argv: readonly string[]): string | null => {

@@ -19,7 +19,7 @@ import {
   type NodeLocalDnsFinding,
   type RoleFinding,
 } from './detectors.js';
-import { DETECT_API_VERSION, type HostSnapshot, type KubeProxyMode, type ProbeStatus } from './types.js';
+import { DETECT_API_VERSION, type NodeSnapshot, type KubeProxyMode, type ProbeStatus } from './types.js';
 
 /** What every detector concluded about one node; pure data from the snapshot. */
 export interface DetectFindings {
@@ -32,7 +32,7 @@ export interface DetectFindings {
 }
 
 /** Pure: runs every detector. */
-export function detectAll(snapshot: HostSnapshot): DetectFindings {
+export function detectAll(snapshot: NodeSnapshot): DetectFindings {
   const nodeLocalDNS = detectNodeLocalDns(snapshot);
   return {
     roles: detectRoles(snapshot),
@@ -105,7 +105,7 @@ export interface DetectOptions {
  * that plan. Reads only the catalogue and cluster files; the host was read
  * before (the snapshot).
  */
-export async function buildDetectReport(snapshot: HostSnapshot, options: DetectOptions = {}): Promise<DetectReport> {
+export async function buildDetectReport(snapshot: NodeSnapshot, options: DetectOptions = {}): Promise<DetectReport> {
   const findings = detectAll(snapshot);
   const suggested = suggestClusterFile(findings);
   const warnings: string[] = [...findings.kubeProxy.warnings, ...findings.cni.warnings];

@@ -46,7 +46,7 @@ export interface IptablesChainProbe {
 }
 
 /** The normalized host the detectors read: pure data, no I/O past this point. */
-export interface HostSnapshot {
+export interface NodeSnapshot {
   readonly source: string;
   readonly links: readonly HostLink[];
   readonly listeners: readonly HostListener[];

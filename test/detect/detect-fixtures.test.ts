@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { detectAddons, detectCni, detectKubeProxy, detectNodeLocalDns } from '../../src/detect/detectors.js';
 import { buildDetectReport } from '../../src/detect/run-detect.js';
-import type { HostSnapshot } from '../../src/detect/types.js';
+import type { NodeSnapshot } from '../../src/detect/types.js';
 import { assertScenario, fixtureSnapshot, SCENARIOS } from './scenarios.js';
 
 for (const scenario of SCENARIOS) {
@@ -29,7 +29,7 @@ test('each detector finds nothing on the bare fixture', () => {
 });
 
 test('each detector fires only on the fixtures holding its evidence', () => {
-  const fires = (detect: (s: HostSnapshot) => boolean) => SCENARIOS.filter((s) => detect(fixtureSnapshot(s.name))).map((s) => s.name);
+  const fires = (detect: (s: NodeSnapshot) => boolean) => SCENARIOS.filter((s) => detect(fixtureSnapshot(s.name))).map((s) => s.name);
   assert.equal(fires((s) => detectKubeProxy(s).mode === 'ipvs'), ['flannel-ipvs-nodelocaldns']);
   assert.equal(fires((s) => detectKubeProxy(s).mode === 'iptables'), ['calico-iptables-keepalived']);
   assert.equal(fires((s) => detectKubeProxy(s).mode === 'nftables'), ['canal-nftables-rke2']);

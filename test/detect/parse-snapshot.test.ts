@@ -4,7 +4,7 @@ import { checkListeners } from '../../src/detect/check-listeners.js';
 import { detectCni, detectKubeProxy } from '../../src/detect/detectors.js';
 import { DETECT_CAPTURE_API_VERSION, gatherDetectCapture, parseDetectCapture, type DetectCapture } from '../../src/detect/gather.js';
 import { buildSnapshot, parseIpAddr, parseSs } from '../../src/detect/parse-snapshot.js';
-import type { HostSnapshot } from '../../src/detect/types.js';
+import type { NodeSnapshot } from '../../src/detect/types.js';
 import { isKubewallError } from '../../src/errors.js';
 import { guardReadOnly } from '../../src/host/read-only.js';
 import type { CommandOutcome, CommandRunner } from '../../src/host/types.js';
@@ -136,7 +136,7 @@ test('parseDetectCapture: names the file and what it expected', () => {
 });
 
 test('canal needs Calico\'s pod interfaces beside flannel; tunl0 without an address is not Calico', () => {
-  const links = (names: string[]): HostSnapshot => ({
+  const links = (names: string[]): NodeSnapshot => ({
     source: 't',
     links: names.map((name) => ({ name, kind: name === 'flannel.1' ? 'vxlan' : 'veth', up: true, udpPort: name === 'flannel.1' ? 8472 : null, addresses: [] })),
     listeners: [],
@@ -153,7 +153,7 @@ test('canal needs Calico\'s pod interfaces beside flannel; tunl0 without an addr
 
 test('checkListeners: loopback listeners are not dropped; self-only rules and kernel sockets are named; peers merge', async () => {
   const plan = await planFromFiles({ roles: ['control-plane'], profiles: { cni: 'flannel' } });
-  const snapshot: HostSnapshot = {
+  const snapshot: NodeSnapshot = {
     source: 't',
     links: [{ name: 'flannel.1', kind: 'vxlan', up: true, udpPort: 4789, addresses: [] }],
     listeners: [

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { parseDetectCapture } from '../../src/detect/gather.js';
 import { buildSnapshot } from '../../src/detect/parse-snapshot.js';
 import type { DetectReport } from '../../src/detect/run-detect.js';
-import type { HostSnapshot } from '../../src/detect/types.js';
+import type { NodeSnapshot } from '../../src/detect/types.js';
 import { inNetns } from '../helpers/netns.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 
@@ -239,7 +239,7 @@ export async function buildScenario(netns: string, scenario: Scenario): Promise<
 }
 
 /** Fixtures: what `kubewall detect --capture` read from each scenario, built with real devices (scripts/capture-detect-fixtures.ts). */
-export function fixtureSnapshot(name: string): HostSnapshot {
+export function fixtureSnapshot(name: string): NodeSnapshot {
   const file = `${FIXTURES_DIR}detect/${name}.json`;
   return buildSnapshot(parseDetectCapture(readFileSync(file, 'utf8'), file), `${name}.json`);
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { clusterFromNodes } from '../../cluster/from-nodes.js';
 import { KubewallError } from '../../errors.js';
 import { printWarnings } from '../options.js';
 
@@ -37,6 +36,8 @@ The output is checked against the cluster file schema before it is printed.`,
     )
     .action(async (file: string) => {
       const { text, origin } = await readInput(file);
+      // Loaded on demand: it validates with the cluster schema (zod, yaml), which other commands need not load.
+      const { clusterFromNodes } = await import('../../cluster/from-nodes.js');
       const { yaml, notes } = clusterFromNodes(text, origin);
       printWarnings(notes);
       process.stdout.write(yaml);
