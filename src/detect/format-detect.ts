@@ -20,7 +20,7 @@ const yamlScalar = (value: string) => (/^[A-Za-z0-9][A-Za-z0-9.:+_/-]*$/.test(va
 export function formatClusterBlock(suggested: SuggestedClusterFile, notes: { kubeProxyUnknown?: string | undefined; noCni?: boolean | undefined } = {}): string {
   const out: string[] = [];
   if (suggested.kubeProxy !== undefined) out.push(`kubeProxy: ${suggested.kubeProxy}`);
-  else if (notes.kubeProxyUnknown) out.push(`# kubeProxy: could not tell (${notes.kubeProxyUnknown})`);
+  else if (notes.kubeProxyUnknown) out.push(`# kubeProxy: could not tell (${notes.kubeProxyUnknown.replace(/^cannot tell: /, '')})`);
   if (suggested.nodeLocalDNS !== undefined) out.push(`nodeLocalDNS: ${yamlScalar(suggested.nodeLocalDNS)}`);
   const p = suggested.profiles;
   const profileLines: string[] = [];

@@ -1,4 +1,4 @@
-import { describeFailure } from '../host/describe-failure.js';
+import { isPermissionFailure } from '../host/describe-failure.js';
 import { KubewallError } from '../errors.js';
 import type { CommandOutcome } from '../host/types.js';
 import type { DetectCapture } from './gather.js';
@@ -102,7 +102,9 @@ function probeStatus(command: string, outcome: CommandOutcome | undefined): Prob
   if (outcome.status === 'not-found') return { command, status: 'not-found', detail: `${command.split(' ')[0]} is not installed` };
   if (outcome.status === 'timed-out') return { command, status: 'timed-out', detail: `no answer within ${outcome.timeoutMs / 1000} s` };
   if (outcome.exitCode === 0) return { command, status: 'ok' };
-  return { command, status: 'failed', detail: describeFailure(outcome, { command, packageName: '' }).replace(/^.*? failed with /, 'failed with ') };
+  if (isPermissionFailure(outcome)) return { command, status: 'failed', detail: 'permission denied (run kubewall detect as root)' };
+  const last = outcome.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0]?.trim();
+  return { command, status: 'failed', detail: `exit code ${outcome.exitCode}${last ? `: ${last}` : ''}` };
 }
 
 /**

@@ -54,6 +54,20 @@ await describeWithNetns('kubewall detect on real devices and sockets in network 
     });
   });
 
+  test('live: without root the kube-proxy mode is unknown, not none; the devices are still read', async () => {
+    await withNetns('detect', async (netns) => {
+      await inNetns(netns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
+      await inNetns(netns, 'ip', ['link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'dev', 'eth0']);
+      const result = await inNetns(netns, 'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'detect', '--format', 'json'], { reject: false });
+      assert.is(result.exitCode, 0, String(result.stderr));
+      const report = JSON.parse(String(result.stdout)) as DetectReport;
+      assert.is(report.kubeProxy.mode, null);
+      assert.match(report.kubeProxy.evidence[0]!, /^cannot tell: nft -j list tables: permission denied \(run kubewall detect as root\)/);
+      assert.is(report.cni.profile, 'flannel:vxlan');
+      assert.ok(!('kubeProxy' in report.clusterFile));
+    });
+  });
+
   test('live: detect changes nothing in the namespace (devices, addresses, tables)', async () => {
     const scenario = SCENARIOS.find((s) => s.name === 'flannel-ipvs-nodelocaldns')!;
     await withNetns('detect', async (netns) => {
