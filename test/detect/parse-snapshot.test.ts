@@ -151,6 +151,28 @@ test('canal needs Calico\'s pod interfaces beside flannel; tunl0 without an addr
   assert.is(detectCni(links(['tunl0'])).name, null);
 });
 
+// Devices this kernel cannot create (geneve, wireguard, ipip, Calico eBPF's): their names and kinds as iproute2 reports them.
+test('modes from devices the lab cannot create: Geneve, WireGuard, IP-in-IP; Calico eBPF means no kube-proxy', () => {
+  const node = (links: { name: string; kind?: string; port?: number; addresses?: string[] }[], listeners: NodeSnapshot['listeners'] = []): NodeSnapshot => ({
+    source: 't',
+    links: links.map((l) => ({ name: l.name, kind: l.kind ?? 'veth', up: true, udpPort: l.port ?? null, addresses: l.addresses ?? [] })),
+    listeners,
+    nftTables: [],
+    legacyTables: [],
+    iptablesChains: [],
+    probes: [],
+  });
+  const geneve = detectCni(node([{ name: 'cilium_host' }, { name: 'cilium_geneve', kind: 'geneve', port: 6081 }, { name: 'cilium_wg0', kind: 'wireguard' }]));
+  assert.equal([geneve.profile, geneve.portOverrides], ['cilium:geneve+wireguard', {}]);
+  assert.equal(detectCni(node([{ name: 'cilium_host' }, { name: 'cilium_geneve', kind: 'geneve', port: 6082 }])).portOverrides, { 'cilium-geneve': 6082 });
+  assert.is(detectCni(node([{ name: 'cilium_host' }])).profile, 'cilium:native');
+  assert.is(detectCni(node([{ name: 'flannel-wg', kind: 'wireguard' }])).profile, 'flannel:wireguard');
+  assert.is(detectCni(node([{ name: 'tunl0', kind: 'ipip', addresses: ['10.244.1.0'] }, { name: 'wireguard.cali', kind: 'wireguard' }], [{ protocol: 'tcp', address: '0.0.0.0', port: 179, processes: ['bird'] }])).profile, 'calico:ipip+wireguard');
+  const ebpf = detectKubeProxy(node([{ name: 'bpfin.cali' }, { name: 'bpfout.cali' }]));
+  assert.is(ebpf.mode, 'none');
+  assert.match(ebpf.evidence.join('\n'), /Calico's eBPF dataplane runs \(bpfin\.cali\)/);
+});
+
 test('checkListeners: loopback listeners are not dropped; self-only rules and kernel sockets are named; peers merge', async () => {
   const plan = await planFromFiles({ roles: ['control-plane'], profiles: { cni: 'flannel' } });
   const snapshot: NodeSnapshot = {
