@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { Family } from './model.js';
+import { showValue } from './text/terminal.js';
 
 /** A host address or network in canonical text form (RFC 5952 for IPv6). */
 export interface Network {
@@ -36,7 +37,7 @@ function toNetwork(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): Network 
 }
 
 export function invalidHostAddress(value: string): string {
-  return `invalid IP address ${JSON.stringify(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
+  return `invalid IP address ${showValue(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
 }
 
 /** Parses a host address (no prefix). Returns the network or what is wrong. */
@@ -58,7 +59,7 @@ export function parseNetwork(value: string): Network | string {
   const prefixText = text.slice(slash + 1);
   const max = address?.kind() === 'ipv4' ? 32 : 128;
   if (!address || !/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
-    return `invalid CIDR ${JSON.stringify(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
+    return `invalid CIDR ${showValue(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
   }
   const prefix = Number(prefixText);
   const network = ipaddr.parseCIDR(text);
@@ -66,7 +67,7 @@ export function parseNetwork(value: string): Network | string {
     ? ipaddr.IPv4.networkAddressFromCIDR(text)
     : ipaddr.IPv6.networkAddressFromCIDR(text);
   if (base.toString() !== network[0].toString()) {
-    return `CIDR ${JSON.stringify(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
+    return `CIDR ${showValue(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
   }
   return toNetwork(address, prefix);
 }

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
 import type { SourceDocument } from './read-document.js';
+import { showValue } from '../text/terminal.js';
 
 /** The keys a strict object schema allows at `path`, for "unknown key" messages. */
 function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
@@ -56,9 +57,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return showValue(value, 60);
 }
 
 /** One sentence per zod issue, in the words a user of the file understands. */

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { KubewallError } from '../errors.js';
 import { ROLES, type Role } from '../model.js';
 import type { Inventory, InventoryValue } from './types.js';
+import { showValue } from '../text/terminal.js';
 
 /** Which roles an inventory group gives its hosts; `[]` ignores a group the defaults map. */
 export type GroupRoles = ReadonlyMap<string, readonly Role[]>;
@@ -51,7 +52,7 @@ export function parseGroupRoleFlags(values: readonly string[] | undefined, base:
     const group = value.slice(0, eq).trim();
     const list = value.slice(eq + 1).split(',').map((r) => r.trim()).filter((r) => r !== '');
     if (eq <= 0 || list.length === 0) {
-      throw new KubewallError('USAGE', `--group-role: expected GROUP=ROLE[,ROLE] or GROUP=none, got ${JSON.stringify(value)} (e.g. --group-role masters=control-plane)`);
+      throw new KubewallError('USAGE', `--group-role: expected GROUP=ROLE[,ROLE] or GROUP=none, got ${showValue(value)} (e.g. --group-role masters=control-plane)`);
     }
     if (list.length === 1 && list[0] === 'none') {
       roles.set(group, []);
@@ -59,7 +60,7 @@ export function parseGroupRoleFlags(values: readonly string[] | undefined, base:
     }
     const unknown = list.filter((r) => !(ROLES as readonly string[]).includes(r));
     if (unknown.length > 0) {
-      throw new KubewallError('USAGE', `--group-role ${value}: unknown role ${unknown.map((u) => JSON.stringify(u)).join(', ')} (expected ${ROLES.join(', ')} or none)`);
+      throw new KubewallError('USAGE', `--group-role ${value}: unknown role ${unknown.map((u) => showValue(u)).join(', ')} (expected ${ROLES.join(', ')} or none)`);
     }
     roles.set(group, list as Role[]);
   }
@@ -114,7 +115,7 @@ function groupDepths(inventory: Inventory): Map<string, number> {
 }
 
 function describeValue(value: InventoryValue): string {
-  return JSON.stringify(value) ?? String(value);
+  return showValue(value);
 }
 
 /**
