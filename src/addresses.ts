@@ -22,6 +22,20 @@ export function ipVersion(text: string): 0 | 4 | 6 {
   return 0;
 }
 
+/**
+ * `::ffff:10.0.0.1` is an IPv4 address written as IPv6: it would land in the
+ * IPv6 sets while IPv4 packets are matched against the (empty) IPv4 ones.
+ */
+export function isIpv4Mapped(text: string): boolean {
+  const address = text.split('/')[0]!.trim();
+  return /ffff/i.test(address) && ipVersion(address) === 6 && ipaddr.IPv6.parse(address).isIPv4MappedAddress();
+}
+
+export function ipv4MappedRefusal(value: string): string {
+  const address = value.split('/')[0]!.trim();
+  return `IPv4-mapped IPv6 address ${showValue(value)} is refused (write the IPv4 address itself, ${ipaddr.IPv6.parse(address).toIPv4Address().toString()}: kubewall keeps IPv4 and IPv6 rules apart)`;
+}
+
 function parseStrictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const kind = ipVersion(text);
   if (kind === 4) return ipaddr.IPv4.parse(text);
@@ -42,6 +56,7 @@ export function invalidHostAddress(value: string): string {
 
 /** Parses a host address (no prefix). Returns the network or what is wrong. */
 export function parseHostAddress(value: string): Network | string {
+  if (isIpv4Mapped(value)) return ipv4MappedRefusal(value);
   const address = parseStrictAddress(value.trim());
   if (!address) return invalidHostAddress(value);
   return toNetwork(address, address.kind() === 'ipv4' ? 32 : 128);
@@ -55,6 +70,7 @@ export function parseNetwork(value: string): Network | string {
   const text = value.trim();
   const slash = text.indexOf('/');
   if (slash === -1) return parseHostAddress(text);
+  if (isIpv4Mapped(text)) return ipv4MappedRefusal(value);
   const address = parseStrictAddress(text.slice(0, slash));
   const prefixText = text.slice(slash + 1);
   const max = address?.kind() === 'ipv4' ? 32 : 128;

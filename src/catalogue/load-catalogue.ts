@@ -154,7 +154,12 @@ async function loadProfiles(selection: ProfileSelection): Promise<CatalogueFragm
     selection.cni ?? (distributionCni ? { value: distributionCni, where: `${distribution!.file}: profile.defaultCni`, code: 'CATALOGUE' as const } : undefined);
   const cni = cniChoice ? await loadProfile('cni', cniChoice, available) : undefined;
   if (cni) fragments.push(cni);
+  const seen = new Map<string, ProfileChoice>();
   for (const addon of selection.addons ?? []) {
+    // Blame the user's list (the flag or the cluster file), not the shipped profile whose ids would then collide.
+    const first = seen.get(addon.value);
+    if (first) throw new KubewallError(addon.code, `${addon.where}: add-on ${showValue(addon.value)} is listed twice (first at ${first.where}); list each add-on once`);
+    seen.set(addon.value, addon);
     const fragment = await loadProfile('addon', addon, available);
     if (fragment) fragments.push(fragment);
   }
@@ -181,6 +186,7 @@ export async function loadCatalogue(options: LoadCatalogueOptions = {}): Promise
   if (patterns.length > 0) {
     const { default: fg } = await import('fast-glob');
     for (const pattern of patterns) {
+      if (pattern.trim() === '') throw new KubewallError('USAGE', `--catalogue: empty pattern (expected a file or glob of YAML or JSON catalogue fragments, e.g. 'ports.d/*.yaml')`);
       const matches = fg.isDynamicPattern(pattern) ? (await fg(pattern, { cwd, onlyFiles: true })).sort() : [pattern];
       if (matches.length === 0) {
         throw new KubewallError('CATALOGUE', `--catalogue ${showValue(pattern)}: no files match (expected YAML or JSON catalogue fragments, e.g. 'ports.d/*.yaml')`);

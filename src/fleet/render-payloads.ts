@@ -51,6 +51,10 @@ function assertSafeHostName(name: string, where: string): void {
   if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
     throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} cannot name a folder of the output (expected no "/", "\\" and not "." or "..")`);
   }
+  // The payload folder is found through "{{ inventory_hostname }}", whose value Ansible templates again.
+  if (/\{[{%#]/.test(name)) {
+    throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} holds a Jinja delimiter ({{, {% or {#), which Ansible would evaluate in the playbook (rename the host)`);
+  }
   // File systems cap a name at 255 bytes (ENAMETOOLONG); say so before anything is written.
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
     throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} cannot name a folder of the output (${Buffer.byteLength(name)} bytes; at most ${MAX_NAME_BYTES})`);

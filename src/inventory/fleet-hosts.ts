@@ -1,3 +1,4 @@
+import { ipv4MappedRefusal, isIpv4Mapped } from '../addresses.js';
 import { isIP } from 'node:net';
 import { KubewallError } from '../errors.js';
 import { ROLES, type Role } from '../model.js';
@@ -73,15 +74,19 @@ function groupsOfHosts(inventory: Inventory): Map<string, Set<string>> {
   for (const group of inventory.groups.values()) {
     for (const child of group.children) parents.set(child, [...(parents.get(child) ?? []), group.name]);
   }
+  // Iterative, not recursive: a chain of thousands of [group:children] must not overflow the stack.
   const ancestors = new Map<string, Set<string>>();
-  const ancestorsOf = (group: string, seen: Set<string> = new Set()): Set<string> => {
+  const ancestorsOf = (group: string): Set<string> => {
     const cached = ancestors.get(group);
     if (cached) return cached;
     const result = new Set<string>([group]);
-    seen.add(group);
-    for (const parent of parents.get(group) ?? []) {
-      if (seen.has(parent)) continue; // a cycle: Ansible refuses it too, but no need to loop here
-      for (const g of ancestorsOf(parent, seen)) result.add(g);
+    const queue = [group];
+    for (let i = 0; i < queue.length; i++) {
+      for (const parent of parents.get(queue[i]!) ?? []) {
+        if (result.has(parent)) continue; // a cycle or a diamond: Ansible refuses cycles too, but no need to loop here
+        result.add(parent);
+        queue.push(parent);
+      }
     }
     ancestors.set(group, result);
     return result;
@@ -147,7 +152,7 @@ export function fleetFromInventory(inventory: Inventory, groupRoles: GroupRoles 
     const groups = [...inventory.groups.keys()].filter((g) => g !== 'all' && g !== 'ungrouped');
     throw new KubewallError(
       'INVENTORY',
-      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.join(', ') || 'none'}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
+      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.slice(0, 10).map((g) => showValue(g, 40)).join(', ') || 'none'}${groups.length > 10 ? `, … (${groups.length} groups)` : ''}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
     );
   }
   return { hosts, skipped };
@@ -164,6 +169,11 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
     if (text !== undefined && text.includes('{{')) {
       throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} is a Jinja template, which kubewall does not evaluate (give the address itself)`);
     }
+    // Zone ids and IPv4-mapped addresses are refused here, at load, as in a cluster file.
+    if (text !== undefined && isIP(text) !== 0 && (text.includes('%') || isIpv4Mapped(text))) {
+      const why = text.includes('%') ? `has a zone id ("%…"), which a firewall rule cannot match (give the address without it)` : ipv4MappedRefusal(text);
+      throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} ${why}`);
+    }
     if (text !== undefined && isIP(text) !== 0) {
       if (!addresses.includes(text)) addresses.push(text);
     } else if (required) {
@@ -173,7 +183,7 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
   for (const key of ADDRESS_VARS) check(key, true);
   // ansible_host may be a DNS name (where to SSH to): only an address counts.
   if (addresses.length === 0) check(CONNECT_VAR, false);
-  if (addresses.length === 0 && isIP(name) !== 0) addresses.push(name);
+  if (addresses.length === 0 && isIP(name) !== 0 && !name.includes('%') && !isIpv4Mapped(name)) addresses.push(name);
   if (addresses.length === 0) {
     throw new KubewallError(
       'INVENTORY',

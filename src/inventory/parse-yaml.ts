@@ -4,6 +4,7 @@ import { parseSourceDocument, type SourceDocument } from '../input/read-document
 import { expandHostPattern, splitHostPort } from './host-patterns.js';
 import { addChild, addHost, createInventoryBuilder, ensureGroup, finishInventory, type Inventory, type InventoryBuilder } from './types.js';
 
+const MAX_GROUP_DEPTH = 500;
 const GROUP_KEYS = ['hosts', 'vars', 'children'] as const;
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -36,6 +37,8 @@ function readGroup(
   path: (string | number)[],
   fail: (path: (string | number)[], message: string) => never,
 ): void {
+  // Each level is three path steps (name, children, child); Ansible's own reader recurses too.
+  if (path.length > MAX_GROUP_DEPTH * 2) fail(path, `groups nested more than ${MAX_GROUP_DEPTH} deep under children`);
   const group = ensureGroup(builder, name, doc.locate(path));
   if (value === null || value === undefined) return;
   if (!isMapping(value)) fail(path, `group ${showValue(name)} must be a mapping with hosts, vars or children, got ${showValue(value)}`);

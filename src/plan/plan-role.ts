@@ -209,6 +209,17 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
       `${cluster.locate(['adminNetworks'])}: adminNetworks: empty, so this firewall would drop SSH (port ${port}/tcp) from everywhere and lock you out (add the networks you manage nodes from, set ssh.enabled: false to go without SSH on purpose, or pass --allow-lockout)`,
     );
   }
+  const admin = cluster.adminNetworks;
+  if (admin !== null) {
+    // The lockout guard reasons per address family: an IPv6-only list drops every IPv4 SSH connection.
+    if (!admin.some((n) => n.family === 'ipv4')) {
+      warnings.push(`${cluster.locate(['adminNetworks'])}: adminNetworks: no IPv4 network, so SSH (port ${port}/tcp) over IPv4 is dropped from everywhere (add the IPv4 networks you manage nodes from, e.g. 10.99.0.0/24)`);
+    }
+    const world = admin.filter((n) => n.prefix === 0).map((n) => n.text);
+    if (world.length > 0) {
+      warnings.push(`${cluster.locate(['adminNetworks'])}: adminNetworks: ${world.join(', ')} opens SSH (port ${port}/tcp) to the whole internet (list the networks you manage nodes from instead)`);
+    }
+  }
   return sshRule(port);
 }
 

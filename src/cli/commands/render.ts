@@ -1,7 +1,5 @@
 import { escapeTerminalLine } from '../../text/terminal.js';
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { BACKEND_NAMES } from '../../backends/registry.js';
 import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
@@ -95,12 +93,8 @@ combination; every host gets its own file under --out-dir.`,
         process.stderr.write(`kubewall: note: ${main.name} is self-contained; --out-dir DIR also writes ${rest.map((f) => escapeTerminalLine(f.name)).join(', ')}\n`);
       }
       if (flags.outDir !== undefined) {
-        await mkdir(flags.outDir, { recursive: true });
-        for (const file of result.files) {
-          const target = path.join(flags.outDir, file.name);
-          await mkdir(path.dirname(target), { recursive: true });
-          await writeFileAtomic(target, file.content, file.mode);
-        }
+        const { writeRenderedFiles } = await import('../../output/write-files.js');
+        await writeRenderedFiles(flags.outDir, result.files);
       } else if (flags.out === undefined) process.stdout.write(main.content);
       else await writeFileAtomic(flags.out, main.content, main.mode);
     });
@@ -148,7 +142,7 @@ async function renderFleetOrPayload(flags: RenderFlags): Promise<void> {
     return;
   }
   const [main] = output.files;
-  if (!main) throw new Error('nothing was rendered');
+  if (!main) throw new KubewallError('OUTPUT', 'nothing was rendered');
   if (flags.out === undefined) process.stdout.write(main.content);
   else await writeFileAtomic(flags.out, main.content, main.mode);
 }
