@@ -92,8 +92,14 @@ function resolvePeerSets(peers: ReadonlySet<AddressPeerClass>, cluster: Cluster)
   return sets;
 }
 
+/** Longer than any backend keeps (iptables: 255 bytes), short enough that no output carries a 100 KB "Used by" whole. */
+const MAX_COMMENT = 240;
+
 function ruleComment(entry: string, purpose: string, usedBy: string): string {
-  return `${entry}: ${purpose} (used by: ${usedBy})`;
+  const text = `${entry}: ${purpose} (used by: ${usedBy})`;
+  if (text.length <= MAX_COMMENT) return text;
+  // Cut at a code point, so the comment never ends in half a surrogate pair.
+  return `${[...text.slice(0, MAX_COMMENT - 3)].join('').replace(/[\ud800-\udbff]$/, '')}...`;
 }
 
 /**
