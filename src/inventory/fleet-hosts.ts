@@ -152,7 +152,7 @@ export function fleetFromInventory(inventory: Inventory, groupRoles: GroupRoles 
     const groups = [...inventory.groups.keys()].filter((g) => g !== 'all' && g !== 'ungrouped');
     throw new KubewallError(
       'INVENTORY',
-      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.slice(0, 10).map((g) => showValue(g, 40)).join(', ') || 'none'}${groups.length > 10 ? `, … (${groups.length} groups)` : ''}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
+      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.slice(0, 10).map((g) => (g.length > 40 ? `${g.slice(0, 40)}…` : g)).join(', ') || 'none'}${groups.length > 10 ? `, … (${groups.length} groups)` : ''}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
     );
   }
   return { hosts, skipped };
