@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { Family } from './model.js';
+import { showValue } from './text/terminal.js';
 
 /** A host address or network in canonical text form (RFC 5952 for IPv6). */
 export interface Network {
@@ -21,6 +22,20 @@ export function ipVersion(text: string): 0 | 4 | 6 {
   return 0;
 }
 
+/**
+ * `::ffff:10.0.0.1` is an IPv4 address written as IPv6: it would land in the
+ * IPv6 sets while IPv4 packets are matched against the (empty) IPv4 ones.
+ */
+export function isIpv4Mapped(text: string): boolean {
+  const address = text.split('/')[0]!.trim();
+  return /ffff/i.test(address) && ipVersion(address) === 6 && ipaddr.IPv6.parse(address).isIPv4MappedAddress();
+}
+
+export function ipv4MappedRefusal(value: string): string {
+  const address = value.split('/')[0]!.trim();
+  return `IPv4-mapped IPv6 address ${showValue(value)} is refused (write the IPv4 address itself, ${ipaddr.IPv6.parse(address).toIPv4Address().toString()}: kubewall keeps IPv4 and IPv6 rules apart)`;
+}
+
 function parseStrictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const kind = ipVersion(text);
   if (kind === 4) return ipaddr.IPv4.parse(text);
@@ -36,11 +51,12 @@ function toNetwork(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): Network 
 }
 
 export function invalidHostAddress(value: string): string {
-  return `invalid IP address ${JSON.stringify(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
+  return `invalid IP address ${showValue(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
 }
 
 /** Parses a host address (no prefix). Returns the network or what is wrong. */
 export function parseHostAddress(value: string): Network | string {
+  if (isIpv4Mapped(value)) return ipv4MappedRefusal(value);
   const address = parseStrictAddress(value.trim());
   if (!address) return invalidHostAddress(value);
   return toNetwork(address, address.kind() === 'ipv4' ? 32 : 128);
@@ -54,11 +70,12 @@ export function parseNetwork(value: string): Network | string {
   const text = value.trim();
   const slash = text.indexOf('/');
   if (slash === -1) return parseHostAddress(text);
+  if (isIpv4Mapped(text)) return ipv4MappedRefusal(value);
   const address = parseStrictAddress(text.slice(0, slash));
   const prefixText = text.slice(slash + 1);
   const max = address?.kind() === 'ipv4' ? 32 : 128;
   if (!address || !/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
-    return `invalid CIDR ${JSON.stringify(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
+    return `invalid CIDR ${showValue(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
   }
   const prefix = Number(prefixText);
   const network = ipaddr.parseCIDR(text);
@@ -66,7 +83,7 @@ export function parseNetwork(value: string): Network | string {
     ? ipaddr.IPv4.networkAddressFromCIDR(text)
     : ipaddr.IPv6.networkAddressFromCIDR(text);
   if (base.toString() !== network[0].toString()) {
-    return `CIDR ${JSON.stringify(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
+    return `CIDR ${showValue(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
   }
   return toNetwork(address, prefix);
 }

@@ -1,4 +1,5 @@
 import type { PortRange } from './model.js';
+import { showValue } from './text/terminal.js';
 
 export const PORT_MIN = 1;
 export const PORT_MAX = 65535;
@@ -13,15 +14,15 @@ export type PortSpec = number | string | ReadonlyArray<number | string>;
 export function parsePortRange(value: number | string): PortRange | string {
   const text = String(value).trim();
   const match = /^(\d{1,6})(?:\s*-\s*(\d{1,6}))?$/.exec(text);
-  if (!match) return `invalid port ${JSON.stringify(value)} (expected a port 1-65535 or a range like "30000-32767")`;
+  if (!match) return `invalid port ${showValue(value)} (expected a port 1-65535 or a range like "30000-32767")`;
   const from = Number(match[1]);
   const to = match[2] === undefined ? from : Number(match[2]);
   for (const port of [from, to]) {
     if (port < PORT_MIN || port > PORT_MAX) {
-      return `port ${port} in ${JSON.stringify(value)} is out of range (expected ${PORT_MIN}-${PORT_MAX})`;
+      return `port ${port} in ${showValue(value)} is out of range (expected ${PORT_MIN}-${PORT_MAX})`;
     }
   }
-  if (from > to) return `reversed port range ${JSON.stringify(value)} (expected the lower port first, e.g. "${to}-${from}")`;
+  if (from > to) return `reversed port range ${showValue(value)} (expected the lower port first, e.g. "${to}-${from}")`;
   return { from, to };
 }
 

@@ -1,3 +1,4 @@
+import { showValue } from '../text/terminal.js';
 import ipaddr from 'ipaddr.js';
 import { ipVersion } from '../addresses.js';
 import { KubewallError } from '../errors.js';
@@ -46,7 +47,7 @@ export function parseSshConnection(value: string | undefined): SshSession | unde
   if (fields.length !== 4 || !clientAddress || !serverAddress || clientPort === undefined || serverPort === undefined) {
     throw new KubewallError(
       'USAGE',
-      `SSH_CONNECTION: cannot read ${JSON.stringify(value)} (expected "client-address client-port server-address server-port", e.g. "10.99.0.5 50122 10.10.0.11 22", as sshd sets it)`,
+      `SSH_CONNECTION: cannot read ${showValue(value)} (expected "client-address client-port server-address server-port", e.g. "10.99.0.5 50122 10.10.0.11 22", as sshd sets it)`,
     );
   }
   return { clientAddress: clientAddress.toString(), clientPort, serverAddress: serverAddress.toString(), serverPort };

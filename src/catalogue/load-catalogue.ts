@@ -1,3 +1,4 @@
+import { showValue } from '../text/terminal.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BUILD_CACHE_FILES, readBuildCache } from '../build-cache.js';
@@ -115,10 +116,10 @@ export async function availableProfiles(): Promise<Record<ProfileKind, string[]>
 async function loadProfile(kind: ProfileKind, choice: ProfileChoice, available: Record<ProfileKind, string[]>): Promise<CatalogueFragment | undefined> {
   const [name = '', modeText] = choice.value.split(':');
   if (!available[kind].includes(name)) {
-    throw new KubewallError(choice.code, `${choice.where}: unknown ${kind} ${JSON.stringify(name)} (expected ${available[kind].join(', ')})`);
+    throw new KubewallError(choice.code, `${choice.where}: unknown ${kind} ${showValue(name)} (expected ${available[kind].join(', ')})`);
   }
   if (name === IMPLICIT_PROFILES[kind]) {
-    if (modeText !== undefined) throw new KubewallError(choice.code, `${choice.where}: ${kind} ${name} has no modes (got ${JSON.stringify(choice.value)})`);
+    if (modeText !== undefined) throw new KubewallError(choice.code, `${choice.where}: ${kind} ${name} has no modes (got ${showValue(choice.value)})`);
     return undefined;
   }
   const file = await readShippedFile(`profiles/${kind}/${name}.yaml`);
@@ -130,7 +131,7 @@ async function loadProfile(kind: ProfileKind, choice: ProfileChoice, available: 
   if (unknown.length > 0 || (modeText !== undefined && modes.length === 0)) {
     throw new KubewallError(
       choice.code,
-      `${choice.where}: unknown mode ${JSON.stringify(unknown[0] ?? modeText)} for ${kind} ${name} (expected ${known.length > 0 ? known.map((m) => `${name}:${m}`).join(', ') : `${name} without modes`}; join modes with +, e.g. ${name}:${known.slice(0, 2).join('+')})`,
+      `${choice.where}: unknown mode ${showValue(unknown[0] ?? modeText)} for ${kind} ${name} (expected ${known.length > 0 ? known.map((m) => `${name}:${m}`).join(', ') : `${name} without modes`}; join modes with +, e.g. ${name}:${known.slice(0, 2).join('+')})`,
     );
   }
   const notes = (header.notes ?? [])
@@ -153,7 +154,12 @@ async function loadProfiles(selection: ProfileSelection): Promise<CatalogueFragm
     selection.cni ?? (distributionCni ? { value: distributionCni, where: `${distribution!.file}: profile.defaultCni`, code: 'CATALOGUE' as const } : undefined);
   const cni = cniChoice ? await loadProfile('cni', cniChoice, available) : undefined;
   if (cni) fragments.push(cni);
+  const seen = new Map<string, ProfileChoice>();
   for (const addon of selection.addons ?? []) {
+    // Blame the user's list (the flag or the cluster file), not the shipped profile whose ids would then collide.
+    const first = seen.get(addon.value);
+    if (first) throw new KubewallError(addon.code, `${addon.where}: add-on ${showValue(addon.value)} is listed twice (first at ${first.where}); list each add-on once`);
+    seen.set(addon.value, addon);
     const fragment = await loadProfile('addon', addon, available);
     if (fragment) fragments.push(fragment);
   }
@@ -180,9 +186,10 @@ export async function loadCatalogue(options: LoadCatalogueOptions = {}): Promise
   if (patterns.length > 0) {
     const { default: fg } = await import('fast-glob');
     for (const pattern of patterns) {
+      if (pattern.trim() === '') throw new KubewallError('USAGE', `--catalogue: empty pattern (expected a file or glob of YAML or JSON catalogue fragments, e.g. 'ports.d/*.yaml')`);
       const matches = fg.isDynamicPattern(pattern) ? (await fg(pattern, { cwd, onlyFiles: true })).sort() : [pattern];
       if (matches.length === 0) {
-        throw new KubewallError('CATALOGUE', `--catalogue ${JSON.stringify(pattern)}: no files match (expected YAML or JSON catalogue fragments, e.g. 'ports.d/*.yaml')`);
+        throw new KubewallError('CATALOGUE', `--catalogue ${showValue(pattern)}: no files match (expected YAML or JSON catalogue fragments, e.g. 'ports.d/*.yaml')`);
       }
       fragments.push(Promise.all(matches.map((file) => readCatalogueFragment(path.resolve(cwd, file), file))));
     }

@@ -1,3 +1,4 @@
+import { escapeTerminal } from '../text/terminal.js';
 import { Command, CommanderError } from 'commander';
 import { isKubewallError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -77,7 +78,7 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<v
       // Commander has printed its message already; help and --version end with exit code 0.
       process.exitCode = error.exitCode === 0 ? 0 : 2;
     } else if (isKubewallError(error)) {
-      process.stderr.write(`kubewall: ${error.message}\n`);
+      process.stderr.write(`kubewall: ${escapeTerminal(error.message)}\n`);
       process.exitCode = error.exitCode;
     } else {
       process.stderr.write(`kubewall: unexpected error, please report it at ${BUG_URL}\n`);

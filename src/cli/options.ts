@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KubewallError } from '../errors.js';
 import type { ProfileFlags } from '../load-plan.js';
 import { ROLES, type Role } from '../model.js';
+import { escapeTerminalLine, showValue } from '../text/terminal.js';
 
 /** Commander collector: `--role a,b --role c` → ['a', 'b', 'c']. */
 export function collectList(value: string, previous: string[] = []): string[] {
@@ -19,21 +20,21 @@ export function parseRoles(values: readonly string[] | undefined): Role[] {
   }
   const unknown = values.filter((v) => !(ROLES as readonly string[]).includes(v));
   if (unknown.length > 0) {
-    throw new KubewallError('USAGE', `--role: unknown role ${unknown.map((u) => JSON.stringify(u)).join(', ')} (expected ${ROLES.join(', ')})`);
+    throw new KubewallError('USAGE', `--role: unknown role ${unknown.map((u) => showValue(u)).join(', ')} (expected ${ROLES.join(', ')})`);
   }
   return ROLES.filter((role) => values.includes(role));
 }
 
 export function parseChoice<T extends string>(option: string, value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) {
-    throw new KubewallError('USAGE', `${option}: unknown value ${JSON.stringify(value)} (expected ${choices.join(', ')})`);
+    throw new KubewallError('USAGE', `${option}: unknown value ${showValue(value)} (expected ${choices.join(', ')})`);
   }
   return value as T;
 }
 
 /** Warnings go to stderr, one line each, so stdout stays a clean script. */
 export function printWarnings(warnings: readonly string[]): void {
-  for (const warning of warnings) process.stderr.write(`kubewall: warning: ${warning}\n`);
+  for (const warning of warnings) process.stderr.write(`kubewall: warning: ${escapeTerminalLine(warning)}\n`);
 }
 
 /** The catalogue profile options, shared by the commands that plan. */

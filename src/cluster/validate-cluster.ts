@@ -1,5 +1,5 @@
 import type { SourceDocument } from '../input/read-document.js';
-import { validateDocument } from '../input/validate-document.js';
+import { refuseProtoKeys, validateDocument } from '../input/validate-document.js';
 import { isHostAddress } from '../input/schema-parts.js';
 import { ClusterSchema, type ClusterInput, type ClusterNodeInput } from './schema.js';
 import validateNodeShapes from './validate-nodes.generated.js';
@@ -15,6 +15,7 @@ import validateNodeShapes from './validate-nodes.generated.js';
  * test/cluster/validate-cluster.test.ts holds the two paths to the same answers.
  */
 export function validateCluster(doc: SourceDocument): ClusterInput {
+  refuseProtoKeys(doc, 'CLUSTER');
   const nodes = nodesIfWellFormed(doc.data);
   if (nodes) {
     const rest = ClusterSchema.safeParse({ ...(doc.data as object), nodes: [] });

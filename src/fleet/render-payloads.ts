@@ -1,3 +1,4 @@
+import { showValue } from '../text/terminal.js';
 import { getBackend } from '../backends/registry.js';
 import type { BackendOptions, RenderedFile, RenderResult } from '../backends/types.js';
 import type { Cluster } from '../cluster/cluster.js';
@@ -48,7 +49,28 @@ export interface PayloadOutput {
 /** A host name becomes a folder name: it must not climb out of the output folder. */
 function assertSafeHostName(name: string, where: string): void {
   if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    throw new KubewallError('INVENTORY', `${where}: host ${JSON.stringify(name)} cannot name a folder of the output (expected no "/", "\\" and not "." or "..")`);
+    throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} cannot name a folder of the output (expected no "/", "\\" and not "." or "..")`);
+  }
+  // The payload folder is found through "{{ inventory_hostname }}", whose value Ansible templates again.
+  if (/\{[{%#]/.test(name)) {
+    throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} holds a Jinja delimiter ({{, {% or {#), which Ansible would evaluate in the playbook (rename the host)`);
+  }
+  // File systems cap a name at 255 bytes (ENAMETOOLONG); say so before anything is written.
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
+    throw new KubewallError('INVENTORY', `${where}: host ${showValue(name)} cannot name a folder of the output (${Buffer.byteLength(name)} bytes; at most ${MAX_NAME_BYTES})`);
+  }
+}
+
+const MAX_NAME_BYTES = 255;
+
+/**
+ * A group that lands in the playbook's `hosts:` pattern: `:` `,` `!` `&` `*`
+ * `~` `[` and spaces would change which hosts the play selects, so only
+ * plain names pass (Jinja is inert there anyway: the pattern is `!unsafe`).
+ */
+function assertPlainGroupName(name: string, source: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new KubewallError('INVENTORY', `${source}: group ${showValue(name)} is mapped to a role but cannot go into the playbook's hosts pattern (expected letters, digits, "_", "-" and ".", e.g. kube_node)`);
   }
 }
 
@@ -98,6 +120,7 @@ export async function renderPayloads(options: RenderPayloadsOptions): Promise<Pa
         .filter((g) => (groupRoles.get(g.name)?.length ?? 0) > 0)
         .map((g) => g.name)
         .sort();
+      for (const name of fleetGroups) assertPlainGroupName(name, options.inventory);
     }
   }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { isIP } from 'node:net';
-import { invalidHostAddress, parseNetwork } from '../addresses.js';
+import { invalidHostAddress, ipv4MappedRefusal, isIpv4Mapped, parseNetwork } from '../addresses.js';
 import { ADDRESS_PEER_CLASSES, CATALOGUE_PROTOCOLS, IP_PROTOCOL_INFO, IP_PROTOCOLS, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
 import { parsePortSpec } from '../ports.js';
 
@@ -27,7 +27,7 @@ export const CatalogueProtocolSchema = z
 
 /** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
 export function isHostAddress(value: string): boolean {
-  return isIP(value) !== 0 && !value.includes('%');
+  return isIP(value) !== 0 && !value.includes('%') && !isIpv4Mapped(value);
 }
 
 export const HostAddressSchema = z
@@ -36,7 +36,7 @@ export const HostAddressSchema = z
   // pattern for 10,000-node files; loaded only when a cluster file is parsed); the planner
   // parses an address only when a plan uses its peer class.
   .superRefine((value, ctx) => {
-    if (!isHostAddress(value)) ctx.addIssue({ code: 'custom', message: invalidHostAddress(value), input: value });
+    if (!isHostAddress(value)) ctx.addIssue({ code: 'custom', message: isIpv4Mapped(value) ? ipv4MappedRefusal(value) : invalidHostAddress(value), input: value });
   })
   .describe('An IPv4 or IPv6 host address, without prefix.');
 

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
 import type { SourceDocument } from './read-document.js';
+import { showValue } from '../text/terminal.js';
 
 /** The keys a strict object schema allows at `path`, for "unknown key" messages. */
 function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
@@ -56,9 +57,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return showValue(value, 60);
 }
 
 /** One sentence per zod issue, in the words a user of the file understands. */
@@ -85,10 +84,39 @@ export function describeIssue(issue: z.core.$ZodIssue, data: unknown, schema?: z
       return `${show(value)} is too big (maximum ${String(issue.maximum)})`;
     case 'invalid_format':
       return `${issue.message} (got ${show(value)})`;
+    case 'invalid_key': {
+      // zod's own text ("Invalid key in record") says neither which key nor what a valid one looks like.
+      const key = issue.path[issue.path.length - 1];
+      const inner = issue.issues[0]?.message;
+      return `invalid key ${show(String(key ?? ''))} (${inner && !/^Invalid/.test(inner) ? inner : 'expected a key like "kube-apiserver": lowercase letters, digits and "-"'})`;
+    }
     case 'invalid_union':
       return `${show(value)} does not match any allowed form`;
     default:
       return value === undefined ? issue.message : `${issue.message}`;
+  }
+}
+
+// A parsed `__proto__` key is an own property, but copying it into a new
+// object (as zod does for records) sets the prototype instead: the key would
+// vanish where any other unknown key is an error.
+const PROTO_KEYS = new Set(['__proto__']);
+
+export function refuseProtoKeys(doc: SourceDocument, code: KubewallErrorCode): void {
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: doc.data, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push({ value: item, path: [...path, i] }));
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (PROTO_KEYS.has(key)) {
+        throw new KubewallError(code, `${doc.locateKey(path, key)}: ${formatPath([...path, key])}: unknown key "${key}" (a key of JavaScript's object model, never one of kubewall's)`);
+      }
+      stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] });
+    }
   }
 }
 
@@ -101,6 +129,7 @@ export function validateDocument<S extends z.ZodType>(
   doc: SourceDocument,
   code: KubewallErrorCode,
 ): z.infer<S> {
+  refuseProtoKeys(doc, code);
   const result = schema.safeParse(doc.data);
   if (result.success) return result.data;
   const lines = result.error.issues.slice(0, 20).map((issue) => {

@@ -1,7 +1,9 @@
+import { ipv4MappedRefusal, isIpv4Mapped } from '../addresses.js';
 import { isIP } from 'node:net';
 import { KubewallError } from '../errors.js';
 import { ROLES, type Role } from '../model.js';
 import type { Inventory, InventoryValue } from './types.js';
+import { showValue } from '../text/terminal.js';
 
 /** Which roles an inventory group gives its hosts; `[]` ignores a group the defaults map. */
 export type GroupRoles = ReadonlyMap<string, readonly Role[]>;
@@ -51,7 +53,7 @@ export function parseGroupRoleFlags(values: readonly string[] | undefined, base:
     const group = value.slice(0, eq).trim();
     const list = value.slice(eq + 1).split(',').map((r) => r.trim()).filter((r) => r !== '');
     if (eq <= 0 || list.length === 0) {
-      throw new KubewallError('USAGE', `--group-role: expected GROUP=ROLE[,ROLE] or GROUP=none, got ${JSON.stringify(value)} (e.g. --group-role masters=control-plane)`);
+      throw new KubewallError('USAGE', `--group-role: expected GROUP=ROLE[,ROLE] or GROUP=none, got ${showValue(value)} (e.g. --group-role masters=control-plane)`);
     }
     if (list.length === 1 && list[0] === 'none') {
       roles.set(group, []);
@@ -59,7 +61,7 @@ export function parseGroupRoleFlags(values: readonly string[] | undefined, base:
     }
     const unknown = list.filter((r) => !(ROLES as readonly string[]).includes(r));
     if (unknown.length > 0) {
-      throw new KubewallError('USAGE', `--group-role ${value}: unknown role ${unknown.map((u) => JSON.stringify(u)).join(', ')} (expected ${ROLES.join(', ')} or none)`);
+      throw new KubewallError('USAGE', `--group-role ${value}: unknown role ${unknown.map((u) => showValue(u)).join(', ')} (expected ${ROLES.join(', ')} or none)`);
     }
     roles.set(group, list as Role[]);
   }
@@ -72,15 +74,19 @@ function groupsOfHosts(inventory: Inventory): Map<string, Set<string>> {
   for (const group of inventory.groups.values()) {
     for (const child of group.children) parents.set(child, [...(parents.get(child) ?? []), group.name]);
   }
+  // Iterative, not recursive: a chain of thousands of [group:children] must not overflow the stack.
   const ancestors = new Map<string, Set<string>>();
-  const ancestorsOf = (group: string, seen: Set<string> = new Set()): Set<string> => {
+  const ancestorsOf = (group: string): Set<string> => {
     const cached = ancestors.get(group);
     if (cached) return cached;
     const result = new Set<string>([group]);
-    seen.add(group);
-    for (const parent of parents.get(group) ?? []) {
-      if (seen.has(parent)) continue; // a cycle: Ansible refuses it too, but no need to loop here
-      for (const g of ancestorsOf(parent, seen)) result.add(g);
+    const queue = [group];
+    for (let i = 0; i < queue.length; i++) {
+      for (const parent of parents.get(queue[i]!) ?? []) {
+        if (result.has(parent)) continue; // a cycle or a diamond: Ansible refuses cycles too, but no need to loop here
+        result.add(parent);
+        queue.push(parent);
+      }
     }
     ancestors.set(group, result);
     return result;
@@ -114,7 +120,7 @@ function groupDepths(inventory: Inventory): Map<string, number> {
 }
 
 function describeValue(value: InventoryValue): string {
-  return JSON.stringify(value) ?? String(value);
+  return showValue(value);
 }
 
 /**
@@ -146,7 +152,7 @@ export function fleetFromInventory(inventory: Inventory, groupRoles: GroupRoles 
     const groups = [...inventory.groups.keys()].filter((g) => g !== 'all' && g !== 'ungrouped');
     throw new KubewallError(
       'INVENTORY',
-      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.join(', ') || 'none'}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
+      `${inventory.source}: no host is in a group mapped to a role (groups here: ${groups.slice(0, 10).map((g) => (g.length > 40 ? `${g.slice(0, 40)}…` : g)).join(', ') || 'none'}${groups.length > 10 ? `, … (${groups.length} groups)` : ''}; mapped: ${mapped.join(', ')}; map yours with --group-role GROUP=ROLE)`,
     );
   }
   return { hosts, skipped };
@@ -163,6 +169,11 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
     if (text !== undefined && text.includes('{{')) {
       throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} is a Jinja template, which kubewall does not evaluate (give the address itself)`);
     }
+    // Zone ids and IPv4-mapped addresses are refused here, at load, as in a cluster file.
+    if (text !== undefined && isIP(text) !== 0 && (text.includes('%') || isIpv4Mapped(text))) {
+      const why = text.includes('%') ? `has a zone id ("%…"), which a firewall rule cannot match (give the address without it)` : ipv4MappedRefusal(text);
+      throw new KubewallError('INVENTORY', `${entry.where}: host ${name}: ${key}: ${describeValue(entry.value)} ${why}`);
+    }
     if (text !== undefined && isIP(text) !== 0) {
       if (!addresses.includes(text)) addresses.push(text);
     } else if (required) {
@@ -172,7 +183,7 @@ function hostAddresses(name: string, where: string, vars: ReadonlyMap<string, { 
   for (const key of ADDRESS_VARS) check(key, true);
   // ansible_host may be a DNS name (where to SSH to): only an address counts.
   if (addresses.length === 0) check(CONNECT_VAR, false);
-  if (addresses.length === 0 && isIP(name) !== 0) addresses.push(name);
+  if (addresses.length === 0 && isIP(name) !== 0 && !name.includes('%') && !isIpv4Mapped(name)) addresses.push(name);
   if (addresses.length === 0) {
     throw new KubewallError(
       'INVENTORY',

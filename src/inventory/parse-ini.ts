@@ -1,6 +1,7 @@
 import { KubewallError } from '../errors.js';
 import { expandHostPattern, splitHostPort } from './host-patterns.js';
 import { addChild, addHost, createInventoryBuilder, ensureGroup, finishInventory, type Inventory } from './types.js';
+import { showValue } from '../text/terminal.js';
 
 // Ansible's INI inventory is not INI: host lines carry `key=value` variables
 // shell-style, sections are `[group]`, `[group:vars]` and `[group:children]`,
@@ -71,10 +72,10 @@ export function parseIniInventory(text: string, file: string): Inventory {
     };
     if (line.startsWith('[')) {
       const section = SECTION.exec(line);
-      if (!section) fail(`invalid section header ${JSON.stringify(line)} (expected [group], [group:vars] or [group:children])`);
+      if (!section) fail(`invalid section header ${showValue(line)} (expected [group], [group:vars] or [group:children])`);
       const sectionKind = section![2] ?? 'hosts';
       if (!(SECTION_KINDS as readonly string[]).includes(sectionKind)) {
-        fail(`section [${section![1]}:${sectionKind}]: unknown section type ${JSON.stringify(sectionKind)} (expected [group], [group:vars] or [group:children])`);
+        fail(`section [${section![1]}:${sectionKind}]: unknown section type ${showValue(sectionKind)} (expected [group], [group:vars] or [group:children])`);
       }
       group = section![1]!;
       kind = sectionKind as typeof kind;
@@ -84,24 +85,24 @@ export function parseIniInventory(text: string, file: string): Inventory {
     if (kind === 'children') {
       const words = splitShellWords(line);
       if (typeof words === 'string') fail(words);
-      if ((words as string[]).length !== 1) fail(`[${group}:children]: expected one group name per line, got ${JSON.stringify(line)}`);
+      if ((words as string[]).length !== 1) fail(`[${group}:children]: expected one group name per line, got ${showValue(line)}`);
       addChild(builder, group, (words as string[])[0]!, where);
       return;
     }
     if (kind === 'vars') {
       const eq = line.indexOf('=');
-      if (eq <= 0) fail(`[${group}:vars]: expected key=value, got ${JSON.stringify(line)}`);
+      if (eq <= 0) fail(`[${group}:vars]: expected key=value, got ${showValue(line)}`);
       const key = line.slice(0, eq).trim();
       ensureGroup(builder, group, where).vars.set(key, { value: unquote(line.slice(eq + 1).trim()), where });
       return;
     }
     const words = splitShellWords(line);
-    if (typeof words === 'string') fail(`${words} in ${JSON.stringify(line)}`);
+    if (typeof words === 'string') fail(`${words} in ${showValue(line)}`);
     const [pattern, ...assignments] = words as string[];
     if (pattern === undefined) return;
     const vars = assignments.map((assignment) => {
       const eq = assignment.indexOf('=');
-      if (eq <= 0) fail(`host ${pattern}: expected key=value after the host name, got ${JSON.stringify(assignment)}`);
+      if (eq <= 0) fail(`host ${pattern}: expected key=value after the host name, got ${showValue(assignment)}`);
       return [assignment.slice(0, eq), assignment.slice(eq + 1)] as const;
     });
     const { host, port } = splitHostPort(pattern);

@@ -1,8 +1,10 @@
+import { showValue } from '../text/terminal.js';
 import { KubewallError, formatPath } from '../errors.js';
 import { parseSourceDocument, type SourceDocument } from '../input/read-document.js';
 import { expandHostPattern, splitHostPort } from './host-patterns.js';
 import { addChild, addHost, createInventoryBuilder, ensureGroup, finishInventory, type Inventory, type InventoryBuilder } from './types.js';
 
+const MAX_GROUP_DEPTH = 500;
 const GROUP_KEYS = ['hosts', 'vars', 'children'] as const;
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -35,12 +37,14 @@ function readGroup(
   path: (string | number)[],
   fail: (path: (string | number)[], message: string) => never,
 ): void {
+  // Each level is three path steps (name, children, child); Ansible's own reader recurses too.
+  if (path.length > MAX_GROUP_DEPTH * 2) fail(path, `groups nested more than ${MAX_GROUP_DEPTH} deep under children`);
   const group = ensureGroup(builder, name, doc.locate(path));
   if (value === null || value === undefined) return;
-  if (!isMapping(value)) fail(path, `group ${JSON.stringify(name)} must be a mapping with hosts, vars or children, got ${JSON.stringify(value)}`);
+  if (!isMapping(value)) fail(path, `group ${showValue(name)} must be a mapping with hosts, vars or children, got ${showValue(value)}`);
   for (const key of Object.keys(value as object)) {
     if (!(GROUP_KEYS as readonly string[]).includes(key)) {
-      throw new KubewallError('INVENTORY', `${doc.locateKey(path, key)}: ${formatPath([...path, key])}: unknown key ${JSON.stringify(key)} in group ${JSON.stringify(name)} (expected ${GROUP_KEYS.join(', ')})`);
+      throw new KubewallError('INVENTORY', `${doc.locateKey(path, key)}: ${formatPath([...path, key])}: unknown key ${showValue(key)} in group ${showValue(name)} (expected ${GROUP_KEYS.join(', ')})`);
     }
   }
   const { hosts, vars, children } = value as Record<string, unknown>;
@@ -53,7 +57,7 @@ function readGroup(
     for (const [pattern, hostVars] of Object.entries(hosts as object)) {
       const hostPath = [...path, 'hosts', pattern];
       const where = doc.locateKey([...path, 'hosts'], pattern);
-      if (hostVars !== null && hostVars !== undefined && !isMapping(hostVars)) fail(hostPath, `host ${JSON.stringify(pattern)}: expected a mapping of variables or nothing`);
+      if (hostVars !== null && hostVars !== undefined && !isMapping(hostVars)) fail(hostPath, `host ${showValue(pattern)}: expected a mapping of variables or nothing`);
       const { host, port } = splitHostPort(pattern);
       const names = expandHostPattern(host);
       if (typeof names === 'string') fail(hostPath, names);

@@ -92,13 +92,12 @@ export function finishInventory(builder: InventoryBuilder): Inventory {
   for (const host of builder.hosts.keys()) {
     if (!grouped.has(host) && !alreadyUngrouped.has(host)) ungrouped.hosts.push(host);
   }
+  // Sets, not list scans: thousands of groups stay linear.
+  const children = new Set<string>();
+  for (const group of builder.groups.values()) if (group.name !== 'all') for (const child of group.children) children.add(child);
+  const topLevel = new Set(all.children);
   for (const group of builder.groups.values()) {
-    if (group.name !== 'all' && !all.children.includes(group.name) && !isChildOfAnother(builder, group.name)) all.children.push(group.name);
+    if (group.name !== 'all' && !topLevel.has(group.name) && !children.has(group.name)) all.children.push(group.name);
   }
   return builder;
-}
-
-function isChildOfAnother(builder: InventoryBuilder, name: string): boolean {
-  for (const group of builder.groups.values()) if (group.name !== 'all' && group.children.includes(name)) return true;
-  return false;
 }

@@ -1,6 +1,6 @@
 import { buildInstallView, getInstall, substituteFile } from './install-view.js';
 import { sharedHeaderLines } from './header.js';
-import { yamlString } from './quote.js';
+import { ansibleString, yamlString } from './quote.js';
 import { buildShellView } from './shell-view.js';
 import type { PayloadFormat } from './types.js';
 
@@ -38,7 +38,7 @@ export const ansibleFormat: PayloadFormat = {
       persistLines: view.persist.lines.map((line) => ({ ...line, lineYaml: yamlString(line.line) })),
       persistLinks: view.persist.links.map((link) => ({ ...link, targetYaml: yamlString(link.target) })),
       payloadYaml: yamlString(context.fleetGroups === null ? ANSIBLE_SINGLE_PAYLOAD : '{{ inventory_hostname }}'),
-      hostsYaml: yamlString(context.fleetGroups === null ? 'all' : context.fleetGroups.join(':')),
+      hostsYaml: context.fleetGroups === null ? yamlString('all') : ansibleString(context.fleetGroups.join(':')),
     };
     const render = async (template: string) => (await context.templates.load(`payloads/ansible/${template}`)).render(ansibleView);
     return [

@@ -8,9 +8,38 @@ export function shQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A YAML double-quoted scalar (JSON strings are valid YAML). */
+// What a YAML double-quoted scalar must escape beyond what JSON.stringify does,
+// for the parser on the host: PyYAML (cloud-init, Ansible) is YAML 1.1, where
+// U+0085, U+2028 and U+2029 are line breaks (a raw one in a scalar or comment
+// starts a new line: a top-level key), and it refuses DEL, C1, U+FFFE/U+FFFF
+// and lone surrogates anywhere in the stream.
+// eslint-disable-next-line no-control-regex
+const YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udfff]/gu;
+
+/**
+ * A YAML double-quoted scalar that reads back as `text` under YAML 1.1
+ * (PyYAML) and 1.2 alike: JSON's escapes plus `\uNNNN` for line separators,
+ * C1, bidi marks and anything PyYAML would refuse. The one place text enters
+ * the YAML kubewall writes.
+ */
 export function yamlString(text: string): string {
-  return JSON.stringify(text);
+  // JSON.stringify has already escaped lone surrogates; paired ones (emoji) stay as they are.
+  return JSON.stringify(text).replace(YAML_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A string from an inventory or cluster file in Ansible YAML: `!unsafe` makes
+ * Ansible treat it as data, never as a Jinja template (`{{ lookup('pipe', …) }}`
+ * in a group name would otherwise run on the controller).
+ */
+export function ansibleString(text: string): string {
+  return `!unsafe ${yamlString(text)}`;
+}
+
+/** True when `text` can go into a YAML literal block as is (PyYAML would not read a line break or refuse a character there). */
+function fitsLiteralBlock(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u0008\u000b-\u001f]/.test(text) && !new RegExp(YAML_UNSAFE.source, 'u').test(text);
 }
 
 /** A heredoc delimiter that no line of `content` equals. */
@@ -28,8 +57,7 @@ export function heredocDelimiter(base: string, content: string): string {
  * cannot hold the text (a leading space, control characters).
  */
 export function yamlScalar(text: string, indent: number): { header: string; lines: string[] } {
-  // eslint-disable-next-line no-control-regex
-  if (/^[ \n]/.test(text) || /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/.test(text)) return { header: yamlString(text), lines: [] };
+  if (/^[ \n]/.test(text) || !fitsLiteralBlock(text)) return { header: yamlString(text), lines: [] };
   const trailing = /\n*$/.exec(text)![0].length;
   const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
   const body = text.slice(0, text.length - trailing);

@@ -92,8 +92,14 @@ function resolvePeerSets(peers: ReadonlySet<AddressPeerClass>, cluster: Cluster)
   return sets;
 }
 
+/** Longer than any backend keeps (iptables: 255 bytes), short enough that no output carries a 100 KB "Used by" whole. */
+const MAX_COMMENT = 240;
+
 function ruleComment(entry: string, purpose: string, usedBy: string): string {
-  return `${entry}: ${purpose} (used by: ${usedBy})`;
+  const text = `${entry}: ${purpose} (used by: ${usedBy})`;
+  if (text.length <= MAX_COMMENT) return text;
+  // Cut at a code point, so the comment never ends in half a surrogate pair.
+  return `${[...text.slice(0, MAX_COMMENT - 3)].join('').replace(/[\ud800-\udbff]$/, '')}...`;
 }
 
 /**
@@ -208,6 +214,17 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
       'PLAN',
       `${cluster.locate(['adminNetworks'])}: adminNetworks: empty, so this firewall would drop SSH (port ${port}/tcp) from everywhere and lock you out (add the networks you manage nodes from, set ssh.enabled: false to go without SSH on purpose, or pass --allow-lockout)`,
     );
+  }
+  const admin = cluster.adminNetworks;
+  if (admin !== null) {
+    // The lockout guard reasons per address family: an IPv6-only list drops every IPv4 SSH connection.
+    if (!admin.some((n) => n.family === 'ipv4')) {
+      warnings.push(`${cluster.locate(['adminNetworks'])}: adminNetworks: no IPv4 network, so SSH (port ${port}/tcp) over IPv4 is dropped from everywhere (add the IPv4 networks you manage nodes from, e.g. 10.99.0.0/24)`);
+    }
+    const world = admin.filter((n) => n.prefix === 0).map((n) => n.text);
+    if (world.length > 0) {
+      warnings.push(`${cluster.locate(['adminNetworks'])}: adminNetworks: ${world.join(', ')} opens SSH (port ${port}/tcp) to the whole internet (list the networks you manage nodes from instead)`);
+    }
   }
   return sshRule(port);
 }

@@ -2,8 +2,10 @@ import type { Plan } from '../plan/types.js';
 
 /** Keeps header text on its own comment line whatever a file name or catalogue holds. */
 export function sanitizeCommentLine(text: string): string {
+  // C1 too: U+0085 ends a line (and so a comment) in YAML 1.1, which cloud-init
+  // and Ansible parse; bidi marks would reorder what a reviewer reads.
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ');
 }
 
 /**

@@ -3,9 +3,9 @@
  * `firewall-cmd` script) and XML (firewalld's permanent configuration).
  */
 
-/** Characters XML 1.0 cannot hold at all, plus line breaks that would end a comment line. */
+/** Characters XML 1.0 cannot hold at all, line breaks that would end a comment line (U+0085 in YAML 1.1), C1 and bidi marks. */
 // eslint-disable-next-line no-control-regex
-const NOT_ONE_LINE = /[\u0000-\u001f\u007f\u2028\u2029\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_ONE_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Quotes one word for a POSIX shell: single quotes, with `'` written as `'\''`. */
 export function quoteSh(text: string): string {

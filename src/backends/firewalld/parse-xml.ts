@@ -53,9 +53,16 @@ function textOf(node: XmlNode): string {
 
 /** The document's root element, checked to be `<expected>`. */
 function rootElement(text: string, expected: string): XmlNode {
+  // firewalld writes no DOCTYPE; one here can only declare entities (external ones: XXE, nested: billion laughs).
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new FirewalldParseError('DOCTYPE and entity declarations are refused (firewalld\'s own files have none)');
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new FirewalldParseError(`line ${valid.err.line}: ${valid.err.msg}`);
-  const nodes = parser.parse(text) as XmlNode[];
+  let nodes: XmlNode[];
+  try {
+    nodes = parser.parse(text) as XmlNode[];
+  } catch (error) {
+    throw new FirewalldParseError((error as Error).message.split('\n')[0] ?? 'not parsable XML');
+  }
   const roots = nodes.filter((node) => {
     const tag = tagOf(node);
     return tag !== undefined && !tag.startsWith('?') && tag !== '#comment' && tag !== '#text';

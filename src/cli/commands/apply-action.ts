@@ -1,3 +1,4 @@
+import { escapeTerminal, showValue } from '../../text/terminal.js';
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { findSshConnection } from '../../apply/find-ssh-connection.js';
@@ -15,13 +16,13 @@ import { parseRoles, printWarnings, profileFlags } from '../options.js';
 import type { ApplyFlags } from './apply.js';
 
 const say = (line: string): void => {
-  process.stderr.write(`kubewall: ${line}\n`);
+  process.stderr.write(`kubewall: ${escapeTerminal(line)}\n`);
 };
 
 function parseSeconds(option: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 86_400) {
-    throw new KubewallError('USAGE', `${option}: expected seconds between 0 and 86400, e.g. 60 or 2.5, not ${JSON.stringify(text)}`);
+    throw new KubewallError('USAGE', `${option}: expected seconds between 0 and 86400, e.g. 60 or 2.5, not ${showValue(text)}`);
   }
   return value;
 }

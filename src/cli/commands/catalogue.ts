@@ -1,3 +1,4 @@
+import { escapeJsonText, escapeStringsDeep } from '../../text/terminal.js';
 import type { Command } from 'commander';
 import { formatCatalogueJson, formatCatalogueTable } from '../../catalogue/format-catalogue.js';
 import { loadInputs } from '../../load-plan.js';
@@ -31,6 +32,6 @@ Examples:
     .action(async (flags: CatalogueFlags) => {
       const format = parseChoice('--format', flags.format, ['table', 'json'] as const);
       const { catalogue } = await loadInputs({ clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, profiles: profileFlags(flags) });
-      process.stdout.write(format === 'json' ? formatCatalogueJson(catalogue) : formatCatalogueTable(catalogue));
+      process.stdout.write(format === 'json' ? escapeJsonText(formatCatalogueJson(catalogue)) : formatCatalogueTable(escapeStringsDeep(catalogue)));
     });
 }

@@ -1,3 +1,4 @@
+import { escapeJsonText, escapeStringsDeep, showValue } from '../../text/terminal.js';
 import { Command, CommanderError } from 'commander';
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
@@ -137,18 +138,18 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
         getHostReader(flags.backend);
         if (flags.from === '') throw new DiffUsageError('--from: empty file name (use - for stdin)');
         const timeout = Number(flags.timeout);
-        if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${JSON.stringify(flags.timeout)}`);
+        if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${showValue(flags.timeout)}`);
         const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout });
         if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
           throw new DiffUsageError(`--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
         }
         if (flags.iptablesVariant !== undefined && !(IPTABLES_VARIANT_CHOICES as readonly string[]).includes(flags.iptablesVariant)) {
-          throw new DiffUsageError(`--iptables-variant: unknown value ${JSON.stringify(flags.iptablesVariant)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
+          throw new DiffUsageError(`--iptables-variant: unknown value ${showValue(flags.iptablesVariant)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
         }
         const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner({ timeoutMs: timeout * 1000 }) } : await readSaved(flags.from);
         const report = await diffHost(plan, flags.backend, source, flags.iptablesVariant === undefined ? {} : { iptablesVariant: flags.iptablesVariant });
         printWarnings(plan.warnings);
-        process.stdout.write(format === 'json' ? formatDiffJson(report) : formatDiffText(report, choosePalette(process.stdout, process.env)));
+        process.stdout.write(format === 'json' ? escapeJsonText(formatDiffJson(report)) : formatDiffText(escapeStringsDeep(report), choosePalette(process.stdout, process.env)));
         process.exitCode = report.result.inSync ? DIFF_EXIT.inSync : DIFF_EXIT.changes;
       } catch (error) {
         if (error instanceof KubewallError && error.code === 'USAGE' && !(error instanceof DiffUsageError)) {

@@ -1,3 +1,4 @@
+import { escapeJsonText, escapeStringsDeep } from '../../text/terminal.js';
 import type { Command } from 'commander';
 import { planFromFiles } from '../../load-plan.js';
 import { formatPlanJson, formatPlanTable } from '../../plan/format-plan.js';
@@ -40,10 +41,10 @@ Examples:
         profiles: profileFlags(flags),
       });
       if (format === 'json') {
-        process.stdout.write(formatPlanJson(plan));
+        process.stdout.write(escapeJsonText(formatPlanJson(plan)));
       } else {
         // The table already lists the warnings; stderr gets them only with JSON.
-        process.stdout.write(formatPlanTable(plan));
+        process.stdout.write(formatPlanTable(escapeStringsDeep(plan)));
         return;
       }
       printWarnings(plan.warnings);

@@ -1,6 +1,5 @@
+import { escapeTerminalLine } from '../../text/terminal.js';
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { BACKEND_NAMES } from '../../backends/registry.js';
 import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
@@ -91,15 +90,11 @@ combination; every host gets its own file under --out-dir.`,
       printWarnings([...plan.warnings, ...(iptables?.warning ? [iptables.warning] : []), ...result.warnings]);
       if (rest.length > 0 && flags.outDir === undefined) {
         // The first file is self-contained; the others split it for tooling (validation, config management).
-        process.stderr.write(`kubewall: note: ${main.name} is self-contained; --out-dir DIR also writes ${rest.map((f) => f.name).join(', ')}\n`);
+        process.stderr.write(`kubewall: note: ${main.name} is self-contained; --out-dir DIR also writes ${rest.map((f) => escapeTerminalLine(f.name)).join(', ')}\n`);
       }
       if (flags.outDir !== undefined) {
-        await mkdir(flags.outDir, { recursive: true });
-        for (const file of result.files) {
-          const target = path.join(flags.outDir, file.name);
-          await mkdir(path.dirname(target), { recursive: true });
-          await writeFileAtomic(target, file.content, file.mode);
-        }
+        const { writeRenderedFiles } = await import('../../output/write-files.js');
+        await writeRenderedFiles(flags.outDir, result.files);
       } else if (flags.out === undefined) process.stdout.write(main.content);
       else await writeFileAtomic(flags.out, main.content, main.mode);
     });
@@ -138,16 +133,16 @@ async function renderFleetOrPayload(flags: RenderFlags): Promise<void> {
   });
   printWarnings([...output.warnings, ...(iptables?.warning ? [iptables.warning] : [])]);
   if (output.skipped.length > 0) {
-    const shown = output.skipped.slice(0, 10).join(', ');
+    const shown = output.skipped.slice(0, 10).map(escapeTerminalLine).join(', ');
     process.stderr.write(`kubewall: note: ${output.skipped.length} inventory host(s) in no group mapped to a role get no file: ${shown}${output.skipped.length > 10 ? ', …' : ''} (map groups with --group-role GROUP=ROLE)\n`);
   }
   if (flags.outDir !== undefined) {
     await writeRenderedFiles(flags.outDir, output.files);
-    if (fleet) process.stderr.write(`kubewall: wrote ${output.files.length} files for ${output.hosts} hosts (${output.plans} distinct plans) to ${flags.outDir}\n`);
+    if (fleet) process.stderr.write(`kubewall: wrote ${output.files.length} files for ${output.hosts} hosts (${output.plans} distinct plans) to ${escapeTerminalLine(flags.outDir)}\n`);
     return;
   }
   const [main] = output.files;
-  if (!main) throw new Error('nothing was rendered');
+  if (!main) throw new KubewallError('OUTPUT', 'nothing was rendered');
   if (flags.out === undefined) process.stdout.write(main.content);
   else await writeFileAtomic(flags.out, main.content, main.mode);
 }

@@ -1,0 +1,114 @@
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { yamlString } from '../../src/payloads/quote.js';
+import { sanitizeCommentLine } from '../../src/render/header.js';
+import { escapeTerminal, showValue } from '../../src/text/terminal.js';
+import { hostileString, hugeHostileString, RAW_CONTROL, seededRandom } from '../helpers/hostile.js';
+import { runCli } from '../helpers/run-cli.js';
+
+const SEED = 0x13;
+
+test('escapeTerminal and showValue: no raw control, C1, line separator or bidi mark survives; values are cut', () => {
+  const random = seededRandom(SEED);
+  for (let i = 0; i < 500; i++) {
+    const text = hostileString(random, 12);
+    assert.not.match(escapeTerminal(text).replace(/[\n\t]/g, ''), RAW_CONTROL, JSON.stringify(text));
+    assert.not.match(showValue(text), /[\n\t]/);
+    assert.not.match(showValue(text), RAW_CONTROL);
+  }
+  assert.ok(showValue(hugeHostileString(random)).length < 200);
+});
+
+test('yamlString and header comments read back under PyYAML (YAML 1.1) as exactly one key and the same text', async () => {
+  const random = seededRandom(SEED + 1);
+  const texts = Array.from({ length: 300 }, () => hostileString(random, 12)).filter((t) => !/[\ud800-\udfff]/.test(t.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')));
+  const docs = texts.map((t) => `# ${sanitizeCommentLine(t)}\nkey: ${yamlString(t)}\n# ${sanitizeCommentLine(t)}\n`);
+  const script = `
+import json, sys, yaml
+out = []
+for doc in json.load(sys.stdin):
+    try:
+        out.append(yaml.safe_load(doc))
+    except Exception as e:
+        out.append({"error": str(e)})
+print(json.dumps(out))
+`;
+  const result = await execa('python3', ['-c', script], { input: JSON.stringify(docs), reject: false });
+  assert.is(result.exitCode, 0, result.stderr);
+  const parsed = JSON.parse(result.stdout) as unknown[];
+  texts.forEach((text, i) => assert.equal(parsed[i], { key: text }, `seed ${SEED + 1} #${i}: ${JSON.stringify(text)}`));
+});
+
+/** Inputs every command is walked with. */
+async function badInputs(dir: string): Promise<Record<string, string>> {
+  const random = seededRandom(SEED + 2);
+  const files: Record<string, string | Buffer> = {
+    'malformed.yaml': 'name: [unclosed\n  - : :\n',
+    'truncated.json': '{"name": "x", "adminNetworks": ["10.0.0.0/8"',
+    'binary.yaml': Buffer.from(Array.from({ length: 4096 }, () => Math.floor(random() * 256))),
+    'huge.yaml': `name: x\nadminNetworks: [${JSON.stringify(hugeHostileString(random))}]\n`,
+    'hostile.yaml': `name: x\nadminNetworks: [${JSON.stringify(hostileString(random))}]\n`,
+    'bomb.yaml': ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)].join('\n') + '\n',
+    'dup.json': '{"name":"x","adminNetworks":["10.0.0.0/8"],"adminNetworks":["0.0.0.0/0"]}',
+  };
+  const paths: Record<string, string> = {};
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(dir, name), content);
+    paths[name] = path.join(dir, name);
+  }
+  // Unreadable even for root: a folder where a file is expected.
+  await mkdir(path.join(dir, 'a-folder.yaml'));
+  paths['a-folder.yaml'] = path.join(dir, 'a-folder.yaml');
+  return paths;
+}
+
+test('every command with malformed, truncated, binary, huge, unreadable inputs: exit 1 or 2, one clear message, no file left', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-hostile-cli-'));
+  try {
+    const inputs = await badInputs(dir);
+    const out = path.join(dir, 'out');
+    const commands: string[][] = [];
+    for (const file of Object.values(inputs)) {
+      commands.push(['render', '-b', 'nftables', '-r', 'worker', '-c', file, '--out-dir', out]);
+      commands.push(['render', '-b', 'nftables', '-i', file, '--format', 'ansible', '--out-dir', out]);
+      commands.push(['plan', '-r', 'worker', '-c', file]);
+      commands.push(['catalogue', '--catalogue', file]);
+      commands.push(['diff', '-b', 'nftables', '-r', 'worker', '--from', file]);
+      commands.push(['diff', '-b', 'firewalld', '-r', 'worker', '-c', file, '--from', file]);
+    }
+    commands.push(['render', '-b', 'nftables', '-r', 'worker', '--catalogue', '']);
+    commands.push(['render', '-b', 'nftables', '-r', 'worker', '--out-dir', inputs['dup.json']!]);
+    const before = (await readdir(dir)).sort();
+    const results = await Promise.all(commands.map(async (args) => ({ args, result: await runCli(args, { cwd: dir }) })));
+    for (const { args, result } of results) {
+      const where = `kubewall ${args.join(' ').slice(0, 200)}`;
+      assert.ok(result.exitCode === 1 || result.exitCode === 2, `${where}: exit ${result.exitCode}\n${result.stderr.slice(0, 500)}`);
+      assert.not.match(result.stderr, /unexpected error|\n\s+at /, `${where}: ${result.stderr.slice(0, 800)}`);
+      assert.ok(result.stderr.split('\n').every((line) => line.length < 2000), `${where}: an over-long line`);
+      assert.not.match(result.stderr.replace(/\x1b\[[0-9;]*m/g, ''), RAW_CONTROL, `${where}: a raw control character`);
+    }
+    assert.equal((await readdir(dir)).sort(), before, 'a failed command left a file');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--out-dir is all or nothing: a fleet whose last host cannot be written leaves nothing', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-hostile-outdir-'));
+  try {
+    const inventory = path.join(dir, 'hosts.ini');
+    await writeFile(inventory, `[kube_node]\nw1 ansible_host=10.0.0.1\nw2 ansible_host=10.0.0.2\n${'w'.repeat(300)} ansible_host=10.0.0.3\n`);
+    const result = await runCli(['render', '-b', 'nftables', '-i', inventory, '--out-dir', path.join(dir, 'out')], { cwd: dir });
+    assert.is(result.exitCode, 1, result.stderr);
+    assert.match(result.stderr, /cannot name a folder of the output \(300 bytes; at most 255\)/);
+    assert.equal((await readdir(dir)).sort(), ['hosts.ini']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
