@@ -81,3 +81,10 @@ export interface PortRange {
 export function isAddressPeerClass(peer: PeerClass): peer is AddressPeerClass {
   return (ADDRESS_PEER_CLASSES as readonly string[]).includes(peer);
 }
+
+/** Addresses local to every node that a catalogue entry can name as its destination. */
+export const LOCAL_DESTINATIONS = ['node-local-dns'] as const;
+export type LocalDestination = (typeof LOCAL_DESTINATIONS)[number];
+
+/** NodeLocal DNSCache's default address (k8s.io/dns cmd/node-cache, the nodelocaldns.yaml manifest's __PILLAR__LOCAL__DNS__). */
+export const DEFAULT_NODE_LOCAL_DNS = '169.254.20.10';

@@ -40,6 +40,8 @@ export interface Cluster {
   readonly adminNetworks: readonly Network[] | null;
   readonly podCIDRs: readonly Network[] | null;
   readonly serviceCIDRs: readonly Network[] | null;
+  /** NodeLocal DNSCache's address (`nodeLocalDNS`); null: the upstream default. */
+  readonly nodeLocalDNS: Network | null;
   readonly ssh: { readonly enabled: boolean; readonly port: number };
   /** Catalogue profiles named in the file (distribution, CNI with modes, add-ons); flags take precedence. */
   readonly profiles: { readonly distribution?: string | undefined; readonly cni?: string | undefined; readonly addons?: readonly string[] | undefined } | null;
@@ -58,6 +60,7 @@ export const EMBEDDED_DEFAULT_CLUSTER: Cluster = {
   adminNetworks: null,
   podCIDRs: null,
   serviceCIDRs: null,
+  nodeLocalDNS: null,
   ssh: { enabled: true, port: DEFAULT_SSH_PORT },
   profiles: null,
   overrides: {},
@@ -100,6 +103,7 @@ export function buildCluster(
     adminNetworks: networks(input.adminNetworks, parseNetwork),
     podCIDRs: networks(input.podCIDRs, parseNetwork),
     serviceCIDRs: networks(input.serviceCIDRs, parseNetwork),
+    nodeLocalDNS: input.nodeLocalDNS === undefined ? null : (networks([input.nodeLocalDNS], parseHostAddress)?.[0] ?? null),
     ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },
     profiles: input.profiles ?? null,
     overrides: input.overrides ?? {},

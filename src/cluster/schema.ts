@@ -27,6 +27,9 @@ export const ClusterSchema = z
     adminNetworks: z.array(NetworkSchema).optional().describe('Networks that may reach SSH.'),
     podCIDRs: z.array(NetworkSchema).optional().describe('The pod networks (the "pods" peer class).'),
     serviceCIDRs: z.array(NetworkSchema).optional().describe('The Service networks (recorded in the plan; no rule filters on them).'),
+    nodeLocalDNS: HostAddressSchema.optional().describe(
+      'The address NodeLocal DNSCache listens on, on every node (default 169.254.20.10, upstream\'s; kubespray uses 169.254.25.10). Used by the node-local-dns add-on.',
+    ),
     ssh: z
       .strictObject({
         enabled: z.boolean().optional().describe('false: render no SSH rule, on purpose (console-only hosts).'),

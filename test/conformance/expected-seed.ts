@@ -40,6 +40,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
     },
   },
   // Stacked etcd on the control plane, no etcd-only node: the etcd set is empty.
+  // Every example names flannel (VXLAN 8472/udp between nodes, not on etcd-only nodes).
   'examples/cluster.yaml': {
     'control-plane': {
       'tcp/22': ['admin'],
@@ -48,6 +49,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'udp/8472': ['control-plane', 'worker'],
     },
     worker: {
       'tcp/22': ['admin'],
@@ -55,6 +57,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker'],
     },
     etcd: {
       'tcp/22': ['admin'],
@@ -70,6 +73,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'udp/8472': ['control-plane', 'worker', 'etcd'],
     },
     worker: {
       'tcp/2222': ['admin'],
@@ -77,6 +81,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker', 'etcd'],
     },
     etcd: {
       'tcp/2222': ['admin'],
@@ -92,6 +97,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'udp/8472': ['control-plane', 'worker'],
     },
     worker: {
       'tcp/22': ['admin'],
@@ -99,6 +105,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-30999': ['load-balancer'],
       'udp/30000-30999': ['load-balancer'],
+      'udp/8472': ['control-plane', 'worker'],
     },
     etcd: {
       'tcp/22': ['admin'],
