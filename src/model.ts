@@ -81,3 +81,18 @@ export interface PortRange {
 export function isAddressPeerClass(peer: PeerClass): peer is AddressPeerClass {
   return (ADDRESS_PEER_CLASSES as readonly string[]).includes(peer);
 }
+
+// Backend vocabulary that host readers use too: here, below both src/backends/ and src/host/, so neither imports the other's types.
+
+/** What a backend can express; the plan's needs are checked against it before rendering. */
+export interface BackendCapabilities {
+  /** Can filter traffic by its original destination port before kube-proxy's DNAT (NodePorts). */
+  readonly filterBeforeDnat: boolean;
+  /** Holds peers in sets, so rules do not multiply with the number of addresses. */
+  readonly addressSets: boolean;
+  /** The IP protocols without ports (IP-in-IP, ESP, VRRP) it can accept by protocol number. */
+  readonly ipProtocols: readonly IpProtocol[];
+}
+
+/** Backend-specific settings from the CLI edge (e.g. `iptablesVariant`), already validated there. */
+export type BackendOptions = Readonly<Record<string, string | undefined>>;

@@ -12,7 +12,24 @@ import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { renderPlan } from '../../render/render-plan.js';
 import { parseRoles, printWarnings, profileFlags } from '../options.js';
-import type { ApplyFlags } from './apply.js';
+
+/** Flags of `kubewall apply` (declared in apply.ts); parsed here, in the module that loads only when apply runs. */
+export interface ApplyFlags {
+  backend: string;
+  role?: string[];
+  cluster?: string;
+  catalogue?: string[];
+  templates?: string;
+  allowLockout?: boolean;
+  distribution?: string;
+  cni?: string;
+  addon?: string[];
+  iptablesVariant?: string;
+  confirmTimeout: string;
+  stateDir?: string;
+  allowDroppingSshSession?: boolean;
+  prompt: boolean;
+}
 
 const say = (line: string): void => {
   process.stderr.write(`kubewall: ${line}\n`);

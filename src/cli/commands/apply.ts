@@ -1,23 +1,6 @@
 import type { Command } from 'commander';
 import { addProfileOptions, collect, collectList } from '../options.js';
-
-/** Flags of `kubewall apply`; parsed in apply-action.ts, which loads only when apply runs. */
-export interface ApplyFlags {
-  backend: string;
-  role?: string[];
-  cluster?: string;
-  catalogue?: string[];
-  templates?: string;
-  allowLockout?: boolean;
-  distribution?: string;
-  cni?: string;
-  addon?: string[];
-  iptablesVariant?: string;
-  confirmTimeout: string;
-  stateDir?: string;
-  allowDroppingSshSession?: boolean;
-  prompt: boolean;
-}
+import type { ApplyFlags } from './apply-action.js';
 
 const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STATE_DIR, else /run/kubewall)';
 
