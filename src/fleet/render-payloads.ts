@@ -64,7 +64,7 @@ interface PlanGroup {
  */
 export async function renderPayloads(options: RenderPayloadsOptions): Promise<PayloadOutput> {
   const format = getPayloadFormat(options.format);
-  const backend = getBackend(options.backend);
+  const backend = await getBackend(options.backend);
   const { catalogue, cluster: baseCluster } = await loadInputs(options);
   let cluster: Cluster = baseCluster;
   let fleetGroups: string[] | null = null;
