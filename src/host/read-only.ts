@@ -7,7 +7,8 @@ import type { CommandRunner } from './types.js';
  * zone or a daemon's state. A new host reader adds its commands here.
  */
 export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
-  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables)$/.test(args.join(' ')),
+  // A chain is named only with plain names (NFT_SAFE_NAME): nft joins its arguments into one command line.
+  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables|chains|table inet kubewall|chain (ip|ip6|inet|arp|bridge|netdev) [A-Za-z_][\w.-]* [A-Za-z_][\w.-]*)$/.test(args.join(' ')),
   'iptables-save': saveArgs,
   'ip6tables-save': saveArgs,
   'iptables-nft-save': saveArgs,
@@ -15,6 +16,10 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
   'iptables-legacy-save': saveArgs,
   'ip6tables-legacy-save': saveArgs,
   iptables: (args) => args.length === 1 && (args[0] === '-V' || args[0] === '--version'),
+  'iptables-nft': listChainArgs,
+  'ip6tables-nft': listChainArgs,
+  'iptables-legacy': listChainArgs,
+  'ip6tables-legacy': listChainArgs,
   ipset: (args) => /^(save|list)( -[a-z]+)*( [\w.-]+)?$/.test(args.join(' ')),
   'firewall-cmd': (args) =>
     args.length > 0 && args.every((a) => /^--(state|version|permanent|zone=[\w.-]+|ipset=[\w.-]+|info-(zone|ipset|service)=[\w.-]+|list-all(-zones)?|get-[a-z-]+)$/.test(a)),
@@ -24,6 +29,11 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
 
 /** Files diff may read with cat: the legacy table lists, firewalld's settings, ufw's settings and its user rules. */
 const READABLE_FILES = /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/firewalld\.conf|\/etc\/default\/ufw|\/etc\/ufw\/user6?\.rules)$/;
+
+/** `-t TABLE -S CHAIN`: prints one chain's rules, nothing else (-S is --list-rules). */
+function listChainArgs(args: readonly string[]): boolean {
+  return /^-t (filter|mangle|raw|security) -S [A-Za-z_][\w-]*$/.test(args.join(' '));
+}
 
 function saveArgs(args: readonly string[]): boolean {
   return /^((-t|--table) [a-z]+)?$/.test(args.join(' ').replace(/^(-c|--counters) ?/, ''));
