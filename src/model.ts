@@ -81,3 +81,14 @@ export interface PortRange {
 export function isAddressPeerClass(peer: PeerClass): peer is AddressPeerClass {
   return (ADDRESS_PEER_CLASSES as readonly string[]).includes(peer);
 }
+
+/** Names other tools use for kubewall's roles. */
+export const ROLE_ALIASES: Readonly<Record<string, Role>> = {
+  master: 'control-plane',
+  controlplane: 'control-plane',
+  control_plane: 'control-plane',
+  server: 'control-plane',
+  node: 'worker',
+  agent: 'worker',
+  minion: 'worker',
+};

@@ -1,4 +1,5 @@
 import { KubewallError } from '../errors.js';
+import { unknownValueMessage } from '../suggest.js';
 import { firewalldBackend } from './firewalld/index.js';
 import { iptablesBackend } from './iptables/index.js';
 import { nftablesBackend } from './nftables/index.js';
@@ -18,7 +19,7 @@ export const BACKEND_NAMES = Object.keys(BACKENDS);
 export function getBackend(name: string): Backend {
   const backend = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
   if (!backend) {
-    throw new KubewallError('USAGE', `unknown backend ${JSON.stringify(name)} (expected ${BACKEND_NAMES.join(', ')})`);
+    throw new KubewallError('USAGE', `--backend: ${unknownValueMessage('backend', name, BACKEND_NAMES)}`);
   }
   return backend;
 }

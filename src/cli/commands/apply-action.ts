@@ -11,7 +11,8 @@ import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { parseRoles, printWarnings, profileFlags } from '../options.js';
+import { unknownValueMessage } from '../../suggest.js';
+import { parseRoles, printWarnings, profileFlags, requireBackend } from '../options.js';
 import type { ApplyFlags } from './apply.js';
 
 const say = (line: string): void => {
@@ -38,8 +39,9 @@ async function ask(question: string, signal: AbortSignal): Promise<string | unde
 }
 
 export async function applyAction(flags: ApplyFlags): Promise<number> {
+  flags.backend = requireBackend(flags.backend, APPLY_BACKENDS);
   if (!(APPLY_BACKENDS as readonly string[]).includes(flags.backend)) {
-    throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported; apply supports ${APPLY_BACKENDS.join(', ')}`);
+    throw new KubewallError('USAGE', `--backend: ${unknownValueMessage('backend', flags.backend, APPLY_BACKENDS)}`);
   }
   const backend = flags.backend as ApplyBackend;
   const roles = parseRoles(flags.role);

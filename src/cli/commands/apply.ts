@@ -25,7 +25,7 @@ const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STAT
 export function registerApply(program: Command): void {
   addProfileOptions(program.command('apply'))
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
-    .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw')
+    .option('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw (required)')
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)

@@ -7,7 +7,7 @@ import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { writeFileAtomic } from '../../output/write-atomic.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { addProfileOptions, collect, collectList, parseRoles, printWarnings, profileFlags } from '../options.js';
+import { addProfileOptions, collect, collectList, parseRoles, printWarnings, profileFlags, requireBackend } from '../options.js';
 
 interface RenderFlags {
   backend: string;
@@ -30,7 +30,7 @@ interface RenderFlags {
 export function registerRender(program: Command): void {
   addProfileOptions(program.command('render'))
     .description('render firewall rules for a node role with one backend')
-    .requiredOption('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
+    .option('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')}; required)`)
     .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
     .option('-c, --cluster <file>', 'cluster file (YAML/JSON): nodes, load balancers, admin networks, overrides; without it the embedded default is used')
     .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
@@ -65,6 +65,7 @@ ip, access_ip, ip6, access_ip6, else ansible_host or the host name. One plan per
 combination; every host gets its own file under --out-dir.`,
     )
     .action(async (flags: RenderFlags) => {
+      flags.backend = requireBackend(flags.backend, BACKEND_NAMES);
       const roles = flags.inventory !== undefined && flags.role === undefined ? [] : parseRoles(flags.role);
       if (flags.out === '') throw new KubewallError('USAGE', '--out: empty file name');
       if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
