@@ -1,7 +1,7 @@
 import { applyOverrides, type Catalogue } from './catalogue/catalogue.js';
 import { loadCatalogue, type ProfileChoice, type ProfileSelection } from './catalogue/load-catalogue.js';
 import { EMBEDDED_DEFAULT_CLUSTER, type Cluster } from './cluster/cluster.js';
-import type { Role } from './model.js';
+import type { KubeProxyMode, Role } from './model.js';
 import { planRole } from './plan/plan-role.js';
 import type { Plan } from './plan/types.js';
 
@@ -14,6 +14,8 @@ export interface PlanFromFilesOptions {
   readonly allowLockout?: boolean | undefined;
   /** Profiles chosen on the command line; they take precedence over the cluster file's `profiles`. */
   readonly profiles?: ProfileFlags | undefined;
+  /** `--kube-proxy`: takes precedence over the cluster file's `kubeProxy`. */
+  readonly kubeProxy?: KubeProxyMode | undefined;
   readonly cwd?: string | undefined;
 }
 
@@ -48,10 +50,12 @@ export interface LoadedInputs {
 /** The I/O edge in front of the planner: read catalogue and cluster files, apply overrides. */
 export async function loadInputs(options: Omit<PlanFromFilesOptions, 'roles' | 'allowLockout'>): Promise<LoadedInputs> {
   // The cluster loader brings zod and yaml; a render without --cluster does not pay for them.
-  const cluster =
+  const fileCluster =
     options.clusterFile === undefined
       ? EMBEDDED_DEFAULT_CLUSTER
       : await import('./cluster/load-cluster.js').then(({ loadCluster }) => loadCluster(options.clusterFile!, options.cwd));
+  const cluster: Cluster =
+    options.kubeProxy === undefined ? fileCluster : { ...fileCluster, kubeProxy: { mode: options.kubeProxy, where: '--kube-proxy' } };
   const baseCatalogue = await loadCatalogue({
     patterns: options.cataloguePatterns ?? [],
     profiles: selectProfiles(options.profiles, cluster),

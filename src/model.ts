@@ -81,3 +81,17 @@ export interface PortRange {
 export function isAddressPeerClass(peer: PeerClass): peer is AddressPeerClass {
   return (ADDRESS_PEER_CLASSES as readonly string[]).includes(peer);
 }
+
+/**
+ * How Services reach pods on a node. `iptables` (kubeadm's default) and
+ * `nftables` DNAT NodePorts in PREROUTING; `ipvs` (kubespray's default) serves
+ * Service IPs bound to the local `kube-ipvs0` and NodePorts at LOCAL_IN, after
+ * INPUT's filtering; `none` is an eBPF replacement (Cilium, Calico eBPF) that
+ * translates before netfilter sees the packet.
+ */
+export const KUBE_PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'none'] as const;
+export type KubeProxyMode = (typeof KUBE_PROXY_MODES)[number];
+export const DEFAULT_KUBE_PROXY_MODE: KubeProxyMode = 'iptables';
+
+/** kube-apiserver's `--service-node-port-range` default. */
+export const DEFAULT_NODE_PORT_RANGE: PortRange = { from: 30000, to: 32767 };

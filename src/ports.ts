@@ -39,6 +39,19 @@ export function parsePortSpec(spec: PortSpec): PortRange[] | string {
   return mergePortRanges(ranges);
 }
 
+/** The ports of `range` that none of `holes` covers, as sorted ranges. */
+export function subtractPortRanges(range: PortRange, holes: readonly PortRange[]): PortRange[] {
+  const left: PortRange[] = [];
+  let next = range.from;
+  for (const hole of mergePortRanges(holes)) {
+    if (hole.to < next || hole.from > range.to) continue;
+    if (hole.from > next) left.push({ from: next, to: hole.from - 1 });
+    next = Math.max(next, hole.to + 1);
+  }
+  if (next <= range.to) left.push({ from: next, to: range.to });
+  return left;
+}
+
 /** Sorts ranges and merges overlapping or adjacent ones. */
 export function mergePortRanges(ranges: readonly PortRange[]): PortRange[] {
   const sorted = [...ranges].sort((a, b) => a.from - b.from || a.to - b.to);

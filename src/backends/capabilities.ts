@@ -2,6 +2,7 @@ import { KubewallError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import { IP_PROTOCOL_INFO } from '../model.js';
 import { networkIpProtocolRules, networkRules } from '../plan/types.js';
+import { formatPortRange, formatPortRanges } from '../ports.js';
 import type { BackendCapabilities } from './types.js';
 
 export interface CapabilityGaps {
@@ -19,12 +20,26 @@ export function findCapabilityGaps(plan: Plan, backend: string, capabilities: Ba
   const errors: string[] = [];
   const warnings: string[] = [];
   const rules = networkRules(plan);
-  if (!capabilities.filterBeforeDnat) {
+  const { kubeProxy } = plan;
+  // In ipvs mode NodePorts reach INPUT by their original port, so INPUT's rules suffice.
+  if (!capabilities.filterBeforeDnat && !kubeProxy.nodePortsOnInput && kubeProxy.mode !== 'none') {
     for (const rule of rules.filter((r) => r.filterBeforeDnat && r.peer !== 'any')) {
       warnings.push(
-        `${backend} cannot filter before kube-proxy's DNAT: ${rule.id} is limited to ${rule.peer} only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered`,
+        `${backend} cannot filter before kube-proxy's DNAT: ${rule.id} is limited to ${rule.peer} only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)`,
       );
     }
+    for (const closed of kubeProxy.closedNodePorts) {
+      warnings.push(
+        `${backend} cannot filter before kube-proxy's DNAT: NodePorts ${formatPortRanges(closed.ports)}/${closed.protocol} (outside what the NodePort entry allows, inside nodePortRange ${formatPortRange(kubeProxy.nodePortRange)}) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)`,
+      );
+    }
+  }
+  const destinations = [...kubeProxy.serviceDestinations.ipv4, ...kubeProxy.serviceDestinations.ipv6];
+  if (!capabilities.acceptByDestination && destinations.length > 0) {
+    // Not a warning: without the accept every Service times out from pods on this node.
+    errors.push(
+      `${backend} cannot accept traffic by destination address, which kubeProxy ipvs needs for the Service and external IPs IPVS serves on kube-ipvs0 (${destinations.join(', ')}): pods on this node could reach no Service (choose nftables or iptables)`,
+    );
   }
   // Not a warning: without the rule the CNI's tunnel or the VIP election silently breaks.
   for (const rule of networkIpProtocolRules(plan).filter((r) => !capabilities.ipProtocols.includes(r.protocol))) {

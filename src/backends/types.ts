@@ -11,6 +11,8 @@ export interface BackendCapabilities {
   readonly addressSets: boolean;
   /** The IP protocols without ports (IP-in-IP, ESP, VRRP) it can accept by protocol number. */
   readonly ipProtocols: readonly IpProtocol[];
+  /** Can accept traffic by destination address from anyone (kube-proxy ipvs: Service IPs on kube-ipvs0). */
+  readonly acceptByDestination: boolean;
 }
 
 /** One file of a rendering; most backends produce exactly one. */

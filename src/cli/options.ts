@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KubewallError } from '../errors.js';
-import type { ProfileFlags } from '../load-plan.js';
-import { ROLES, type Role } from '../model.js';
+import type { PlanFromFilesOptions, ProfileFlags } from '../load-plan.js';
+import { KUBE_PROXY_MODES, ROLES, type Role } from '../model.js';
 import { escapeTerminalLine, showValue } from '../text/terminal.js';
 
 /** Commander collector: `--role a,b --role c` → ['a', 'b', 'c']. */
@@ -47,4 +47,41 @@ export function addProfileOptions(command: Command): Command {
 
 export function profileFlags(flags: { distribution?: string; cni?: string; addon?: string[] }): ProfileFlags {
   return { distribution: flags.distribution, cni: flags.cni, addons: flags.addon };
+}
+
+/** The flags `addPlanOptions` declares, as commander names them. */
+export interface PlanInputFlags {
+  role?: string[];
+  cluster?: string;
+  catalogue?: string[];
+  allowLockout?: boolean;
+  distribution?: string;
+  cni?: string;
+  addon?: string[];
+  kubeProxy?: string;
+}
+
+/**
+ * The inputs of a plan, declared once for every command that builds one
+ * (render, plan, apply, diff): a host applied with some options must diff
+ * with the same options, or it diffs against another plan.
+ */
+export function addPlanOptions(command: Command): Command {
+  return addProfileOptions(command)
+    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
+    .option('-c, --cluster <file>', 'cluster file (YAML/JSON): nodes, load balancers, admin networks, overrides; without it the embedded default is used')
+    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
+    .option('--kube-proxy <mode>', `kube-proxy mode: ${KUBE_PROXY_MODES.join(', ')} (default: the cluster file's kubeProxy, an inventory's kube_proxy_mode, else iptables)`)
+    .option('--allow-lockout', 'go on even if no SSH rule would remain (you have console access)');
+}
+
+/** What `addPlanOptions`' flags say, for planFromFiles (roles are parsed by each command: render may go without). */
+export function planInputs(flags: PlanInputFlags): Omit<PlanFromFilesOptions, 'roles'> {
+  return {
+    clusterFile: flags.cluster,
+    cataloguePatterns: flags.catalogue,
+    allowLockout: flags.allowLockout,
+    profiles: profileFlags(flags),
+    kubeProxy: flags.kubeProxy === undefined ? undefined : parseChoice('--kube-proxy', flags.kubeProxy, KUBE_PROXY_MODES),
+  };
 }

@@ -1,7 +1,8 @@
 import { parseHostAddress, parseNetwork, type Network } from '../addresses.js';
 import type { EntryOverrides } from '../catalogue/catalogue.js';
 import { KubewallError } from '../errors.js';
-import type { Role } from '../model.js';
+import { DEFAULT_KUBE_PROXY_MODE, DEFAULT_NODE_PORT_RANGE, type KubeProxyMode, type PortRange, type Role } from '../model.js';
+import { parsePortRange } from '../ports.js';
 import type { ClusterInput } from './schema.js';
 
 export interface ClusterNode {
@@ -40,6 +41,12 @@ export interface Cluster {
   readonly adminNetworks: readonly Network[] | null;
   readonly podCIDRs: readonly Network[] | null;
   readonly serviceCIDRs: readonly Network[] | null;
+  /** LoadBalancer ingress and externalIPs of Services: IPVS binds them to kube-ipvs0 like Service IPs. */
+  readonly serviceExternalIPs: readonly Network[] | null;
+  /** The kube-proxy mode and where it was chosen (`cluster.yaml: kubeProxy`, `--kube-proxy`, or null for the default). */
+  readonly kubeProxy: { readonly mode: KubeProxyMode; readonly where: string | null };
+  /** The range kube-apiserver allocates NodePorts from (`--service-node-port-range`). */
+  readonly nodePortRange: PortRange;
   readonly ssh: { readonly enabled: boolean; readonly port: number };
   /** Catalogue profiles named in the file (distribution, CNI with modes, add-ons); flags take precedence. */
   readonly profiles: { readonly distribution?: string | undefined; readonly cni?: string | undefined; readonly addons?: readonly string[] | undefined } | null;
@@ -58,6 +65,9 @@ export const EMBEDDED_DEFAULT_CLUSTER: Cluster = {
   adminNetworks: null,
   podCIDRs: null,
   serviceCIDRs: null,
+  serviceExternalIPs: null,
+  kubeProxy: { mode: DEFAULT_KUBE_PROXY_MODE, where: null },
+  nodePortRange: DEFAULT_NODE_PORT_RANGE,
   ssh: { enabled: true, port: DEFAULT_SSH_PORT },
   profiles: null,
   overrides: {},
@@ -72,6 +82,12 @@ function networks(values: readonly string[] | undefined, parse: (v: string) => N
     if (typeof parsed === 'string') throw new Error(`unvalidated address reached the cluster model: ${parsed}`);
     return parsed;
   });
+}
+
+function nodePortRange(text: string | number): PortRange {
+  const parsed = parsePortRange(text);
+  if (typeof parsed === 'string') throw new Error(`unvalidated nodePortRange reached the cluster model: ${parsed}`);
+  return parsed;
 }
 
 /** Turns a validated cluster file into the planner's model; checks what the schema cannot. */
@@ -100,6 +116,9 @@ export function buildCluster(
     adminNetworks: networks(input.adminNetworks, parseNetwork),
     podCIDRs: networks(input.podCIDRs, parseNetwork),
     serviceCIDRs: networks(input.serviceCIDRs, parseNetwork),
+    serviceExternalIPs: networks(input.serviceExternalIPs, parseNetwork),
+    kubeProxy: input.kubeProxy === undefined ? { mode: DEFAULT_KUBE_PROXY_MODE, where: null } : { mode: input.kubeProxy, where: `${locate(['kubeProxy'])}: kubeProxy` },
+    nodePortRange: input.nodePortRange === undefined ? DEFAULT_NODE_PORT_RANGE : nodePortRange(input.nodePortRange),
     ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },
     profiles: input.profiles ?? null,
     overrides: input.overrides ?? {},

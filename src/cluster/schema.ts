@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { KUBE_PROXY_MODES } from '../model.js';
+import { parsePortRange } from '../ports.js';
 import {
   HostAddressSchema,
   IdSchema,
@@ -26,7 +28,26 @@ export const ClusterSchema = z
     loadBalancers: z.array(NetworkSchema).optional().describe('Load balancer addresses (reach kube-proxy health checks; NodePorts when restricted).'),
     adminNetworks: z.array(NetworkSchema).optional().describe('Networks that may reach SSH.'),
     podCIDRs: z.array(NetworkSchema).optional().describe('The pod networks (the "pods" peer class).'),
-    serviceCIDRs: z.array(NetworkSchema).optional().describe('The Service networks (recorded in the plan; no rule filters on them).'),
+    serviceCIDRs: z
+      .array(NetworkSchema)
+      .optional()
+      .describe('The Service networks (kube-apiserver --service-cluster-ip-range). kubeProxy ipvs: traffic addressed to them is accepted on input (IPVS serves them locally).'),
+    serviceExternalIPs: z
+      .array(NetworkSchema)
+      .optional()
+      .describe('LoadBalancer ingress and externalIPs addresses of Services. kubeProxy ipvs binds them to kube-ipvs0: traffic addressed to them is accepted on input.'),
+    kubeProxy: z
+      .enum(KUBE_PROXY_MODES)
+      .optional()
+      .describe('kube-proxy mode: iptables (default, kubeadm), ipvs (kubespray), nftables, or none (an eBPF replacement: Cilium, Calico eBPF). --kube-proxy overrides it.'),
+    nodePortRange: z
+      .union([z.number().int(), z.string()])
+      .superRefine((value, ctx) => {
+        const parsed = parsePortRange(value);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+      })
+      .optional()
+      .describe('kube-apiserver --service-node-port-range (default "30000-32767"): the whole range is dropped except the NodePort ports the catalogue allows.'),
     ssh: z
       .strictObject({
         enabled: z.boolean().optional().describe('false: render no SSH rule, on purpose (console-only hosts).'),

@@ -4,9 +4,9 @@ import type { BackendOptions, RenderedFile, RenderResult } from '../backends/typ
 import type { Cluster } from '../cluster/cluster.js';
 import { KubewallError } from '../errors.js';
 import { fleetFromInventory, parseGroupRoleFlags } from '../inventory/fleet-hosts.js';
-import { clusterWithFleet, loadInventory } from '../inventory/load-inventory.js';
+import { clusterWithFleet, kubeProxyModeFromInventory, loadInventory } from '../inventory/load-inventory.js';
 import { loadInputs, type ProfileFlags } from '../load-plan.js';
-import type { Role } from '../model.js';
+import type { KubeProxyMode, Role } from '../model.js';
 import { PACKAGE_PATHS } from '../paths.js';
 import { getPayloadFormat } from '../payloads/formats.js';
 import type { PayloadContext } from '../payloads/types.js';
@@ -29,6 +29,7 @@ export interface RenderPayloadsOptions {
   readonly cataloguePatterns?: readonly string[] | undefined;
   readonly allowLockout?: boolean | undefined;
   readonly profiles?: ProfileFlags | undefined;
+  readonly kubeProxy?: KubeProxyMode | undefined;
   readonly templatesDir?: string | undefined;
   readonly backendOptions?: BackendOptions | undefined;
   readonly cwd?: string | undefined;
@@ -104,6 +105,9 @@ export async function renderPayloads(options: RenderPayloadsOptions): Promise<Pa
     const fleet = fleetFromInventory(inventory, groupRoles);
     skipped = fleet.skipped;
     cluster = clusterWithFleet(baseCluster, fleet.hosts, options.inventory);
+    // --kube-proxy and the cluster file's kubeProxy say it outright; the inventory's kube_proxy_mode comes next.
+    const inventoryMode = cluster.kubeProxy.where === null ? kubeProxyModeFromInventory(inventory) : null;
+    if (inventoryMode) cluster = { ...cluster, kubeProxy: inventoryMode };
     if (options.roles && options.roles.length > 0) {
       groups.push({ hosts: null, plan: plan(options.roles) });
     } else {

@@ -7,6 +7,7 @@ import type { FleetHost } from './fleet-hosts.js';
 import { parseIniInventory } from './parse-ini.js';
 import { parseYamlInventory } from './parse-yaml.js';
 import type { Inventory } from './types.js';
+import { KUBE_PROXY_MODES, type KubeProxyMode } from '../model.js';
 
 /** Ansible picks the yaml plugin for .yml, .yaml and .json files and the ini plugin otherwise; so does kubewall. */
 export function parseInventory(text: string, file: string): Inventory {
@@ -56,4 +57,31 @@ export function clusterWithFleet(cluster: Cluster, hosts: readonly FleetHost[], 
   }
   const source = cluster.source === null ? `inventory ${inventoryFile}` : `${cluster.source} + inventory ${inventoryFile}`;
   return { ...cluster, source, nodes };
+}
+
+/**
+ * kubespray's `kube_proxy_mode` (its default is ipvs), from the inventory's
+ * group and host variables; every place that sets it must agree, since one
+ * plan serves every host. Null when the inventory does not set it.
+ */
+export function kubeProxyModeFromInventory(inventory: Inventory): { mode: KubeProxyMode; where: string } | null {
+  const found: { value: string; where: string }[] = [];
+  for (const scope of [...inventory.groups.values(), ...inventory.hosts.values()]) {
+    const entry = scope.vars.get('kube_proxy_mode');
+    if (entry) found.push({ value: String(entry.value), where: entry.where });
+  }
+  const [first] = found;
+  if (!first) return null;
+  for (const item of found) {
+    if (!(KUBE_PROXY_MODES as readonly string[]).includes(item.value)) {
+      throw new KubewallError('INVENTORY', `${item.where}: kube_proxy_mode: unknown value ${JSON.stringify(item.value)} (expected ${KUBE_PROXY_MODES.join(', ')})`);
+    }
+    if (item.value !== first.value) {
+      throw new KubewallError(
+        'INVENTORY',
+        `${item.where}: kube_proxy_mode: ${JSON.stringify(item.value)} differs from ${JSON.stringify(first.value)} at ${first.where} (one mode per cluster; or pass --kube-proxy MODE)`,
+      );
+    }
+  }
+  return { mode: first.value as KubeProxyMode, where: `${first.where}: kube_proxy_mode` };
 }

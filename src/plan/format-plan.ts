@@ -1,4 +1,4 @@
-import { formatPortRanges } from '../ports.js';
+import { formatPortRange, formatPortRanges } from '../ports.js';
 import { sanitizeCommentLine } from '../render/header.js';
 import type { IpProtocolRule, Plan, PlanRule } from './types.js';
 
@@ -13,6 +13,20 @@ function table(rows: readonly (readonly string[])[]): string[] {
 function peerLabel(rule: PlanRule | IpProtocolRule): string {
   if (rule.peer === 'self') return 'self (loopback)';
   return rule.peer;
+}
+
+/** kube-proxy's mode and what it changes: the closed part of the NodePort range, ipvs's local Service IPs. */
+function formatKubeProxy(plan: Plan): string[] {
+  const k = plan.kubeProxy;
+  const lines = [`kube-proxy: ${k.mode} (${k.chosenBy ?? 'default'}); NodePort range ${formatPortRange(k.nodePortRange)}.`];
+  for (const closed of k.closedNodePorts) {
+    lines.push(`  NodePorts ${formatPortRanges(closed.ports)}/${closed.protocol}: in the range but allowed by no rule: dropped before kube-proxy's DNAT.`);
+  }
+  const destinations = [...k.serviceDestinations.ipv4, ...k.serviceDestinations.ipv6];
+  if (destinations.length > 0) lines.push(`  Service and external IPs IPVS serves on kube-ipvs0, accepted on input from anyone: ${destinations.join(', ')}.`);
+  if (k.nodePortsOnInput) lines.push('  NodePorts reach INPUT by their original port (IPVS at LOCAL_IN): the input rules restrict them too.');
+  lines.push('');
+  return lines;
 }
 
 /** The `kubewall plan` table: each rule with its reason, then sets, baseline and warnings. */
@@ -57,6 +71,7 @@ export function formatPlanTable(plan: Plan): string {
     ),
   );
   out.push('');
+  out.push(...formatKubeProxy(plan));
   const b = plan.baseline;
   out.push(
     `Baseline: accept loopback (self); accept established,related; drop invalid; ICMP ${b.icmp.join(', ')}; ICMPv6 ${b.icmpv6.join(', ')}; new inbound connections no rule accepts: ${b.inputPolicy}.`,

@@ -4,16 +4,18 @@ import type { Cluster } from '../cluster/cluster.js';
 import { KubewallError } from '../errors.js';
 import {
   ADDRESS_PEER_CLASSES,
+  DEFAULT_NODE_PORT_RANGE,
   FAMILIES,
   IP_PROTOCOL_INFO,
   isAddressPeerClass,
   PEER_CLASSES,
+  PROTOCOLS,
   ROLES,
   type AddressPeerClass,
   type PeerClass,
   type Role,
 } from '../model.js';
-import { formatPortRanges, rangesOverlap } from '../ports.js';
+import { formatPortRange, formatPortRanges, rangesOverlap, subtractPortRanges } from '../ports.js';
 import { VERSION } from '../version.js';
 import {
   ICMP_TYPES,
@@ -21,6 +23,7 @@ import {
   PLAN_API_VERSION,
   setName,
   type IpProtocolRule,
+  type KubeProxyPlan,
   type PeerSet,
   type Plan,
   type PlanRule,
@@ -230,6 +233,82 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
 }
 
 /**
+ * The seed's NodePort entry opens the default range; a cluster that moved the
+ * range (nodePortRange) gets the moved range, unless an override set the ports.
+ */
+function followNodePortRange(entry: CatalogueEntry, cluster: Cluster): CatalogueEntry {
+  if (entry.id !== 'nodeport-services' || cluster.overrides[entry.id]?.ports !== undefined) return entry;
+  const [only] = entry.ports;
+  if (entry.ports.length !== 1 || only!.from !== DEFAULT_NODE_PORT_RANGE.from || only!.to !== DEFAULT_NODE_PORT_RANGE.to) return entry;
+  return { ...entry, ports: [cluster.nodePortRange] };
+}
+
+/** kubeadm's default --service-cluster-ip-range, used in ipvs mode when the cluster file names none. */
+export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['10.96.0.0/12'];
+
+const HOST_POLICIES =
+  "restrict it in the CNI's host policies instead (Cilium: host firewall, CiliumClusterwideNetworkPolicy with nodeSelector; Calico: host endpoints with a GlobalNetworkPolicy, preDNAT: true)";
+
+/**
+ * What kube-proxy's mode asks: the NodePort range's closed part, the Service
+ * destinations IPVS serves locally, and refusals where an eBPF dataplane
+ * translates NodePorts before netfilter can see them (cilium#12781).
+ */
+function planKubeProxy(cluster: Cluster, rules: readonly PlanRule[], warnings: string[]): KubeProxyPlan {
+  const { mode, where } = cluster.kubeProxy;
+  const chosen = where ?? 'the default kube-proxy mode';
+  const range = cluster.nodePortRange;
+  const nodePortRules = rules.filter((rule) => rule.filterBeforeDnat);
+  const closedNodePorts =
+    nodePortRules.length === 0
+      ? []
+      : PROTOCOLS.map((protocol) => ({
+          protocol,
+          ports: subtractPortRanges(
+            range,
+            nodePortRules.filter((rule) => rule.protocol === protocol).flatMap((rule) => rule.ports),
+          ),
+        })).filter((closed) => closed.ports.length > 0);
+  const rangeText = formatPortRange(range);
+  if (mode === 'none' && nodePortRules.length > 0) {
+    const restricted = [...new Set(nodePortRules.filter((rule) => rule.peer !== 'any').map((rule) => rule.entry))];
+    const problems = [
+      ...(restricted.length > 0 ? [`NodePort entr${restricted.length > 1 ? 'ies' : 'y'} ${restricted.join(', ')} restricted to ${[...new Set(nodePortRules.filter((r) => r.peer !== 'any').map((r) => r.peer))].join(', ')}`] : []),
+      ...closedNodePorts.map((closed) => `NodePort range ${rangeText}/${closed.protocol} narrowed: ${formatPortRanges(closed.ports)} would have to be dropped`),
+    ];
+    if (problems.length > 0) {
+      throw new KubewallError(
+        'PLAN',
+        `${chosen}: kubeProxy none: an eBPF dataplane (Cilium kube-proxy replacement, Calico eBPF) translates NodePorts before netfilter, so this host firewall cannot enforce: ${problems.join('; ')}. ${HOST_POLICIES}; or lift the restriction (overrides.${restricted[0] ?? 'nodeport-services'}) to render the rest`,
+      );
+    }
+    warnings.push(`${chosen}: kubeProxy none: NodePorts are translated in eBPF before this firewall sees them; nothing here restricts them (to restrict them, ${HOST_POLICIES.replace(/^restrict it /, 'use ')})`);
+  }
+  let serviceDestinations: KubeProxyPlan['serviceDestinations'] = { ipv4: [], ipv6: [] };
+  if (mode === 'ipvs') {
+    const described = [...(cluster.serviceCIDRs ?? []), ...(cluster.serviceExternalIPs ?? [])];
+    if (cluster.serviceCIDRs === null) {
+      warnings.push(
+        `${chosen}: kubeProxy ipvs: ${clusterName(cluster)} names no serviceCIDRs: accepting traffic to kubeadm's default ${DEFAULT_SERVICE_CIDRS.join(', ')} on input (set serviceCIDRs to your --service-cluster-ip-range; kubespray's default is 10.233.0.0/18)`,
+      );
+    }
+    const networks = normalizeNetworks([...described, ...(cluster.serviceCIDRs === null ? DEFAULT_SERVICE_CIDRS.map((t) => parseNetwork(t) as Network) : [])]);
+    serviceDestinations = {
+      ipv4: networks.filter((n) => n.family === 'ipv4').map((n) => n.text),
+      ipv6: networks.filter((n) => n.family === 'ipv6').map((n) => n.text),
+    };
+  }
+  return {
+    mode,
+    chosenBy: where,
+    nodePortRange: range,
+    closedNodePorts: mode === 'none' ? [] : closedNodePorts,
+    serviceDestinations,
+    nodePortsOnInput: mode === 'ipvs',
+  };
+}
+
+/**
  * Builds the backend-neutral plan for a node with these roles: one rule per
  * (entry, protocol, peer class), peers held in named sets, so the rule count
  * never grows with the cluster. Pure: no I/O, same input, same plan.
@@ -242,12 +321,13 @@ export function planRole(input: PlanInput): Plan {
     throw new KubewallError('USAGE', `no role given (expected one or more of ${ROLES.join(', ')})`);
   }
   const warnings: string[] = [...(catalogue.notes ?? [])];
-  const entries = entriesForRoles(catalogue, roles);
+  const entries = entriesForRoles(catalogue, roles).map((entry) => followNodePortRange(entry, cluster));
   const rules = entries.flatMap(rulesForEntry);
   const ssh = planSsh(cluster, entries, options, warnings);
   if (ssh) rules.push(ssh);
   rules.sort(compareRules);
   const ipProtocolRules = entries.flatMap(ipProtocolRulesForEntry).sort(compareIpProtocolRules);
+  const kubeProxy = planKubeProxy(cluster, rules, warnings);
 
   const usedPeers = new Set([...rules, ...ipProtocolRules].map((r) => r.peer).filter(isAddressPeerClass));
   const sets = resolvePeerSets(usedPeers, cluster);
@@ -291,6 +371,7 @@ export function planRole(input: PlanInput): Plan {
     sets,
     rules,
     ipProtocolRules,
+    kubeProxy,
     defaultedPeers,
     warnings,
   };

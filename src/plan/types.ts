@@ -1,5 +1,5 @@
 import type { EntrySource } from '../catalogue/catalogue.js';
-import type { AddressPeerClass, Family, IpProtocol, PeerClass, PortRange, Protocol, Role } from '../model.js';
+import type { AddressPeerClass, Family, IpProtocol, KubeProxyMode, PeerClass, PortRange, Protocol, Role } from '../model.js';
 
 /**
  * The versioned shape of `kubewall plan --format json`; bump on any
@@ -94,6 +94,36 @@ export interface Baseline {
   readonly inputPolicy: 'drop';
 }
 
+/** NodePorts of one protocol that no rule allows but kube-proxy would serve. */
+export interface ClosedNodePorts {
+  readonly protocol: Protocol;
+  readonly ports: readonly PortRange[];
+}
+
+/** What kube-proxy's mode asks of the host firewall (docs/cluster-needs-kube-proxy.md). */
+export interface KubeProxyPlan {
+  readonly mode: KubeProxyMode;
+  /** Where the mode was chosen (`--kube-proxy`, `cluster.yaml: kubeProxy`, an inventory's kube_proxy_mode); null: the default. */
+  readonly chosenBy: string | null;
+  /** kube-apiserver's --service-node-port-range. */
+  readonly nodePortRange: PortRange;
+  /**
+   * The NodePort range minus the ports the catalogue's NodePort entries allow,
+   * per protocol: dropped by original port before kube-proxy's DNAT, so a
+   * narrowed NodePort entry does not leave the rest of the range open.
+   * Empty where kube-proxy serves no NodePorts (etcd-only nodes) or nothing is narrowed.
+   */
+  readonly closedNodePorts: readonly ClosedNodePorts[];
+  /**
+   * ipvs only: addresses IPVS binds to kube-ipvs0 (Service CIDRs, LoadBalancer
+   * and external IPs) and serves at LOCAL_IN, after INPUT's filtering; traffic
+   * addressed to them is accepted on input. Empty in every other mode.
+   */
+  readonly serviceDestinations: Readonly<Record<Family, readonly string[]>>;
+  /** True when NodePorts reach INPUT with their original port (ipvs): INPUT's rules restrict them too. */
+  readonly nodePortsOnInput: boolean;
+}
+
 export interface Plan {
   readonly apiVersion: typeof PLAN_API_VERSION;
   readonly generator: { readonly name: 'kubewall'; readonly version: string };
@@ -110,6 +140,8 @@ export interface Plan {
   readonly rules: readonly PlanRule[];
   /** Rules for IP protocols without ports, in protocol-number order; empty for most plans. */
   readonly ipProtocolRules: readonly IpProtocolRule[];
+  /** kube-proxy's mode and what it asks of the firewall; added within v1. */
+  readonly kubeProxy: KubeProxyPlan;
   /** Peer classes whose addresses are the documented default, not the cluster file's. */
   readonly defaultedPeers: readonly AddressPeerClass[];
   readonly warnings: readonly string[];

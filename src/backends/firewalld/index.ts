@@ -35,7 +35,7 @@ export const firewalldBackend: Backend = {
   name: 'firewalld',
   description: `a firewall-cmd --permanent script (and XML files) owning zone ${FIREWALLD_ZONE} and ipsets ${FIREWALLD_IPSET_PREFIX}*`,
   // firewalld accepts DNATed traffic (`ct status dnat accept`) before any zone sees it.
-  capabilities: { filterBeforeDnat: false, addressSets: true, ipProtocols: IP_PROTOCOLS },
+  capabilities: { filterBeforeDnat: false, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: false },
   install: firewalldInstall,
   hostReader: firewalldHostReader,
   async render(plan, context) {

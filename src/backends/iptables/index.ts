@@ -59,7 +59,7 @@ export function iptablesHeaderLines(variant: IptablesVariant, source: string): s
 export const iptablesBackend: Backend = {
   name: 'iptables',
   description: `a sh script feeding ipset restore and iptables-restore --noflush, owning chains ${IPTABLES_CHAINS.input} and ${IPTABLES_CHAINS.beforeDnat} and ipsets ${IPSET_PREFIX}*`,
-  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS },
+  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: true },
   install: iptablesInstall,
   hostReader: iptablesHostReader,
   async render(plan, context) {

@@ -137,6 +137,12 @@ function ipProtocolLines(chain: string, rule: IpProtocolRule, family: Family): s
   return [`-A ${chain} -p ${rule.ipProtocol}${sourceMatch(rule, family)} -m comment --comment ${quoteIptablesComment(rule.comment)} -j RETURN`];
 }
 
+/** kube-proxy ipvs: Service and external IPs (local on kube-ipvs0, served at LOCAL_IN) accepted by destination. */
+function serviceDestinationLines(chain: string, plan: Plan, family: Family): string[] {
+  const comment = quoteIptablesComment('kube-proxy ipvs: Service and external IPs served by IPVS on kube-ipvs0');
+  return plan.kubeProxy.serviceDestinations[family].map((address) => `-A ${chain} -d ${address} -m comment --comment ${comment} -j RETURN`);
+}
+
 const ICMP_MATCH: Record<Family, (type: string) => string> = {
   ipv4: (type) => `-p icmp -m icmp --icmp-type ${type}`,
   ipv6: (type) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${type}`,
@@ -157,6 +163,7 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
     `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${quoteIptablesComment('baseline: replies and related traffic')} -j RETURN`,
     `-A ${chain} -m conntrack --ctstate INVALID -m comment --comment ${quoteIptablesComment('baseline: invalid packets')} -j DROP`,
     ...icmpTypes.map((type) => `-A ${chain} ${ICMP_MATCH[family](type)} -m comment --comment ${icmpComment} -j RETURN`),
+    ...serviceDestinationLines(chain, plan, family),
     ...networkRules(plan).flatMap((rule) => ruleLines(chain, rule, family, 'RETURN', rule.comment)),
     ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolLines(chain, rule, family)),
     `-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`,
@@ -173,11 +180,14 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
 export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
   const chain = assertIptablesChain(IPTABLES_CHAINS.beforeDnat);
   const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
-  if (restricted.length === 0) return [];
+  const { closedNodePorts, nodePortRange } = plan.kubeProxy;
+  if (restricted.length === 0 && closedNodePorts.length === 0) return [];
   const lines = [
     `-A ${chain} -i lo -m comment --comment ${quoteIptablesComment('baseline: the node itself')} -j RETURN`,
     `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${quoteIptablesComment('baseline: only new connections are filtered here')} -j RETURN`,
     `-A ${chain} -m addrtype ! --dst-type LOCAL -m comment --comment ${quoteIptablesComment('only traffic addressed to this node')} -j RETURN`,
+    // ipvs makes Service IPs local: a Service port that happens to be a NodePort number is not a NodePort.
+    ...serviceDestinationLines(chain, plan, family),
   ];
   const dropped = new Map<string, PlanRule>();
   for (const rule of restricted) {
@@ -186,6 +196,14 @@ export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
   }
   for (const rule of dropped.values()) {
     lines.push(...ruleLines(chain, rule, family, 'DROP', `${rule.entry}: other sources, before kube-proxy DNAT`, false));
+  }
+  const closedComment = quoteIptablesComment(`nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`);
+  for (const closed of closedNodePorts) {
+    lines.push(
+      ...portMatches(closed.protocol, closed.ports).map(
+        (ports) => `-A ${chain} -p ${PROTOCOL_MATCH[closed.protocol]} ${ports} -m comment --comment ${closedComment} -j DROP`,
+      ),
+    );
   }
   return lines;
 }

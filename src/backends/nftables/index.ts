@@ -15,7 +15,7 @@ const APPLY_LINES = [
 export const nftablesBackend: Backend = {
   name: 'nftables',
   description: `an nft -f script owning table ${NFT_TABLE.family} ${NFT_TABLE.name}`,
-  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS },
+  capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: true },
   hostReader: nftablesHostReader,
   install: nftablesInstall,
   async render(plan, context) {

@@ -1,5 +1,5 @@
 import type { Family } from '../../model.js';
-import { formatPortRanges } from '../../ports.js';
+import { formatPortRange, formatPortRanges } from '../../ports.js';
 import {
   networkIpProtocolRules,
   networkRules,
@@ -90,6 +90,20 @@ function ipProtocolStatements(rule: IpProtocolRule): string[] {
   return rule.families.map((family) => `${saddr(rule, family)}${match}`);
 }
 
+/**
+ * kube-proxy ipvs: Service and external IPs are local (kube-ipvs0) and IPVS
+ * takes them at LOCAL_IN, after this table's input chain: accept them by
+ * destination, from anyone, on any port (kubernetes#98465).
+ */
+function serviceDestinationStatements(plan: Plan): string[] {
+  const comment = quoteNftString('kube-proxy ipvs: Service and external IPs served by IPVS on kube-ipvs0');
+  return (['ipv4', 'ipv6'] as const).flatMap((family) => {
+    const addresses = plan.kubeProxy.serviceDestinations[family];
+    if (addresses.length === 0) return [];
+    return [`${family === 'ipv4' ? 'ip' : 'ip6'} daddr { ${addresses.join(', ')} } accept comment ${comment}`];
+  });
+}
+
 function inputChain(plan: Plan): NftChainView {
   const { baseline } = plan;
   const rules = [
@@ -98,6 +112,7 @@ function inputChain(plan: Plan): NftChainView {
     `ct state invalid drop comment "baseline: invalid packets"`,
     `meta l4proto icmp icmp type { ${baseline.icmp.map((t) => ICMP_NAMES[t]).join(', ')} } accept comment "baseline: ICMP that IPv4 needs"`,
     `meta l4proto ipv6-icmp icmpv6 type { ${baseline.icmpv6.map((t) => ICMPV6_NAMES[t]).join(', ')} } accept comment "baseline: ICMPv6 that IPv6 needs"`,
+    ...serviceDestinationStatements(plan),
     ...networkRules(plan).flatMap(acceptStatements),
     ...networkIpProtocolRules(plan).flatMap(ipProtocolStatements),
     // The kernel applies a new base chain's drop policy only at the end of the commit
@@ -122,11 +137,14 @@ function inputChain(plan: Plan): NftChainView {
  */
 function beforeDnatChain(plan: Plan): NftChainView | null {
   const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
-  if (restricted.length === 0) return null;
+  const { closedNodePorts, nodePortRange } = plan.kubeProxy;
+  if (restricted.length === 0 && closedNodePorts.length === 0) return null;
   const rules = [
     `iif "lo" accept comment "baseline: the node itself"`,
     `ct state established,related accept comment "baseline: only new connections are filtered here"`,
     `fib daddr type != local accept comment "only traffic addressed to this node"`,
+    // ipvs makes Service IPs local: a Service port that happens to be a NodePort number is not a NodePort.
+    ...serviceDestinationStatements(plan),
   ];
   const dropped = new Map<string, PlanRule>();
   for (const rule of restricted) {
@@ -135,6 +153,12 @@ function beforeDnatChain(plan: Plan): NftChainView | null {
   }
   for (const rule of dropped.values()) {
     rules.push(`${dport(rule)} drop comment ${quoteNftString(`${rule.entry}: other sources, before kube-proxy DNAT`)}`);
+  }
+  for (const closed of closedNodePorts) {
+    const ports = formatPortRanges(closed.ports).split(',');
+    rules.push(
+      `${closed.protocol} dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`} drop comment ${quoteNftString(`nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`)}`,
+    );
   }
   return {
     name: 'before-dnat',

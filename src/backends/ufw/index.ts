@@ -30,7 +30,7 @@ export const ufwBackend: Backend = {
   description: `a ufw command script owning the ufw rules tagged "${UFW_TAG_PREFIX} ..."`,
   // ufw filters INPUT: kube-proxy's DNAT has already rewritten NodePort traffic; and it has no address sets.
   // ufw 0.36 takes `proto esp` and `proto vrrp` (portless_protocols in ufw/util.py), but not protocol 4 (ipip).
-  capabilities: { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'] },
+  capabilities: { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'], acceptByDestination: false },
   install: ufwInstall,
   hostReader: ufwHostReader,
   planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),

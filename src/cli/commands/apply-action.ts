@@ -12,7 +12,7 @@ import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { parseRoles, printWarnings, profileFlags } from '../options.js';
+import { parseRoles, planInputs, printWarnings } from '../options.js';
 import type { ApplyFlags } from './apply.js';
 
 const say = (line: string): void => {
@@ -50,7 +50,7 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
     throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${backend})`);
   }
   const iptables = backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
-  const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout, profiles: profileFlags(flags) });
+  const plan = await planFromFiles({ roles, ...planInputs(flags) });
   const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
   const result = await renderPlan(plan, backend, { templatesDir: flags.templates, backendOptions });
   const [file] = result.files;

@@ -1,17 +1,10 @@
 import type { Command } from 'commander';
-import { addProfileOptions, collect, collectList } from '../options.js';
+import { addPlanOptions, type PlanInputFlags } from '../options.js';
 
 /** Flags of `kubewall apply`; parsed in apply-action.ts, which loads only when apply runs. */
-export interface ApplyFlags {
+export interface ApplyFlags extends PlanInputFlags {
   backend: string;
-  role?: string[];
-  cluster?: string;
-  catalogue?: string[];
   templates?: string;
-  allowLockout?: boolean;
-  distribution?: string;
-  cni?: string;
-  addon?: string[];
   iptablesVariant?: string;
   confirmTimeout: string;
   stateDir?: string;
@@ -23,14 +16,10 @@ const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STAT
 
 // Every action imports its module on demand, so render's start-up never loads apply.
 export function registerApply(program: Command): void {
-  addProfileOptions(program.command('apply'))
+  addPlanOptions(program.command('apply'))
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
     .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw')
-    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
-    .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
-    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
-    .option('--allow-lockout', 'apply even if no SSH rule would remain (you have console access)')
     .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: detect from iptables -V)')
     .option('--confirm-timeout <seconds>', 'restore the previous state unless confirmed within this long', '60')
     .option('--state-dir <dir>', STATE_DIR_HELP)

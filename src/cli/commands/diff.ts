@@ -9,17 +9,13 @@ import { KubewallError } from '../../errors.js';
 import { IPTABLES_VARIANT_CHOICES } from '../../host/detect-iptables-variant.js';
 import { createExecaRunner, DEFAULT_COMMAND_TIMEOUT_MS } from '../../host/execa-runner.js';
 import { planFromFiles } from '../../load-plan.js';
-import { collect, collectList, parseChoice, parseRoles, printWarnings } from '../options.js';
+import { addPlanOptions, parseChoice, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
 
-interface DiffFlags {
+interface DiffFlags extends PlanInputFlags {
   backend?: string;
-  role?: string[];
-  cluster?: string;
-  catalogue?: string[];
   from?: string;
   format: string;
   timeout: string;
-  allowLockout?: boolean;
   iptablesVariant?: string;
 }
 
@@ -76,16 +72,12 @@ async function readSaved(from: string): Promise<HostSource> {
 }
 
 export function registerDiff(program: Command): void {
-  const command = new DiffCommand('diff')
+  const command = addPlanOptions(new DiffCommand('diff'))
     .description("dry run: compare what render would install with the host's current rules, read-only")
     .option('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
-    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
-    .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
-    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('--from <file>', "diff against a saved dump instead of the live host ('-' reads stdin); nftables: the output of nft -j list ruleset; iptables, ufw, firewalld: see below")
     .option('-f, --format <format>', 'text or json (versioned shape, apiVersion kubewall.dev/diff/v1)', 'text')
     .option('--timeout <seconds>', 'give up on a host command after this long', String(DEFAULT_COMMAND_TIMEOUT_MS / 1000))
-    .option('--allow-lockout', 'plan even if no SSH rule would remain')
     .option('--iptables-variant <variant>', 'iptables backend: read with the nft or legacy tools, or auto (iptables -V, as render does; the default)')
     .configureOutput({ outputError: () => undefined })
     .addHelpText(
@@ -139,7 +131,7 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
         if (flags.from === '') throw new DiffUsageError('--from: empty file name (use - for stdin)');
         const timeout = Number(flags.timeout);
         if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${showValue(flags.timeout)}`);
-        const plan = await planFromFiles({ roles, clusterFile: flags.cluster, cataloguePatterns: flags.catalogue, allowLockout: flags.allowLockout });
+        const plan = await planFromFiles({ roles, ...planInputs(flags) });
         if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
           throw new DiffUsageError(`--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
         }

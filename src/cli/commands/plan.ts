@@ -2,27 +2,16 @@ import { escapeJsonText, escapeStringsDeep } from '../../text/terminal.js';
 import type { Command } from 'commander';
 import { planFromFiles } from '../../load-plan.js';
 import { formatPlanJson, formatPlanTable } from '../../plan/format-plan.js';
-import { addProfileOptions, collect, collectList, parseChoice, parseRoles, printWarnings, profileFlags } from '../options.js';
+import { addPlanOptions, parseChoice, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
 
-interface PlanFlags {
-  role?: string[];
-  cluster?: string;
-  catalogue?: string[];
+interface PlanFlags extends PlanInputFlags {
   format: string;
-  allowLockout?: boolean;
-  distribution?: string;
-  cni?: string;
-  addon?: string[];
 }
 
 export function registerPlan(program: Command): void {
-  addProfileOptions(program.command('plan'))
+  addPlanOptions(program.command('plan'))
     .description('show the backend-neutral plan: each port, protocol, peers and why')
-    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
-    .option('-c, --cluster <file>', 'cluster file (YAML/JSON); without it the embedded default is used')
-    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('-f, --format <format>', 'table or json (versioned shape, apiVersion kubewall.dev/plan/v1)', 'table')
-    .option('--allow-lockout', 'plan even if no SSH rule would remain')
     .addHelpText(
       'after',
       `
@@ -33,13 +22,7 @@ Examples:
     .action(async (flags: PlanFlags) => {
       const roles = parseRoles(flags.role);
       const format = parseChoice('--format', flags.format, ['table', 'json'] as const);
-      const plan = await planFromFiles({
-        roles,
-        clusterFile: flags.cluster,
-        cataloguePatterns: flags.catalogue,
-        allowLockout: flags.allowLockout,
-        profiles: profileFlags(flags),
-      });
+      const plan = await planFromFiles({ roles, ...planInputs(flags) });
       if (format === 'json') {
         process.stdout.write(escapeJsonText(formatPlanJson(plan)));
       } else {

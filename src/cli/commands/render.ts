@@ -6,20 +6,13 @@ import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { writeFileAtomic } from '../../output/write-atomic.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { addProfileOptions, collect, collectList, parseRoles, printWarnings, profileFlags } from '../options.js';
+import { addPlanOptions, collect, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
 
-interface RenderFlags {
+interface RenderFlags extends PlanInputFlags {
   backend: string;
-  role?: string[];
-  cluster?: string;
-  catalogue?: string[];
   templates?: string;
   out?: string;
   outDir?: string;
-  allowLockout?: boolean;
-  distribution?: string;
-  cni?: string;
-  addon?: string[];
   iptablesVariant?: string;
   inventory?: string;
   groupRole?: string[];
@@ -27,16 +20,12 @@ interface RenderFlags {
 }
 
 export function registerRender(program: Command): void {
-  addProfileOptions(program.command('render'))
+  addPlanOptions(program.command('render'))
     .description('render firewall rules for a node role with one backend')
     .requiredOption('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
-    .option('-r, --role <roles>', 'node role(s): control-plane, worker, etcd; comma-separated or repeated', collectList)
-    .option('-c, --cluster <file>', 'cluster file (YAML/JSON): nodes, load balancers, admin networks, overrides; without it the embedded default is used')
-    .option('--catalogue <glob>', "extra catalogue fragments, e.g. 'ports.d/*.yaml' (repeatable)", collect)
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
     .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
     .option('--out-dir <dir>', 'write every rendered file into this folder (backends that render several files)')
-    .option('--allow-lockout', 'render even if no SSH rule would remain (you have console access)')
     .option('-i, --inventory <file>', 'Ansible inventory (YAML or INI): its hosts are the nodes; without --role, --out-dir gets one output per host')
     .option('--group-role <group=roles>', 'map an inventory group to roles, e.g. masters=control-plane or bastion=none (repeatable; defaults: kubespray, k3s-ansible)', collect)
     .option('-f, --format <format>', 'files (default: the backend\'s own), ansible (a role), cloud-init (#cloud-config), script (provisioning sh)')
@@ -76,13 +65,7 @@ combination; every host gets its own file under --out-dir.`,
       if (flags.groupRole !== undefined) throw new KubewallError('USAGE', '--group-role needs --inventory');
       const iptables = flags.backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
       const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
-      const plan = await planFromFiles({
-        roles,
-        clusterFile: flags.cluster,
-        cataloguePatterns: flags.catalogue,
-        allowLockout: flags.allowLockout,
-        profiles: profileFlags(flags),
-      });
+      const plan = await planFromFiles({ roles, ...planInputs(flags) });
       const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates, backendOptions });
       const [main, ...rest] = result.files;
       if (!main) throw new Error(`backend ${result.backend} rendered no file`);
@@ -124,10 +107,7 @@ async function renderFleetOrPayload(flags: RenderFlags): Promise<void> {
     roles: flags.role === undefined ? undefined : parseRoles(flags.role),
     inventory: flags.inventory,
     groupRoles: flags.groupRole,
-    clusterFile: flags.cluster,
-    cataloguePatterns: flags.catalogue,
-    allowLockout: flags.allowLockout,
-    profiles: profileFlags(flags),
+    ...planInputs(flags),
     templatesDir: flags.templates,
     backendOptions: iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {},
   });
