@@ -219,7 +219,7 @@ test('rendered files: the script is self-contained and names only its variant ou
 });
 
 test('the backend declares what it can do: filter before DNAT, address sets', () => {
-  assert.equal(iptablesBackend.capabilities, { filterBeforeDnat: true, addressSets: true, ipProtocols: ['ipip', 'esp', 'vrrp'] });
+  assert.equal(iptablesBackend.capabilities, { filterBeforeDnat: true, addressSets: true, ipProtocols: ['ipip', 'esp', 'vrrp'], acceptByDestination: true });
 });
 
 test.run();

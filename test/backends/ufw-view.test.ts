@@ -144,7 +144,7 @@ test('restricted NodePorts: the capability check warns that DNATed traffic is no
 });
 
 test('backend declares what it cannot do', () => {
-  assert.equal(ufwBackend.capabilities, { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'] });
+  assert.equal(ufwBackend.capabilities, { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'], acceptByDestination: false });
 });
 
 test('every golden ufw script is valid sh, starts with the header, and its comments stay comments', async () => {

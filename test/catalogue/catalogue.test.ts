@@ -16,7 +16,7 @@ const SEED = [
   { id: 'kube-scheduler', ports: '10259', protocols: 'tcp', roles: 'control-plane', peers: 'self', usedBy: 'Self' },
   { id: 'kube-controller-manager', ports: '10257', protocols: 'tcp', roles: 'control-plane', peers: 'self', usedBy: 'Self' },
   { id: 'kube-proxy', ports: '10256', protocols: 'tcp', roles: 'worker', peers: 'self,load-balancers', usedBy: 'Self, Load balancers' },
-  { id: 'nodeport-services', ports: '30000-32767', protocols: 'tcp,udp', roles: 'worker', peers: 'any', usedBy: 'All' },
+  { id: 'nodeport-services', ports: '30000-32767', protocols: 'tcp,udp', roles: 'control-plane,worker', peers: 'any', usedBy: 'All' },
 ];
 
 const builtin = await loadCatalogue();

@@ -47,12 +47,18 @@ async function kubewallPorts(role: Role): Promise<string[]> {
 // Each known difference, with its reason (DOMAIN.md §3.7 and the seed page).
 const KNOWN: Record<string, { onlyKubewall: Record<string, string>; onlyFirewalld: Record<string, string> }> = {
   'kube-control-plane-secure': {
-    onlyKubewall: { '10250/tcp': 'the kubelet runs on control-plane nodes too; the seed lists it in the control plane table' },
+    onlyKubewall: {
+      '10250/tcp': 'the kubelet runs on control-plane nodes too; the seed lists it in the control plane table',
+      '30000-32767/tcp': 'kube-proxy runs on every node (kubeadm DaemonSet), so control-plane nodes serve NodePorts too',
+      '30000-32767/udp': 'NodePort Services can be UDP, on control-plane nodes too',
+    },
     onlyFirewalld: {},
   },
   'kube-control-plane': {
     onlyKubewall: {
       '10250/tcp': 'the kubelet runs on control-plane nodes too',
+      '30000-32767/tcp': 'kube-proxy runs on every node (kubeadm DaemonSet), so control-plane nodes serve NodePorts too',
+      '30000-32767/udp': 'NodePort Services can be UDP, on control-plane nodes too',
       '10257/tcp': 'kube-controller-manager\'s secure port; the plain firewalld service still has the removed insecure 10252',
       '10259/tcp': 'kube-scheduler\'s secure port; the plain firewalld service still has the removed insecure 10251',
     },

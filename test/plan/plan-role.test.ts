@@ -29,6 +29,9 @@ const EXPECTED: Record<string, string[]> = {
     '10250/tcp control-plane',
     '10257/tcp self',
     '10259/tcp self',
+    // kubeadm runs kube-proxy on every node: NodePorts are served on control-plane nodes too.
+    '30000-32767/tcp any',
+    '30000-32767/udp any',
   ],
   worker: ['22/tcp admin', '10250/tcp self', '10250/tcp control-plane', '10256/tcp self', '10256/tcp load-balancers', '30000-32767/tcp any', '30000-32767/udp any'],
   etcd: ['22/tcp admin', '2379-2380/tcp control-plane', '2379-2380/tcp etcd'],
@@ -70,7 +73,7 @@ test('restricted ports are never opened to the world by default', () => {
   for (const role of ['control-plane', 'worker', 'etcd'] as const) {
     const p = plan([role]);
     const open = networkRules(p).filter((r) => r.peer === 'any').map((r) => r.entry);
-    assert.equal([...new Set(open)].sort(), role === 'control-plane' ? ['kube-apiserver'] : role === 'worker' ? ['nodeport-services'] : []);
+    assert.equal([...new Set(open)].sort(), role === 'control-plane' ? ['kube-apiserver', 'nodeport-services'] : role === 'worker' ? ['nodeport-services'] : []);
   }
 });
 
