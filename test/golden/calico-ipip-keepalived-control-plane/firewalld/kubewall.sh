@@ -168,12 +168,16 @@ fw_permanent --zone=kubewall --add-source='0.0.0.0/0' --add-source='::/0' >/dev/
 set --
 # kube-apiserver: Kubernetes API server (used by: All)
 set -- "$@" --add-port='6443/tcp'
+# nodeport-services: NodePort Services (default range) (used by: All)
+set -- "$@" --add-port='30000-32767/tcp'
+# nodeport-services: NodePort Services (default range) (used by: All)
+set -- "$@" --add-port='30000-32767/udp'
 fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-ports | wc -w)
-if [ "$kw_have" -ne 1 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 1 ports given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 3 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 3 ports given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

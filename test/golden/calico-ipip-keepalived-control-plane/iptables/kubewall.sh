@@ -154,6 +154,8 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V4 src -m tcp --dport 5473 -m comment --comment "calico-typha: Calico Typha agent (used by: Calico nodes (Felix to Typha))" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p 4 -m set --match-set KUBEWALL-NODES-V4 src -m comment --comment "calico-ipip: Calico IP-in-IP encapsulation (IPv4 pools) (used by: Calico nodes)" -j RETURN
 -A KUBEWALL-INPUT -p 112 -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m comment --comment "keepalived-vrrp: keepalived VRRP adverts for the control-plane VIP (used by: keepalived on the other control-plane nodes)" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP
@@ -185,6 +187,8 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V6 src -m tcp --dport 5473 -m comment --comment "calico-typha: Calico Typha agent (used by: Calico nodes (Felix to Typha))" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p 112 -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m comment --comment "keepalived-vrrp: keepalived VRRP adverts for the control-plane VIP (used by: keepalived on the other control-plane nodes)" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP
 COMMIT

@@ -151,6 +151,8 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V4 src -m udp --dport 8472 -m comment --comment "cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p 50 -m set --match-set KUBEWALL-NODES-V4 src -m comment --comment "cilium-ipsec: Cilium IPsec transparent encryption (ESP) (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p 112 -m comment --comment "keepalived-vrrp: keepalived VRRP adverts for the control-plane VIP (used by: keepalived peers on a shared VIP network (not all listed) (cluster override; catalogue: keepalived on the other control-plane nodes))" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP
@@ -183,6 +185,8 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V6 src -m udp --dport 8472 -m comment --comment "cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p 50 -m set --match-set KUBEWALL-NODES-V6 src -m comment --comment "cilium-ipsec: Cilium IPsec transparent encryption (ESP) (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p 112 -m comment --comment "keepalived-vrrp: keepalived VRRP adverts for the control-plane VIP (used by: keepalived peers on a shared VIP network (not all listed) (cluster override; catalogue: keepalived on the other control-plane nodes))" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP

@@ -101,7 +101,7 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 22
 
-# 2. The plan's ports, from their peers (36 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (38 kubewall rules in all, SSH included).
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.30.0.11' proto tcp from 10.30.0.11 to any port 2379:2380
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.30.0.12' proto tcp from 10.30.0.12 to any port 2379:2380
@@ -136,6 +136,10 @@ kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.30.0.11' proto t
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.30.0.12' proto tcp from 10.30.0.12 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:30::11' proto tcp from fd00:30::11 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:30::12' proto tcp from fd00:30::12 to any port 10250
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/tcp/any port 30000:32767 from any' proto tcp to any port 30000:32767
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/udp/any port 30000:32767 from any' proto udp to any port 30000:32767
 # cilium-ipsec: Cilium IPsec transparent encryption (ESP) (used by: Cilium nodes)
 kw_allow 'kubewall cilium-ipsec/esp/nodes proto esp from 10.30.0.11' proto esp from 10.30.0.11 to any
 kw_allow 'kubewall cilium-ipsec/esp/nodes proto esp from 10.30.0.12' proto esp from 10.30.0.12 to any

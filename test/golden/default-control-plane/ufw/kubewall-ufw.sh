@@ -102,7 +102,7 @@ kw_allow 'kubewall ssh/tcp/admin port 22 from 172.16.0.0/12' proto tcp from 172.
 kw_allow 'kubewall ssh/tcp/admin port 22 from 192.168.0.0/16' proto tcp from 192.168.0.0/16 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fc00::/7' proto tcp from fc00::/7 to any port 22
 
-# 2. The plan's ports, from their peers (13 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (15 kubewall rules in all, SSH included).
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 kw_allow 'kubewall etcd/tcp/control-plane+etcd/tcp/etcd port 2379:2380 from 10.0.0.0/8' proto tcp from 10.0.0.0/8 to any port 2379:2380
 kw_allow 'kubewall etcd/tcp/control-plane+etcd/tcp/etcd port 2379:2380 from 172.16.0.0/12' proto tcp from 172.16.0.0/12 to any port 2379:2380
@@ -116,6 +116,10 @@ kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.0.0.0/8' proto t
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 172.16.0.0/12' proto tcp from 172.16.0.0/12 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 192.168.0.0/16' proto tcp from 192.168.0.0/16 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fc00::/7' proto tcp from fc00::/7 to any port 10250
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/tcp/any port 30000:32767 from any' proto tcp to any port 30000:32767
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/udp/any port 30000:32767 from any' proto udp to any port 30000:32767
 
 # 3. kubewall-tagged rules this file no longer lists, from an earlier render.
 [ "$kw_changed" = no ] || kw_read_own

@@ -130,6 +130,8 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V4 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP
 COMMIT
 *mangle
@@ -157,6 +159,8 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -m comment --comment "kubewall: new inbound connections no rule allows are dropped" -j DROP
 COMMIT
 *mangle

@@ -19,8 +19,10 @@
 # the script refuses to reload where that flush would hit existing iptables rules, unless KUBEWALL_ALLOW_IPTABLES_FLUSH=yes; it refuses FirewallBackend=iptables outright
 # FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is
 # never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above
-# warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
-# warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
+# warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
+# warning: firewalld cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
+# warning: firewalld cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/tcp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
+# warning: firewalld cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/udp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
 
 # Stops at the first error. Until the reload at the end only firewalld's
 # permanent configuration changes, so a failure leaves the running firewall

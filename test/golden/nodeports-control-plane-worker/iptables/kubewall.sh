@@ -154,6 +154,8 @@ COMMIT
 -A KUBEWALL-BEFORE-DNAT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: other sources, before kube-proxy DNAT" -j DROP
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "nodeport-services: other sources, before kube-proxy DNAT" -j DROP
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT" -j DROP
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT" -j DROP
 COMMIT
 KUBEWALL_RULES_V4
 
@@ -191,6 +193,8 @@ COMMIT
 -A KUBEWALL-BEFORE-DNAT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: other sources, before kube-proxy DNAT" -j DROP
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "nodeport-services: other sources, before kube-proxy DNAT" -j DROP
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT" -j DROP
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT" -j DROP
 COMMIT
 KUBEWALL_RULES_V6
 
