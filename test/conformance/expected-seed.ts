@@ -26,6 +26,8 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': PRIVATE,
       'tcp/10257': [],
       'tcp/10259': [],
+      'tcp/30000-32767': 'all',
+      'udp/30000-32767': 'all',
     },
     worker: {
       'tcp/22': PRIVATE,
@@ -48,6 +50,8 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'tcp/30000-32767': 'all',
+      'udp/30000-32767': 'all',
     },
     worker: {
       'tcp/22': ['admin'],
@@ -70,6 +74,8 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'tcp/30000-32767': 'all',
+      'udp/30000-32767': 'all',
     },
     worker: {
       'tcp/2222': ['admin'],
@@ -92,6 +98,8 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10250': ['control-plane'],
       'tcp/10257': [],
       'tcp/10259': [],
+      'tcp/30000-30999': ['load-balancer'],
+      'udp/30000-30999': ['load-balancer'],
     },
     worker: {
       'tcp/22': ['admin'],
