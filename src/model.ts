@@ -95,3 +95,9 @@ export const DEFAULT_KUBE_PROXY_MODE: KubeProxyMode = 'iptables';
 
 /** kube-apiserver's `--service-node-port-range` default. */
 export const DEFAULT_NODE_PORT_RANGE: PortRange = { from: 30000, to: 32767 };
+/** Addresses local to every node that a catalogue entry can name as its destination. */
+export const LOCAL_DESTINATIONS = ['node-local-dns'] as const;
+export type LocalDestination = (typeof LOCAL_DESTINATIONS)[number];
+
+/** NodeLocal DNSCache's default address (k8s.io/dns cmd/node-cache, the nodelocaldns.yaml manifest's __PILLAR__LOCAL__DNS__). */
+export const DEFAULT_NODE_LOCAL_DNS = '169.254.20.10';

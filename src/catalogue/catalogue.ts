@@ -1,5 +1,5 @@
 import { KubewallError } from '../errors.js';
-import { isIpProtocol, ROLES, type IpProtocol, type PeerClass, type PortRange, type Protocol, type Role } from '../model.js';
+import { isIpProtocol, ROLES, type IpProtocol, type LocalDestination, type PeerClass, type PortRange, type Protocol, type Role } from '../model.js';
 import { formatPortRanges, parsePortSpec, rangesOverlap, type PortSpec } from '../ports.js';
 import type { CatalogueEntryInput } from './schema.js';
 
@@ -26,6 +26,8 @@ export interface CatalogueEntry {
   readonly peers: readonly PeerClass[];
   readonly usedBy: string;
   readonly dnatByKubeProxy: boolean;
+  /** The rule also matches this destination (an address local to every node), else any. */
+  readonly destination: LocalDestination | null;
   readonly source: EntrySource;
   /** Where the entry was defined (and overridden), e.g. `catalogue/kubernetes.yaml: entries[0]`. */
   readonly origin: string;
@@ -50,6 +52,8 @@ export interface CatalogueFragment {
   readonly locate: (path: readonly PropertyKey[]) => string;
   /** Changes this file makes to entries defined elsewhere (profiles). */
   readonly overrides?: EntryOverrides | undefined;
+  /** Changes to entries that apply only when another profile brings them (a distribution's CNI ports). */
+  readonly overridesIfPresent?: EntryOverrides | undefined;
   /** For a profile: its label and the modes chosen; entries with `modes` apply only for those. */
   readonly profile?: { readonly label: string; readonly modes: readonly string[]; readonly notes: readonly string[] } | undefined;
 }
@@ -92,6 +96,7 @@ export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalog
         peers: [...new Set(input.peers)],
         usedBy: input.usedBy,
         dnatByKubeProxy: input.dnatByKubeProxy ?? false,
+        destination: input.destination ?? null,
         source: input.source,
         origin,
         profile: fragment.profile?.label,
@@ -107,6 +112,10 @@ export function buildCatalogue(fragments: readonly CatalogueFragment[]): Catalog
   assertNoConflicts(catalogue);
   for (const fragment of fragments) {
     if (fragment.overrides) catalogue = applyOverrides(catalogue, fragment.overrides, fragment.locate, fragment.file, 'CATALOGUE');
+    if (fragment.overridesIfPresent) {
+      const present = Object.fromEntries(Object.entries(fragment.overridesIfPresent).filter(([id]) => byId.has(id)));
+      catalogue = applyOverrides(catalogue, present, (p) => fragment.locate(['profile', 'cniOverrides', ...p.slice(1)]), fragment.file, 'CATALOGUE');
+    }
   }
   return catalogue;
 }

@@ -138,13 +138,27 @@ async function loadProfile(kind: ProfileKind, choice: ProfileChoice, available: 
     .filter((note) => !note.modes || note.modes.some((m) => modes.includes(m)))
     .map((note) => `${kind} ${name}: ${note.text}`);
   const label = `${kind} ${name}${modes.length > 0 ? ` (modes: ${modes.join(', ')})` : ''}`;
-  return toFragment(file.display, file, { label, modes, notes });
+  return { ...toFragment(file.display, file, { label, modes, notes }), overridesIfPresent: header.cniOverrides };
+}
+
+/**
+ * Said on stderr and in every rendered header when no CNI was chosen: a
+ * default-drop input policy without the CNI's ports silently breaks pod
+ * networking between nodes (encapsulated packets are addressed to the node).
+ */
+export const NO_CNI_WARNING =
+  'no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports';
+
+interface LoadedProfiles {
+  readonly fragments: CatalogueFragment[];
+  /** False when neither the user nor the distribution named a CNI (`none` counts as named). */
+  readonly cniChosen: boolean;
 }
 
 /** The fragments of the selected profiles: distribution, then CNI (default: the distribution's), then add-ons. */
-async function loadProfiles(selection: ProfileSelection): Promise<CatalogueFragment[]> {
+async function loadProfiles(selection: ProfileSelection): Promise<LoadedProfiles> {
   const wanted = selection.distribution !== undefined || selection.cni !== undefined || (selection.addons?.length ?? 0) > 0;
-  if (!wanted) return [];
+  if (!wanted) return { fragments: [], cniChosen: false };
   const available = await availableProfiles();
   const fragments: CatalogueFragment[] = [];
   const distribution = selection.distribution ? await loadProfile('distribution', selection.distribution, available) : undefined;
@@ -163,7 +177,7 @@ async function loadProfiles(selection: ProfileSelection): Promise<CatalogueFragm
     const fragment = await loadProfile('addon', addon, available);
     if (fragment) fragments.push(fragment);
   }
-  return fragments;
+  return { fragments, cniChosen: cniChoice !== undefined };
 }
 
 /**
@@ -181,7 +195,8 @@ export async function loadCatalogue(options: LoadCatalogueOptions = {}): Promise
           return toFragment(file.display, file);
         })),
       );
-  const fragments: Promise<CatalogueFragment[]>[] = [base, loadProfiles(options.profiles ?? {})];
+  const profiles = loadProfiles(options.profiles ?? {});
+  const fragments: Promise<CatalogueFragment[]>[] = [base, profiles.then((p) => p.fragments)];
   const patterns = options.patterns ?? [];
   if (patterns.length > 0) {
     const { default: fg } = await import('fast-glob');
@@ -194,5 +209,7 @@ export async function loadCatalogue(options: LoadCatalogueOptions = {}): Promise
       fragments.push(Promise.all(matches.map((file) => readCatalogueFragment(path.resolve(cwd, file), file))));
     }
   }
-  return buildCatalogue((await Promise.all(fragments)).flat());
+  const catalogue = buildCatalogue((await Promise.all(fragments)).flat());
+  if ((await profiles).cniChosen || options.withoutBuiltin) return catalogue;
+  return { ...catalogue, notes: [NO_CNI_WARNING, ...(catalogue.notes ?? [])] };
 }

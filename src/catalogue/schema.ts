@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { CatalogueProtocolSchema, IdSchema, OverrideSchema, PeerClassSchema, PortsSchema, RoleSchema } from '../input/schema-parts.js';
-import { isIpProtocol } from '../model.js';
+import { isIpProtocol, LOCAL_DESTINATIONS } from '../model.js';
 
 export const SourceSchema = z
   .strictObject({
@@ -31,6 +31,10 @@ export const CatalogueEntrySchema = z
       .min(1)
       .optional()
       .describe('Profiles only: the entry applies when one of these modes is chosen (calico:vxlan).'),
+    destination: z
+      .enum(LOCAL_DESTINATIONS)
+      .optional()
+      .describe('Match the destination address too: node-local-dns is the cluster file\'s nodeLocalDNS (default 169.254.20.10), an address local to every node.'),
     source: SourceSchema,
   })
   .superRefine((entry, ctx) => {
@@ -65,6 +69,10 @@ export const ProfileHeaderSchema = z
     modes: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).optional().describe('Mode name: what it means.'),
     defaultModes: z.array(z.string()).optional(),
     defaultCni: z.string().optional().describe('Distributions: the CNI they ship with, used when none is chosen.'),
+    cniOverrides: z
+      .record(IdSchema, OverrideSchema)
+      .optional()
+      .describe('Distributions: changes to CNI entries, applied when the chosen CNI has that entry (RKE2 runs flannel VXLAN on 4789).'),
     notes: z
       .array(z.strictObject({ modes: z.array(z.string()).optional(), text: z.string().min(1) }))
       .optional()

@@ -42,7 +42,7 @@ export function addProfileOptions(command: Command): Command {
   return command
     .option('--distribution <name>', 'add a distribution\'s ports: kubeadm (default), k3s, rke2')
     .option('--cni <name[:modes]>', 'add a CNI\'s ports: calico, calico:vxlan, cilium:geneve+wireguard, flannel, canal, none')
-    .option('--addon <names>', 'add add-ons\' ports: metrics-server, metallb, keepalived (comma-separated or repeated)', collectList);
+    .option('--addon <names>', 'add add-ons\' ports: metrics-server, metallb, keepalived, node-local-dns (comma-separated or repeated)', collectList);
 }
 
 export function profileFlags(flags: { distribution?: string; cni?: string; addon?: string[] }): ProfileFlags {

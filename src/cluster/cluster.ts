@@ -47,6 +47,8 @@ export interface Cluster {
   readonly kubeProxy: { readonly mode: KubeProxyMode; readonly where: string | null };
   /** The range kube-apiserver allocates NodePorts from (`--service-node-port-range`). */
   readonly nodePortRange: PortRange;
+  /** NodeLocal DNSCache's address (`nodeLocalDNS`); null: the upstream default. */
+  readonly nodeLocalDNS: Network | null;
   readonly ssh: { readonly enabled: boolean; readonly port: number };
   /** Catalogue profiles named in the file (distribution, CNI with modes, add-ons); flags take precedence. */
   readonly profiles: { readonly distribution?: string | undefined; readonly cni?: string | undefined; readonly addons?: readonly string[] | undefined } | null;
@@ -68,6 +70,7 @@ export const EMBEDDED_DEFAULT_CLUSTER: Cluster = {
   serviceExternalIPs: null,
   kubeProxy: { mode: DEFAULT_KUBE_PROXY_MODE, where: null },
   nodePortRange: DEFAULT_NODE_PORT_RANGE,
+  nodeLocalDNS: null,
   ssh: { enabled: true, port: DEFAULT_SSH_PORT },
   profiles: null,
   overrides: {},
@@ -119,6 +122,7 @@ export function buildCluster(
     serviceExternalIPs: networks(input.serviceExternalIPs, parseNetwork),
     kubeProxy: input.kubeProxy === undefined ? { mode: DEFAULT_KUBE_PROXY_MODE, where: null } : { mode: input.kubeProxy, where: `${locate(['kubeProxy'])}: kubeProxy` },
     nodePortRange: input.nodePortRange === undefined ? DEFAULT_NODE_PORT_RANGE : nodePortRange(input.nodePortRange),
+    nodeLocalDNS: input.nodeLocalDNS === undefined ? null : (networks([input.nodeLocalDNS], parseHostAddress)?.[0] ?? null),
     ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },
     profiles: input.profiles ?? null,
     overrides: input.overrides ?? {},

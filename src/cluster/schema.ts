@@ -48,6 +48,9 @@ export const ClusterSchema = z
       })
       .optional()
       .describe('kube-apiserver --service-node-port-range (default "30000-32767"): the whole range is dropped except the NodePort ports the catalogue allows.'),
+    nodeLocalDNS: HostAddressSchema.optional().describe(
+      'The address NodeLocal DNSCache listens on, on every node (default 169.254.20.10, upstream\'s; kubespray uses 169.254.25.10). Used by the node-local-dns add-on.',
+    ),
     ssh: z
       .strictObject({
         enabled: z.boolean().optional().describe('false: render no SSH rule, on purpose (console-only hosts).'),

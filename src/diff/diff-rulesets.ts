@@ -49,8 +49,14 @@ export interface DiffResult {
 function ruleKey(rule: NormalizedRule): string {
   const { match } = rule;
   const kind =
-    match.kind === 'ports' || match.kind === 'ip-protocol' ? `${match.kind}/${match.protocol}` : match.kind === 'other' ? `other/${match.text}` : match.kind;
-  return `${rule.chain}|${rule.family ?? '*'}|${rule.source ?? '*'}|${rule.verdict}|${kind}`;
+    match.kind === 'ports' || match.kind === 'ip-protocol'
+      ? `${match.kind}/${match.protocol}`
+      : match.kind === 'other'
+        ? `other/${match.text}`
+        : match.kind === 'link-local'
+          ? `link-local/${match.id}`
+          : match.kind;
+  return `${rule.chain}|${rule.family ?? '*'}|${rule.source ?? '*'}|${rule.destination ?? '*'}|${rule.verdict}|${kind}`;
 }
 
 /** Interns ICMP type names as numbers so every value set is an interval list. */

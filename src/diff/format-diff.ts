@@ -34,6 +34,8 @@ export function formatMatch(rule: NormalizedRule): string {
       return `${match.protocol} dport ${braces(match.ports.map((p) => formatPortRange(p)))}`;
     case 'ip-protocol':
       return `ip protocol ${match.protocol}${IP_PROTOCOL_NAMES.get(match.protocol) ? ` (${IP_PROTOCOL_NAMES.get(match.protocol)})` : ''}`;
+    case 'link-local':
+      return `link-local ${match.id}`;
     case 'all':
       return 'every packet:';
     case 'other':
@@ -49,7 +51,8 @@ function braces(items: readonly string[]): string {
 export function formatRule(rule: NormalizedRule): string {
   // A set's name, or an address where the backend has no sets (ufw).
   const source = rule.source === null ? '' : /[.:]/.test(rule.source) ? ` saddr ${rule.source}` : ` saddr @${rule.source}`;
-  return `${formatMatch(rule)}${source} ${rule.verdict}`;
+  const destination = rule.destination === undefined ? '' : ` daddr ${rule.destination}`;
+  return `${formatMatch(rule)}${source}${destination} ${rule.verdict}`;
 }
 
 function jsonRule(rule: NormalizedRule) {
@@ -58,6 +61,7 @@ function jsonRule(rule: NormalizedRule) {
     chain: rule.chain,
     family: rule.family,
     source: rule.source,
+    ...(rule.destination === undefined ? {} : { destination: rule.destination }),
     verdict: rule.verdict,
     match:
       match.kind === 'ports'

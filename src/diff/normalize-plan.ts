@@ -12,15 +12,30 @@ function portMatch(rule: PlanRule): RuleMatch {
   return { kind: 'ports', protocol: rule.protocol, ports: mergePortRanges(rule.ports) };
 }
 
-/** One rule per family; an address peer names that family's set. */
+/** One rule per family (only the destination's with a destination); an address peer names that family's set. */
 function acceptRules(chain: ChainName, rule: PlanRule): NormalizedRule[] {
-  return FAMILIES.map((family: Family) => ({
+  const families = rule.destination ? [rule.destination.family] : FAMILIES;
+  return families.map((family: Family) => ({
     chain,
     family,
     source: rule.peer === 'any' || rule.peer === 'self' ? null : setName(rule.peer, family),
+    ...(rule.destination ? { destination: rule.destination.address } : {}),
     match: portMatch(rule),
     verdict: 'accept' as const,
     origin: rule.id,
+  }));
+}
+
+/** The baseline's IPv6 link-local rules, after the ICMPv6 rule. */
+export function linkLocalNormalized(plan: Plan, chain: ChainName = 'input'): NormalizedRule[] {
+  return plan.baseline.linkLocal.map((rule): NormalizedRule => ({
+    chain,
+    family: 'ipv6' as const,
+    source: rule.source,
+    // MLD is ICMPv6 types from a source: compared as a set of types, like the baseline's ICMPv6 rule.
+    match: rule.match.kind === 'icmpv6' ? { kind: 'icmp' as const, types: [...rule.match.types].sort() } : { kind: 'link-local' as const, id: rule.id },
+    verdict: 'accept' as const,
+    origin: `baseline: ${rule.id}`,
   }));
 }
 
@@ -52,6 +67,7 @@ export function normalizePlan(plan: Plan, capabilities: Pick<BackendCapabilities
     ...both('input', { kind: 'invalid' }, 'drop', 'baseline'),
     { chain: 'input', family: 'ipv4', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmp].sort() }, verdict: 'accept', origin: 'baseline' },
     { chain: 'input', family: 'ipv6', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmpv6].sort() }, verdict: 'accept', origin: 'baseline' },
+    ...linkLocalNormalized(plan),
     ...rules.flatMap((rule) => acceptRules('input', rule)),
     ...networkIpProtocolRules(plan).flatMap(ipProtocolAcceptRules),
   ];

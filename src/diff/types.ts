@@ -28,6 +28,12 @@ export type RuleMatch =
   | { readonly kind: 'ports'; readonly protocol: Protocol; readonly ports: readonly PortRange[] }
   /** An IP protocol without ports, by its IANA number (4 IP-in-IP, 50 ESP, 112 VRRP); readers map names to numbers. */
   | { readonly kind: 'ip-protocol'; readonly protocol: number }
+  /**
+   * IPv6 link-local control traffic of the baseline, by its id (`mld`,
+   * `dhcpv6-client`, `vrrp`): each reader recognizes its own backend's
+   * spelling of exactly what kubewall writes (source fe80::/10).
+   */
+  | { readonly kind: 'link-local'; readonly id: string }
   /** Every packet: a catch-all at the end of a chain (nftables: an explicit final drop beside the drop policy). */
   | { readonly kind: 'all' }
   /** A rule in kubewall's table the reader could not map: it can only be reported, as a removal. */
@@ -39,6 +45,8 @@ export interface NormalizedRule {
   readonly family: Family | null;
   /** The name of the peer set the source must be in, an address or CIDR where the backend has no sets (ufw), or null for any source. */
   readonly source: string | null;
+  /** An address the destination must be (NodeLocal DNSCache's); absent for any destination. */
+  readonly destination?: string | undefined;
   readonly match: RuleMatch;
   readonly verdict: Verdict;
   /** Where it came from: the plan rule id (desired side) or the backend's own text for the rule (host side). */

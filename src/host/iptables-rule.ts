@@ -2,6 +2,7 @@ import { parseNetwork } from '../addresses.js';
 import type { ChainName, NormalizedRule, RuleMatch, Verdict } from '../diff/types.js';
 import type { Family, PortRange, Protocol } from '../model.js';
 import { mergePortRanges } from '../ports.js';
+import { LINK_LOCAL_V6 } from '../plan/types.js';
 import { hostIpProtocolNumber } from './ip-protocol-names.js';
 import { tokenizeSavedRule } from './read-iptables-save.js';
 
@@ -27,6 +28,10 @@ const ICMP_NUMBERS: Readonly<Record<Family, Readonly<Record<string, string>>>> =
     '134': 'router-advertisement',
     '135': 'neighbour-solicitation',
     '136': 'neighbour-advertisement',
+    '130': 'mld-listener-query',
+    '131': 'mld-listener-report',
+    '132': 'mld-listener-done',
+    '143': 'mld2-listener-report',
   },
 };
 /** iptables' own spellings where they differ from kubewall's (legacy builds may print names). */
@@ -41,6 +46,8 @@ export interface SavedRuleParts {
   readonly match: RuleMatch;
   /** An ipset name (`--match-set NAME src`) or an address (`-s`), or null. */
   readonly source: string | null;
+  /** An address (`-d`), or undefined for any destination. */
+  readonly destination?: string | undefined;
   readonly verdict: Verdict;
   /** The `-j` target as saved: RETURN, ACCEPT, DROP, a chain name. */
   readonly target: string | null;
@@ -79,6 +86,8 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
   let comment: string | null = null;
   let negate = false;
   let ports: PortRange[] | undefined;
+  let destination: string | undefined;
+  let sourcePort: PortRange[] | undefined;
   const icmpTypes: string[] = [];
   const setMatch = (value: RuleMatch) => (match ? false : ((match = value), true));
   for (let i = 0; i < tokens.length; i++) {
@@ -111,6 +120,17 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
       case '--source':
         if (negated || next === undefined || source !== null) return `${token} ${next ?? ''}`;
         source = canonicalSource(take()!);
+        break;
+      case '-d':
+      case '--destination':
+        if (negated || next === undefined || destination !== undefined) return `${token} ${next ?? ''}`;
+        destination = canonicalSource(take()!);
+        break;
+      case '--sport':
+      case '--source-port':
+        if (negated || next === undefined || sourcePort !== undefined) return `${token} ${next ?? ''}`;
+        sourcePort = parsePorts(take()!);
+        if (!sourcePort) return `${token} ${next}`;
         break;
       case '--match-set':
         if (negated || next === undefined || tokens[i + 2] !== 'src' || source !== null) return `--match-set ${next ?? ''}`;
@@ -160,22 +180,34 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
   }
   const verdict: Verdict | undefined = target === 'RETURN' || target === 'ACCEPT' ? 'accept' : target === 'DROP' || target === 'REJECT' ? 'drop' : undefined;
   if (!verdict) return `target ${target ?? '(none)'}`;
+  // The baseline's link-local rules (source fe80::/10) are the only ones kubewall writes with a source port or a multicast destination.
+  const linkLocal = family === 'ipv6' && source === LINK_LOCAL_V6;
+  if (sourcePort !== undefined) {
+    const dhcp = linkLocal && PROTOCOLS[protocol ?? ''] === 'udp' && formatPorts(sourcePort) === '547' && formatPorts(ports ?? []) === '546' && !match && destination === undefined;
+    if (!dhcp) return '--sport';
+    return { match: { kind: 'link-local', id: 'dhcpv6-client' }, source, verdict, target, comment };
+  }
   if (icmpTypes.length > 0) {
     const expected = family === 'ipv4' ? ['icmp', '1'] : ['ipv6-icmp', 'icmpv6', '58'];
-    if (!expected.includes(protocol ?? '') || match || ports || source !== null) return 'icmp';
+    if (!expected.includes(protocol ?? '') || match || ports || destination !== undefined || (source !== null && !linkLocal)) return 'icmp';
     return { match: { kind: 'icmp', types: icmpTypes.sort() }, source, verdict, target, comment };
   }
   if (ports) {
     const proto = PROTOCOLS[protocol ?? ''];
     if (!proto || match) return 'ports';
-    return { match: { kind: 'ports', protocol: proto, ports }, source, verdict, target, comment };
+    return { match: { kind: 'ports', protocol: proto, ports }, source, destination, verdict, target, comment };
   }
   if (protocol !== undefined) {
     // An IP protocol without ports (`-p 4`, saved as `-p ipencap`): iptables-save prints /etc/protocols' name.
     const ipProtocol = PROTOCOLS[protocol] === undefined ? hostIpProtocolNumber(protocol) : undefined;
     if (ipProtocol === undefined || match) return `-p ${protocol}`;
+    if (destination !== undefined) {
+      if (!linkLocal || ipProtocol !== 112 || destination !== 'ff02::12') return `-d ${destination}`;
+      return { match: { kind: 'link-local', id: 'vrrp' }, source, verdict, target, comment };
+    }
     return { match: { kind: 'ip-protocol', protocol: ipProtocol }, source, verdict, target, comment };
   }
+  if (destination !== undefined) return `-d ${destination}`;
   if (match && source !== null) return 'source';
   return { match: match ?? { kind: 'all' }, source, verdict, target, comment };
 }
@@ -184,7 +216,11 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
 export function normalizeSavedRule(chain: ChainName, family: Family, body: string, origin: string): NormalizedRule {
   const parts = readSavedRule(body, family);
   if (typeof parts === 'string') return { chain, family: null, source: null, match: { kind: 'other', text: `${family}: ${body}` }, verdict: /-j (DROP|REJECT)\b/.test(body) ? 'drop' : 'accept', origin };
-  return { chain, family, source: parts.source, match: parts.match, verdict: parts.verdict, origin };
+  return { chain, family, source: parts.source, ...(parts.destination === undefined ? {} : { destination: parts.destination }), match: parts.match, verdict: parts.verdict, origin };
+}
+
+function formatPorts(ports: readonly PortRange[]): string {
+  return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}:${p.to}`)).join(',');
 }
 
 /** The `-j` target of a saved rule, found without tokenizing (built-in chains can be long). */

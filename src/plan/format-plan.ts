@@ -1,6 +1,6 @@
 import { formatPortRange, formatPortRanges } from '../ports.js';
 import { sanitizeCommentLine } from '../render/header.js';
-import type { IpProtocolRule, Plan, PlanRule } from './types.js';
+import { MLD_TYPES, type IpProtocolRule, type LinkLocalMatch, type Plan, type PlanRule } from './types.js';
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
@@ -29,6 +29,17 @@ function formatKubeProxy(plan: Plan): string[] {
   return lines;
 }
 
+function describeLinkLocal(match: LinkLocalMatch): string {
+  switch (match.kind) {
+    case 'icmpv6':
+      return `icmpv6 ${match.types.map((t) => MLD_TYPES[t]).join(',')}`;
+    case 'udp':
+      return `udp ${match.sourcePort} -> ${match.port}`;
+    case 'ip-protocol':
+      return `ip proto ${match.protocol} to ${match.destination}`;
+  }
+}
+
 /** The `kubewall plan` table: each rule with its reason, then sets, baseline and warnings. */
 export function formatPlanTable(plan: Plan): string {
   const out: string[] = [];
@@ -45,7 +56,7 @@ export function formatPlanTable(plan: Plan): string {
       ...plan.rules.map((rule) => [
         formatPortRanges(rule.ports),
         rule.protocol,
-        peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' (before DNAT)' : ''),
+        peerLabel(rule) + (rule.filterBeforeDnat && rule.peer !== 'any' ? ' (before DNAT)' : '') + (rule.destination ? ` to ${rule.destination.address}` : ''),
         `${rule.entry}: ${rule.purpose}; Used by: ${rule.usedBy} ${sourceRef(rule)}`,
       ]),
       // IP protocols have no ports: the PORT column says so, PROTO names the protocol and its number.
@@ -76,6 +87,10 @@ export function formatPlanTable(plan: Plan): string {
   out.push(
     `Baseline: accept loopback (self); accept established,related; drop invalid; ICMP ${b.icmp.join(', ')}; ICMPv6 ${b.icmpv6.join(', ')}; new inbound connections no rule accepts: ${b.inputPolicy}.`,
   );
+  if (b.linkLocal.length > 0) {
+    out.push('Baseline, IPv6 link-local control traffic:');
+    out.push(...table(b.linkLocal.map((rule) => ['  ' + describeLinkLocal(rule.match), `from ${rule.source}`, `${rule.id}: ${rule.purpose} [${rule.reason}]`])));
+  }
   if (plan.warnings.length > 0) {
     out.push('');
     out.push('Warnings:');

@@ -5,6 +5,7 @@ import { KubewallError } from '../errors.js';
 import {
   ADDRESS_PEER_CLASSES,
   DEFAULT_NODE_PORT_RANGE,
+  DEFAULT_NODE_LOCAL_DNS,
   FAMILIES,
   IP_PROTOCOL_INFO,
   isAddressPeerClass,
@@ -20,8 +21,13 @@ import { VERSION } from '../version.js';
 import {
   ICMP_TYPES,
   ICMPV6_TYPES,
+  LINK_LOCAL_V6,
+  MLD_TYPES,
   PLAN_API_VERSION,
   setName,
+  type LinkLocalRule,
+  type MldType,
+  type PlanDestination,
   type IpProtocolRule,
   type KubeProxyPlan,
   type PeerSet,
@@ -115,8 +121,21 @@ function effectivePeers(peers: readonly PeerClass[]): PeerClass[] {
   return ordered.includes('nodes') ? ordered.filter((p) => p !== 'control-plane' && p !== 'etcd') : ordered;
 }
 
-function rulesForEntry(entry: CatalogueEntry): PlanRule[] {
+/** The address an entry's `destination` names, from the cluster file or the documented default. */
+function resolveDestination(entry: CatalogueEntry, cluster: Cluster): PlanDestination | undefined {
+  if (entry.destination === null) return undefined;
+  const described = cluster.nodeLocalDNS;
+  const network = described ?? (parseNetwork(DEFAULT_NODE_LOCAL_DNS) as Network);
+  return {
+    address: network.text,
+    family: network.family,
+    from: `${entry.destination} (${described ? `${cluster.locate(['nodeLocalDNS'])}: nodeLocalDNS` : 'default: upstream NodeLocal DNSCache'})`,
+  };
+}
+
+function rulesForEntry(entry: CatalogueEntry, cluster: Cluster): PlanRule[] {
   const rules: PlanRule[] = [];
+  const destination = resolveDestination(entry, cluster);
   for (const protocol of entry.protocols) {
     for (const peer of effectivePeers(entry.peers)) {
       rules.push({
@@ -128,6 +147,7 @@ function rulesForEntry(entry: CatalogueEntry): PlanRule[] {
         peer,
         action: 'accept',
         filterBeforeDnat: entry.dnatByKubeProxy,
+        ...(destination ? { destination } : {}),
         usedBy: entry.usedBy,
         source: entry.source,
         comment: ruleComment(entry.id, entry.purpose, entry.usedBy),
@@ -232,6 +252,43 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
   return sshRule(port);
 }
 
+const MLD_RULE: LinkLocalRule = {
+  id: 'mld',
+  purpose: 'MLD queries and reports, so MLD-snooping switches keep forwarding neighbour discovery',
+  source: LINK_LOCAL_V6,
+  match: { kind: 'icmpv6', types: Object.keys(MLD_TYPES) as MldType[] },
+  reason: 'RFC 4890 §4.4.1 (ICMPv6 messages that must not be dropped)',
+  comment: 'baseline: MLD from link-local (RFC 4890 4.4.1)',
+};
+
+const DHCPV6_RULE: LinkLocalRule = {
+  id: 'dhcpv6-client',
+  purpose: 'DHCPv6 server replies to the client (no conntrack entry matches the multicast Solicit)',
+  source: LINK_LOCAL_V6,
+  match: { kind: 'udp', sourcePort: 547, port: 546 },
+  reason: 'RFC 8415 §7.2 (servers send from port 547 to client port 546)',
+  comment: 'baseline: DHCPv6 replies from link-local (RFC 8415 7.2)',
+};
+
+const VRRP_RULE: LinkLocalRule = {
+  id: 'vrrp',
+  purpose: 'VRRPv3 adverts over IPv6, sent from the link-local address to ff02::12',
+  source: LINK_LOCAL_V6,
+  match: { kind: 'ip-protocol', protocol: IP_PROTOCOL_INFO.vrrp.number, destination: 'ff02::12' },
+  reason: 'RFC 5798 §5.1.2.1 (the IPv6 source is the link-local address of the interface)',
+  comment: 'baseline: VRRPv3 adverts from link-local to ff02::12 (RFC 5798 5.1.2.1)',
+};
+
+/**
+ * Link-local control traffic every IPv6 node needs, and VRRPv3 when a rule
+ * accepts VRRP: its IPv6 adverts never come from a node address, so a rule
+ * on the node sets alone would never match (split brain: every node MASTER).
+ */
+function linkLocalRules(ipProtocolRules: readonly IpProtocolRule[]): LinkLocalRule[] {
+  const vrrp = ipProtocolRules.some((rule) => rule.protocol === 'vrrp' && rule.peer !== 'self');
+  return [MLD_RULE, DHCPV6_RULE, ...(vrrp ? [VRRP_RULE] : [])];
+}
+
 /**
  * The seed's NodePort entry opens the default range; a cluster that moved the
  * range (nodePortRange) gets the moved range, unless an override set the ports.
@@ -322,7 +379,7 @@ export function planRole(input: PlanInput): Plan {
   }
   const warnings: string[] = [...(catalogue.notes ?? [])];
   const entries = entriesForRoles(catalogue, roles).map((entry) => followNodePortRange(entry, cluster));
-  const rules = entries.flatMap(rulesForEntry);
+  const rules = entries.flatMap((entry) => rulesForEntry(entry, cluster));
   const ssh = planSsh(cluster, entries, options, warnings);
   if (ssh) rules.push(ssh);
   rules.sort(compareRules);
@@ -365,6 +422,7 @@ export function planRole(input: PlanInput): Plan {
       dropInvalid: true,
       icmp: ICMP_TYPES,
       icmpv6: ICMPV6_TYPES,
+      linkLocal: linkLocalRules(ipProtocolRules),
       inputPolicy: 'drop',
     },
     ssh: { enabled: ssh !== null, port: cluster.ssh.port },

@@ -37,10 +37,23 @@ export interface PlanRule {
    * original port: backends must also filter it before DNAT (NodePorts).
    */
   readonly filterBeforeDnat: boolean;
+  /**
+   * Absent: any destination. Present: only packets to this address (local to
+   * every node, e.g. NodeLocal DNSCache's), and only in its family.
+   */
+  readonly destination?: PlanDestination | undefined;
   readonly usedBy: string;
   readonly source: EntrySource;
   /** A one-line reason for humans: entry, purpose and "Used by". Backends escape it. */
   readonly comment: string;
+}
+
+/** A destination address a rule is narrowed to. */
+export interface PlanDestination {
+  readonly address: string;
+  readonly family: Family;
+  /** What it is and where the address came from: `node-local-dns (cluster.yaml: nodeLocalDNS)`. */
+  readonly from: string;
 }
 
 /**
@@ -83,6 +96,40 @@ export const ICMPV6_TYPES = [
 export type IcmpType = (typeof ICMP_TYPES)[number];
 export type Icmpv6Type = (typeof ICMPV6_TYPES)[number];
 
+/** Where IPv6 link-local control traffic comes from (RFC 4291 §2.5.6). */
+export const LINK_LOCAL_V6 = 'fe80::/10';
+
+/** ICMPv6 MLD types by kubewall's name and number (RFC 2710, RFC 3810). */
+export const MLD_TYPES = {
+  'mld-listener-query': 130,
+  'mld-listener-report': 131,
+  'mld-listener-done': 132,
+  'mld2-listener-report': 143,
+} as const;
+export type MldType = keyof typeof MLD_TYPES;
+
+/** What a link-local baseline rule matches, besides its link-local source. */
+export type LinkLocalMatch =
+  | { readonly kind: 'icmpv6'; readonly types: readonly MldType[] }
+  | { readonly kind: 'udp'; readonly sourcePort: number; readonly port: number }
+  | { readonly kind: 'ip-protocol'; readonly protocol: number; readonly destination: string };
+
+/**
+ * IPv6 control traffic from link-local addresses that no conntrack entry
+ * covers and no node address matches; IPv6 only, source fe80::/10.
+ */
+export interface LinkLocalRule {
+  /** `mld`, `dhcpv6-client`, `vrrp`: unique in the baseline. */
+  readonly id: 'mld' | 'dhcpv6-client' | 'vrrp';
+  readonly purpose: string;
+  readonly source: typeof LINK_LOCAL_V6;
+  readonly match: LinkLocalMatch;
+  /** The standard that says it must pass. */
+  readonly reason: string;
+  /** A one-line reason for humans; backends escape it. */
+  readonly comment: string;
+}
+
 /** What every plan holds, whatever the roles: the rules that keep a host sane. */
 export interface Baseline {
   readonly acceptLoopback: true;
@@ -90,6 +137,8 @@ export interface Baseline {
   readonly dropInvalid: true;
   readonly icmp: readonly IcmpType[];
   readonly icmpv6: readonly Icmpv6Type[];
+  /** IPv6 link-local control traffic (MLD, DHCPv6 replies; VRRPv3 adverts with the keepalived add-on). */
+  readonly linkLocal: readonly LinkLocalRule[];
   /** What happens to new inbound connections no rule accepts. */
   readonly inputPolicy: 'drop';
 }

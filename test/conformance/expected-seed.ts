@@ -42,6 +42,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
     },
   },
   // Stacked etcd on the control plane, no etcd-only node: the etcd set is empty.
+  // Every example names flannel (VXLAN 8472/udp between nodes, not on etcd-only nodes).
   'examples/cluster.yaml': {
     'control-plane': {
       'tcp/22': ['admin'],
@@ -52,6 +53,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10259': [],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker'],
     },
     worker: {
       'tcp/22': ['admin'],
@@ -59,6 +61,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker'],
     },
     etcd: {
       'tcp/22': ['admin'],
@@ -76,6 +79,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10259': [],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker', 'etcd'],
     },
     worker: {
       'tcp/2222': ['admin'],
@@ -83,6 +87,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-32767': 'all',
       'udp/30000-32767': 'all',
+      'udp/8472': ['control-plane', 'worker', 'etcd'],
     },
     etcd: {
       'tcp/2222': ['admin'],
@@ -100,6 +105,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10259': [],
       'tcp/30000-30999': ['load-balancer'],
       'udp/30000-30999': ['load-balancer'],
+      'udp/8472': ['control-plane', 'worker'],
     },
     worker: {
       'tcp/22': ['admin'],
@@ -107,6 +113,7 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/10256': ['load-balancer'],
       'tcp/30000-30999': ['load-balancer'],
       'udp/30000-30999': ['load-balancer'],
+      'udp/8472': ['control-plane', 'worker'],
     },
     etcd: {
       'tcp/22': ['admin'],

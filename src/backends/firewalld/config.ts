@@ -41,6 +41,9 @@ export interface FirewalldPort {
 export interface FirewalldRichRule {
   readonly family?: Family;
   readonly sourceIpset?: string;
+  /** A literal source: only the link-local baseline writes one (fe80::/10). */
+  readonly sourceAddress?: string;
+  readonly destinationAddress?: string;
   readonly port?: FirewalldPort;
   readonly icmpType?: string;
   /** An IP protocol by number (`protocol value="112"`): firewalld takes 0-255 or an /etc/protocols name. */
@@ -80,16 +83,41 @@ function ports(rule: PlanRule): FirewalldPort[] {
 
 /** A plan rule as zone items: ports for `any`, one rich rule per family and port range for a peer class. */
 function ruleItems(plan: Plan, rule: PlanRule): FirewalldZoneItem[] {
-  if (rule.peer === 'any') return ports(rule).map((port) => ({ kind: 'port', comment: rule.comment, port }));
-  const peer = rule.peer as AddressPeerClass;
-  return (['ipv4', 'ipv6'] as const).flatMap((family) => {
+  const destination = rule.destination;
+  if (rule.peer === 'any' && !destination) return ports(rule).map((port) => ({ kind: 'port', comment: rule.comment, port }));
+  const families = destination ? [destination.family] : (['ipv4', 'ipv6'] as const);
+  return families.flatMap((family) => {
+    const to = destination ? { destinationAddress: destination.address } : {};
+    if (rule.peer === 'any') return ports(rule).map((port): FirewalldZoneItem => ({ kind: 'rule', comment: rule.comment, rule: { family, ...to, port, action: 'accept' } }));
+    const peer = rule.peer as AddressPeerClass;
     const set = plan.sets.find((s) => s.peer === peer && s.family === family);
     if (!set) throw new Error(`plan has no ${family} set for peer class ${peer} (rule ${rule.id})`);
     return ports(rule).map((port): FirewalldZoneItem => ({
       kind: 'rule',
       comment: rule.comment,
-      rule: { family, sourceIpset: ipsetName(set.name), port, action: 'accept' },
+      rule: { family, sourceIpset: ipsetName(set.name), ...to, port, action: 'accept' },
     }));
+  });
+}
+
+/**
+ * The link-local baseline as rich rules. firewalld names no MLD icmptype
+ * (firewall/core/icmp.py), so MLD is ICMPv6 from fe80::/10 as a protocol,
+ * every type: wider than MLD, but only from on-link (fe80::/10 is never
+ * routed). A rich rule takes one of port and source-port: DHCPv6 replies
+ * are port 546 from fe80::/10.
+ */
+export function linkLocalItems(plan: Plan): FirewalldZoneItem[] {
+  return plan.baseline.linkLocal.map((rule): FirewalldZoneItem => {
+    const base = { family: 'ipv6' as const, sourceAddress: rule.source, action: 'accept' as const };
+    switch (rule.match.kind) {
+      case 'icmpv6':
+        return { kind: 'rule', comment: `${rule.comment}; firewalld: every ICMPv6 type`, rule: { ...base, protocol: 58 } };
+      case 'udp':
+        return { kind: 'rule', comment: rule.comment, rule: { ...base, port: { port: String(rule.match.port), protocol: 'udp' } } };
+      case 'ip-protocol':
+        return { kind: 'rule', comment: rule.comment, rule: { ...base, destinationAddress: rule.match.destination, protocol: rule.match.protocol } };
+    }
   });
 }
 
@@ -146,6 +174,7 @@ export function buildFirewalldConfig(plan: Plan): FirewalldConfig {
     forward: true,
     items: [
       ...icmpItems(plan),
+      ...linkLocalItems(plan),
       ...networkRules(plan).flatMap((rule) => ruleItems(plan, rule)),
       ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolItems(plan, rule)),
     ],

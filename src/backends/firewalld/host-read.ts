@@ -1,6 +1,7 @@
 import { diffRulesets } from '../../diff/diff-rulesets.js';
 import { normalizePlan } from '../../diff/normalize-plan.js';
-import type { HostWarning, NormalizedRuleset } from '../../diff/types.js';
+import type { HostWarning, NormalizedRule, NormalizedRuleset } from '../../diff/types.js';
+import { LINK_LOCAL_V6 } from '../../plan/types.js';
 import { KubewallError } from '../../errors.js';
 import { isPermissionFailure, requireOutput } from '../../host/describe-failure.js';
 import { countSaveRules, gatherCommonProbes, warningsFromProbes } from '../../host/probes.js';
@@ -301,6 +302,8 @@ export const firewalldHostReader: HostReader = {
       // firewalld accepts loopback and established traffic and drops invalid packets itself, before any zone.
       rules: desired.rules
         .filter((rule) => rule.match.kind !== 'loopback' && rule.match.kind !== 'established' && rule.match.kind !== 'invalid')
+        // firewalld names no MLD icmptype: the render accepts ICMPv6 from fe80::/10 as a protocol (linkLocalItems).
+        .map((rule): NormalizedRule => (rule.source === LINK_LOCAL_V6 && rule.match.kind === 'icmp' ? { ...rule, match: { kind: 'link-local', id: 'mld' } } : rule))
         .map((rule) => (rule.source === null ? rule : { ...rule, source: ipsets.get(rule.source) ?? rule.source })),
       sets: desired.sets.map((set) => ({ ...set, name: ipsets.get(set.name) ?? set.name })),
     };

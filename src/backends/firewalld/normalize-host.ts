@@ -4,6 +4,8 @@ import { parseAddressElement } from '../../diff/intervals.js';
 import type { HostWarning, NormalizedChain, NormalizedRule, NormalizedRuleset, NormalizedSet, RuleMatch, Verdict } from '../../diff/types.js';
 import { FAMILIES, type Family, type PortRange, type Protocol } from '../../model.js';
 import { hostIpProtocolNumber } from '../../host/ip-protocol-names.js';
+import { canonicalSource } from '../../host/iptables-rule.js';
+import { LINK_LOCAL_V6 } from '../../plan/types.js';
 import { mergePortRanges, parsePortRange } from '../../ports.js';
 import { FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
 import { FirewalldParseError, type FirewalldState, type FirewalldZoneState, type RichRule } from './host-state.js';
@@ -49,6 +51,14 @@ function perFamily(family: Family | undefined, source: string | null, match: Rul
   return (family ? [family] : FAMILIES).map((f) => ({ chain: FIREWALLD_CHAIN, family: f, source, match, verdict, origin }));
 }
 
+function linkLocalId(source: string, destination: string | undefined, match: RuleMatch): string | undefined {
+  if (source !== LINK_LOCAL_V6) return undefined;
+  if (destination === undefined && match.kind === 'ip-protocol' && match.protocol === 58) return 'mld';
+  if (destination === undefined && match.kind === 'ports' && match.protocol === 'udp' && match.ports.length === 1 && match.ports[0]!.from === 546 && match.ports[0]!.to === 546) return 'dhcpv6-client';
+  if (destination === 'ff02::12' && match.kind === 'ip-protocol' && match.protocol === 112) return 'vrrp';
+  return undefined;
+}
+
 /**
  * One rich rule in the normalized form, or an `other` rule: kubewall writes
  * only `[family] [source ipset] port|protocol|icmp-type accept`; anything else
@@ -62,12 +72,18 @@ export function normalizeRichRule(rule: RichRule): NormalizedRule[] {
   if (family !== undefined && family !== 'ipv4' && family !== 'ipv6') return unmapped();
   if (priority !== undefined && priority !== '0') return unmapped();
   let source: string | null = null;
+  let sourceAddress: string | undefined;
+  let destination: string | undefined;
   let match: RuleMatch | undefined;
   let verdict: Verdict | undefined;
   for (const element of rule.elements) {
     const keys = Object.keys(element.attributes).sort().join(',');
-    if (element.name === 'source' && !element.inverted && keys === 'ipset' && source === null) {
+    if (element.name === 'source' && !element.inverted && keys === 'ipset' && source === null && sourceAddress === undefined) {
       source = element.attributes['ipset']!;
+    } else if (element.name === 'source' && !element.inverted && keys === 'address' && source === null && sourceAddress === undefined) {
+      sourceAddress = canonicalSource(element.attributes['address']!);
+    } else if (element.name === 'destination' && !element.inverted && keys === 'address' && destination === undefined) {
+      destination = canonicalSource(element.attributes['address']!);
     } else if (element.name === 'port' && keys === 'port,protocol' && match === undefined) {
       const range = portRange(element.attributes['port']!);
       const protocol = element.attributes['protocol'];
@@ -87,6 +103,16 @@ export function normalizeRichRule(rule: RichRule): NormalizedRule[] {
     }
   }
   if (!match || !verdict) return unmapped();
+  if (sourceAddress !== undefined) {
+    // Only the link-local baseline (linkLocalItems in config.ts) writes a literal source.
+    const id = linkLocalId(sourceAddress, destination, match);
+    if (family !== 'ipv6' || id === undefined) return unmapped();
+    return perFamily('ipv6', sourceAddress, { kind: 'link-local', id }, verdict, rule.text);
+  }
+  if (destination !== undefined) {
+    if (match.kind !== 'ports' || family === undefined) return unmapped();
+    return perFamily(family as Family, source, match, verdict, rule.text).map((r) => ({ ...r, destination }));
+  }
   return perFamily(family as Family | undefined, source, match, verdict, rule.text);
 }
 

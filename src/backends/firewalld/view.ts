@@ -27,6 +27,8 @@ export function formatRichRule(rule: FirewalldRichRule): string {
   const parts = ['rule'];
   if (rule.family) parts.push(`family="${rule.family}"`);
   if (rule.sourceIpset) parts.push(`source ipset="${assertFirewalldName(rule.sourceIpset, 'ipset')}"`);
+  if (rule.sourceAddress) parts.push(`source address="${assertEntry(rule.sourceAddress)}"`);
+  if (rule.destinationAddress) parts.push(`destination address="${assertEntry(rule.destinationAddress)}"`);
   if (rule.port) parts.push(`port port="${rule.port.port}" protocol="${rule.port.protocol}"`);
   if (rule.icmpType) parts.push(`icmp-type name="${rule.icmpType}"`);
   if (rule.protocol !== undefined) parts.push(`protocol value="${rule.protocol}"`);
@@ -39,6 +41,8 @@ export function formatRichRuleXml(rule: FirewalldRichRule): string {
   const family = rule.family ? ` family="${escapeXml(rule.family)}"` : '';
   const children = [
     rule.sourceIpset ? `<source ipset="${escapeXml(rule.sourceIpset)}"/>` : '',
+    rule.sourceAddress ? `<source address="${assertEntry(rule.sourceAddress)}"/>` : '',
+    rule.destinationAddress ? `<destination address="${assertEntry(rule.destinationAddress)}"/>` : '',
     rule.port ? `<port port="${escapeXml(rule.port.port)}" protocol="${escapeXml(rule.port.protocol)}"/>` : '',
     rule.icmpType ? `<icmp-type name="${escapeXml(rule.icmpType)}"/>` : '',
     rule.protocol !== undefined ? `<protocol value="${rule.protocol}"/>` : '',

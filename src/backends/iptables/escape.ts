@@ -37,3 +37,9 @@ export function assertIpsetName(name: string): string {
 export function quoteShellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Addresses reach the rules already parsed; anything but address characters must never reach the restore input. */
+export function assertIptablesAddress(text: string): string {
+  if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(text)) throw new Error(`not a safe iptables address: ${JSON.stringify(text)}`);
+  return text;
+}

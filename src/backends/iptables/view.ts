@@ -1,8 +1,8 @@
 import { KubewallError } from '../../errors.js';
 import type { Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
-import { networkIpProtocolRules, networkRules, setName, type IpProtocolRule, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
-import { assertIpsetName, assertIptablesChain, quoteIptablesComment } from './escape.js';
+import { MLD_TYPES, networkIpProtocolRules, networkRules, setName, type IpProtocolRule, type LinkLocalRule, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
+import { assertIpsetName, assertIptablesAddress, assertIptablesChain, quoteIptablesComment } from './escape.js';
 
 /** The two iptables implementations; a host uses one, and rules in the other silently do not apply. */
 export const IPTABLES_VARIANTS = ['nft', 'legacy'] as const;
@@ -123,12 +123,33 @@ function sourceMatch(rule: PlanRule | IpProtocolRule, family: Family): string {
   return ` -m set --match-set ${set} src`;
 }
 
-/** One line per port chunk: the rule for one family, ending in `target`. */
+/** `-d` as iptables-save prints it back (with the prefix length), so a diff reads the render unchanged. */
+function destinationMatch(rule: PlanRule): string {
+  if (!rule.destination) return '';
+  return ` -d ${assertIptablesAddress(rule.destination.address)}/${rule.destination.family === 'ipv4' ? 32 : 128}`;
+}
+
+/** One line per port chunk: the rule for one family, ending in `target`; a rule with a destination only in its family. */
 function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETURN' | 'DROP', comment: string, withSource = true): string[] {
+  if (rule.destination && rule.destination.family !== family) return [];
   const source = withSource ? sourceMatch(rule, family) : '';
   return portMatches(rule.protocol, rule.ports).map(
-    (ports) => `-A ${chain} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
+    (ports) => `-A ${chain}${destinationMatch(rule)} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
   );
+}
+
+/** The baseline's IPv6 link-local rules, as iptables-save prints them back; ICMPv6 types one a line. */
+function linkLocalLines(chain: string, rule: LinkLocalRule): string[] {
+  const tail = `-m comment --comment ${quoteIptablesComment(rule.comment)} -j RETURN`;
+  const source = `-s ${assertIptablesAddress(rule.source)}`;
+  switch (rule.match.kind) {
+    case 'icmpv6':
+      return rule.match.types.map((type) => `-A ${chain} ${source} -p ipv6-icmp -m icmp6 --icmpv6-type ${MLD_TYPES[type]} ${tail}`);
+    case 'udp':
+      return [`-A ${chain} ${source} -p udp -m udp --sport ${rule.match.sourcePort} --dport ${rule.match.port} ${tail}`];
+    case 'ip-protocol':
+      return [`-A ${chain} ${source} -d ${assertIptablesAddress(rule.match.destination)}/128 -p ${rule.match.protocol} ${tail}`];
+  }
 }
 
 /** `-p` by number: /etc/protocols names differ between hosts (4 is `ipencap` on Debian, `ipv4` on others). */
@@ -164,6 +185,7 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
     `-A ${chain} -m conntrack --ctstate INVALID -m comment --comment ${quoteIptablesComment('baseline: invalid packets')} -j DROP`,
     ...icmpTypes.map((type) => `-A ${chain} ${ICMP_MATCH[family](type)} -m comment --comment ${icmpComment} -j RETURN`),
     ...serviceDestinationLines(chain, plan, family),
+    ...(family === 'ipv6' ? plan.baseline.linkLocal.flatMap((rule) => linkLocalLines(chain, rule)) : []),
     ...networkRules(plan).flatMap((rule) => ruleLines(chain, rule, family, 'RETURN', rule.comment)),
     ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolLines(chain, rule, family)),
     `-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`,

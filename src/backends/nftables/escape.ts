@@ -16,3 +16,9 @@ export function assertNftIdentifier(name: string): string {
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`not a safe nftables identifier: ${JSON.stringify(name)}`);
   return name;
 }
+
+/** Addresses reach the rules already parsed; anything but address characters must never reach the script. */
+export function assertNftAddress(text: string): string {
+  if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(text)) throw new Error(`not a safe nftables address: ${JSON.stringify(text)}`);
+  return text;
+}

@@ -4,6 +4,7 @@ import { hostIpProtocolNumber } from '../../host/ip-protocol-names.js';
 import { FAMILIES, type Family, type Protocol } from '../../model.js';
 import { mergePortRanges } from '../../ports.js';
 import type { PortRange } from '../../model.js';
+import { LINK_LOCAL_V6, MLD_TYPES } from '../../plan/types.js';
 import { NFT_TABLE } from './view.js';
 
 /** nft's ICMPv6 names where they differ from kubewall's (see ICMPV6_NAMES in view.ts). */
@@ -350,8 +351,31 @@ interface RuleParts {
   match?: RuleMatch;
   family?: Family;
   source?: string;
+  /** A literal source prefix (`fe80::/10`), as only the link-local baseline writes. */
+  sourcePrefix?: string;
+  destination?: string;
+  sourcePort?: number;
   verdict?: Verdict;
   l4proto?: string;
+}
+
+const MLD_NAMES: readonly string[] = Object.keys(MLD_TYPES);
+
+/**
+ * kubewall's link-local baseline rules as `linkLocalStatement` writes them
+ * (source fe80::/10); anything else with a literal source is not kubewall's.
+ */
+function linkLocalMatch(parts: RuleParts): RuleMatch | undefined {
+  if (parts.sourcePrefix !== LINK_LOCAL_V6 || parts.family !== 'ipv6') return undefined;
+  const { match } = parts;
+  if (match?.kind === 'icmp' && parts.destination === undefined && match.types.every((t) => MLD_NAMES.includes(t))) return match;
+  if (match?.kind === 'ports' && match.protocol === 'udp' && parts.sourcePort === 547 && match.ports.length === 1 && match.ports[0]!.from === 546 && match.ports[0]!.to === 546 && parts.destination === undefined) {
+    return { kind: 'link-local', id: 'dhcpv6-client' };
+  }
+  if (match === undefined && parts.destination === 'ff02::12' && parts.l4proto !== undefined && hostIpProtocolNumber(parts.l4proto) === 112) {
+    return { kind: 'link-local', id: 'vrrp' };
+  }
+  return undefined;
 }
 
 /** Maps one match statement onto `parts`; false when kubewall never writes it. */
@@ -381,6 +405,18 @@ function readMatch(parts: RuleParts, match: JsonObject): boolean {
     if ((protocol === 'ip' || protocol === 'ip6') && field === 'saddr' && typeof right === 'string' && right.startsWith('@') && parts.source === undefined) {
       parts.source = right.slice(1);
       return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
+    }
+    if (protocol === 'ip6' && field === 'saddr' && isObject(right) && isObject(right['prefix']) && parts.sourcePrefix === undefined) {
+      parts.sourcePrefix = `${String(right['prefix']['addr'])}/${String(right['prefix']['len'])}`;
+      return setFamily(parts, 'ipv6');
+    }
+    if ((protocol === 'ip' || protocol === 'ip6') && field === 'daddr' && typeof right === 'string' && !right.startsWith('@') && parts.destination === undefined) {
+      parts.destination = right;
+      return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
+    }
+    if (protocol === 'udp' && field === 'sport' && typeof right === 'number' && parts.sourcePort === undefined) {
+      parts.sourcePort = right;
+      return true;
     }
     if ((protocol === 'tcp' || protocol === 'udp') && field === 'dport') {
       const ports = portRanges(right);
@@ -419,6 +455,13 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
     if (!known) break;
   }
   const verdict = parts.verdict;
+  if (parts.sourcePrefix !== undefined || parts.sourcePort !== undefined) {
+    const linkLocal = linkLocalMatch(parts);
+    if (!known || !linkLocal || !verdict) {
+      return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
+    }
+    return [{ chain, family: 'ipv6', source: LINK_LOCAL_V6, match: linkLocal, verdict, origin }];
+  }
   // Only a verdict (and perhaps a counter): the catch-all at the end of a chain.
   const ipProtocol = parts.match === undefined && parts.l4proto !== undefined ? hostIpProtocolNumber(parts.l4proto) : undefined;
   const match: RuleMatch | undefined =
@@ -429,12 +472,12 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
         ? { kind: 'all' }
         : undefined);
   const dependencyOk = parts.l4proto === undefined || match?.kind === 'ip-protocol' || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
-  const sourceOk = parts.source === undefined || match?.kind === 'ports' || match?.kind === 'ip-protocol';
+  const sourceOk = (parts.source === undefined || match?.kind === 'ports' || match?.kind === 'ip-protocol') && (parts.destination === undefined || match?.kind === 'ports');
   if (!known || !match || !verdict || !dependencyOk || !sourceOk) {
     return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
   }
   const families = parts.family ? [parts.family] : FAMILIES;
-  return families.map((family) => ({ chain, family, source: parts.source ?? null, match, verdict, origin }));
+  return families.map((family) => ({ chain, family, source: parts.source ?? null, ...(parts.destination === undefined ? {} : { destination: parts.destination }), match, verdict, origin }));
 }
 
 function lastVerdict(expr: Json): string | undefined {

@@ -7,10 +7,12 @@ import {
   type IcmpType,
   type Icmpv6Type,
   type IpProtocolRule,
+  type LinkLocalRule,
+  type MldType,
   type Plan,
   type PlanRule,
 } from '../../plan/types.js';
-import { assertNftIdentifier, quoteNftString } from './escape.js';
+import { assertNftAddress, assertNftIdentifier, quoteNftString } from './escape.js';
 
 export const NFT_TABLE = { family: 'inet', name: 'kubewall' } as const;
 /** After conntrack (-200), before kube-proxy's DNAT (dstnat, -100): sees NodePorts by their original port. */
@@ -70,11 +72,38 @@ function saddr(rule: PlanRule | IpProtocolRule, family: Family): string {
   return `${family === 'ipv4' ? 'ip' : 'ip6'} saddr @${setRef} `;
 }
 
-/** A rule's statements: one for `any`, one per family for an address peer. */
+function daddr(rule: PlanRule): string {
+  if (!rule.destination) return '';
+  return `${rule.destination.family === 'ipv4' ? 'ip' : 'ip6'} daddr ${assertNftAddress(rule.destination.address)} `;
+}
+
+/** A rule's statements: one for `any`, one per family for an address peer; a destination keeps only its family. */
 function acceptStatements(rule: PlanRule): string[] {
   const comment = `comment ${quoteNftString(rule.comment)}`;
-  if (rule.peer === 'any') return [`${dport(rule)} accept ${comment}`];
-  return (['ipv4', 'ipv6'] as const).map((family) => `${saddr(rule, family)}${dport(rule)} accept ${comment}`);
+  if (rule.peer === 'any') return [`${daddr(rule)}${dport(rule)} accept ${comment}`];
+  const families = rule.destination ? [rule.destination.family] : (['ipv4', 'ipv6'] as const);
+  return families.map((family) => `${saddr(rule, family)}${daddr(rule)}${dport(rule)} accept ${comment}`);
+}
+
+const NFT_MLD_NAMES: Record<MldType, string> = {
+  'mld-listener-query': 'mld-listener-query',
+  'mld-listener-report': 'mld-listener-report',
+  'mld-listener-done': 'mld-listener-done',
+  'mld2-listener-report': 'mld2-listener-report',
+};
+
+/** IPv6 link-local control traffic: `ip6 saddr` alone makes the rule IPv6-only. */
+export function linkLocalStatement(rule: LinkLocalRule): string {
+  const source = `ip6 saddr ${assertNftAddress(rule.source)}`;
+  const comment = `comment ${quoteNftString(rule.comment)}`;
+  switch (rule.match.kind) {
+    case 'icmpv6':
+      return `${source} icmpv6 type { ${rule.match.types.map((t) => NFT_MLD_NAMES[t]).join(', ')} } accept ${comment}`;
+    case 'udp':
+      return `${source} udp sport ${rule.match.sourcePort} udp dport ${rule.match.port} accept ${comment}`;
+    case 'ip-protocol':
+      return `${source} ip6 daddr ${assertNftAddress(rule.match.destination)} meta l4proto ${rule.match.protocol} accept ${comment}`;
+  }
 }
 
 /**
@@ -113,6 +142,7 @@ function inputChain(plan: Plan): NftChainView {
     `meta l4proto icmp icmp type { ${baseline.icmp.map((t) => ICMP_NAMES[t]).join(', ')} } accept comment "baseline: ICMP that IPv4 needs"`,
     `meta l4proto ipv6-icmp icmpv6 type { ${baseline.icmpv6.map((t) => ICMPV6_NAMES[t]).join(', ')} } accept comment "baseline: ICMPv6 that IPv6 needs"`,
     ...serviceDestinationStatements(plan),
+    ...baseline.linkLocal.map(linkLocalStatement),
     ...networkRules(plan).flatMap(acceptStatements),
     ...networkIpProtocolRules(plan).flatMap(ipProtocolStatements),
     // The kernel applies a new base chain's drop policy only at the end of the commit

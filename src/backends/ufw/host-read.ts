@@ -1,6 +1,7 @@
 import type { HostWarning, NormalizedRule, NormalizedRuleset, RuleMatch } from '../../diff/types.js';
 import { requireOutput } from '../../host/describe-failure.js';
 import { canonicalSource } from '../../host/iptables-rule.js';
+import { linkLocalNormalized } from '../../diff/normalize-plan.js';
 import type { CommandRunner, HostDump, HostReader, RawHostState } from '../../host/types.js';
 import { FAMILIES, type Family } from '../../model.js';
 import { mergePortRanges } from '../../ports.js';
@@ -70,8 +71,10 @@ export function normalizeUfwPlan(plan: Plan): NormalizedRuleset {
     // esp and vrrp (ufw's `proto esp`); the render refuses IP-in-IP, which ufw cannot express.
     ...networkIpProtocolRules(plan).map((rule) => ({ rule, families: rule.families, match: { kind: 'ip-protocol' as const, protocol: rule.ipProtocol } })),
   ];
-  for (const { rule, families, match } of planned) {
-    const base = { chain: 'input', match, verdict: 'accept' as const, origin: rule.id };
+  for (const { rule, families: all, match } of planned) {
+    const destination = 'destination' in rule && rule.destination ? rule.destination : undefined;
+    const families = destination ? [destination.family] : all;
+    const base = { chain: 'input', match, verdict: 'accept' as const, origin: rule.id, ...(destination ? { destination: destination.address } : {}) };
     if (rule.peer === 'any') rules.push(...families.map((family) => ({ ...base, family, source: null })));
     else if (rule.peer !== 'self') {
       for (const set of plan.sets.filter((s) => s.peer === rule.peer && families.includes(s.family))) {
@@ -80,5 +83,7 @@ export function normalizeUfwPlan(plan: Plan): NormalizedRuleset {
       }
     }
   }
+  // MLD and DHCPv6 replies are in ufw's stock before6.rules; only VRRP's link-local rule is kubewall's.
+  rules.push(...linkLocalNormalized(plan).filter((rule) => rule.match.kind === 'link-local' && rule.match.id === 'vrrp'));
   return { scope: UFW_SCOPE, present: true, chains: [{ name: 'input', policy: 'drop', details: { ufw: 'active' } }], rules, sets: [] };
 }

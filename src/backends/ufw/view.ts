@@ -72,18 +72,34 @@ interface UfwRule {
   readonly ports: string;
   /** null: from any address, both families. */
   readonly address: string | null;
+  /** The destination address; null: any of this node's. */
+  readonly to: string | null;
   readonly ids: string[];
 }
 
 function ruleKey(rule: Omit<UfwRule, 'ids'>): string {
-  return `${rule.protocol} ${rule.ports} ${rule.address ?? 'any'}`;
+  return `${rule.protocol} ${rule.ports} ${rule.address ?? 'any'} ${rule.to ?? 'any'}`;
 }
 
 function ruleLine(rule: UfwRule): string {
   const what = rule.ports === '' ? `proto ${rule.protocol}` : `port ${rule.ports}`;
-  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} ${what} from ${rule.address ?? 'any'}`);
+  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} ${what} from ${rule.address ?? 'any'}${rule.to === null ? '' : ` to ${rule.to}`}`);
   const from = rule.address === null ? '' : ` from ${rule.address}`;
-  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to any${rule.ports === '' ? '' : ` port ${rule.ports}`}`;
+  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to ${rule.to ?? 'any'}${rule.ports === '' ? '' : ` port ${rule.ports}`}`;
+}
+
+/**
+ * VRRPv3 over IPv6 (RFC 5798 §5.1.2.1) comes from the link-local address to
+ * ff02::12, which no node set matches. MLD and DHCPv6 replies need no rule
+ * here: ufw's stock before6.rules accept them from fe80::/10.
+ */
+function linkLocalGroups(plan: Plan, seen: Map<string, UfwRule>): UfwRuleGroupView[] {
+  return plan.baseline.linkLocal.flatMap((rule) => {
+    if (rule.match.kind !== 'ip-protocol') return [];
+    const created: UfwRule = { protocol: 'vrrp', ports: '', address: assertUfwAddress(rule.source), to: assertUfwAddress(rule.match.destination), ids: [`baseline-${rule.id}`] };
+    seen.set(ruleKey(created), created);
+    return [{ comment: ufwCommentText(rule.comment), lines: [ruleLine(created)] }];
+  });
 }
 
 /**
@@ -94,7 +110,7 @@ function ruleLine(rule: UfwRule): string {
  */
 /** The addresses a rule comes from: `null` is any address of both families, which ufw adds as one command. */
 function ruleAddresses(plan: Plan, rule: PlanRule | IpProtocolRule): (string | null)[] {
-  const families = 'families' in rule ? rule.families : (['ipv4', 'ipv6'] as const);
+  const families = 'families' in rule ? rule.families : rule.destination ? [rule.destination.family] : (['ipv4', 'ipv6'] as const);
   if (rule.peer === 'self') return [];
   if (rule.peer !== 'any') return peerAddresses(plan, rule.peer, families);
   if (families.length === 2) return [null];
@@ -110,7 +126,8 @@ function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], s
     const portLists = 'ports' in rule ? chunkPortRanges(rule.ports).map((chunk) => formatPortRanges(chunk, ':')) : [''];
     for (const ports of portLists) {
       for (const address of addresses) {
-        const candidate = { protocol: rule.protocol, ports, address };
+        const to = 'destination' in rule && rule.destination ? assertUfwAddress(rule.destination.address) : null;
+        const candidate = { protocol: rule.protocol, ports, address, to };
         const existing = seen.get(ruleKey(candidate));
         if (existing) {
           existing.ids.push(rule.id);
@@ -158,7 +175,7 @@ export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwVie
   const seen = new Map<string, UfwRule>();
   const sshRules = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
   const ssh = sshRules.length > 0 ? sshRules : [{ comment: 'NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', lines: [] }];
-  const rest = groupRules(plan, [...rules.filter((rule) => rule.entry !== 'ssh'), ...networkIpProtocolRules(plan)], seen);
+  const rest = [...groupRules(plan, [...rules.filter((rule) => rule.entry !== 'ssh'), ...networkIpProtocolRules(plan)], seen), ...linkLocalGroups(plan, seen)];
   const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
   return {
     header: { lines: headerLines },
