@@ -21,7 +21,7 @@ test('the shipped profiles', async () => {
   assert.equal(await availableProfiles(), {
     distribution: ['k3s', 'kubeadm', 'rke2'],
     cni: ['calico', 'canal', 'cilium', 'flannel', 'none'],
-    addon: ['keepalived', 'metallb', 'metrics-server'],
+    addon: ['keepalived', 'metallb', 'metrics-server', 'node-local-dns'],
   });
 });
 
@@ -37,10 +37,10 @@ const CNI_PORTS: Array<[string, string[]]> = [
   ['calico', ['179/tcp nodes', '5473/tcp nodes', 'ipip nodes']],
   ['calico:vxlan', ['4789/udp nodes', '5473/tcp nodes']],
   ['calico:bgp+wireguard', ['179/tcp nodes', '5473/tcp nodes', '51820-51821/udp nodes']],
-  ['cilium', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes']],
-  ['cilium:geneve+wireguard', ['6081/udp nodes', '4240/tcp nodes', '4244/tcp nodes', '51871/udp nodes']],
-  ['cilium:native', ['4240/tcp nodes', '4244/tcp nodes']],
-  ['cilium:vxlan+ipsec', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes', 'esp nodes']],
+  ['cilium', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes+pods']],
+  ['cilium:geneve+wireguard', ['6081/udp nodes', '4240/tcp nodes', '4244/tcp nodes+pods', '51871/udp nodes']],
+  ['cilium:native', ['4240/tcp nodes', '4244/tcp nodes+pods']],
+  ['cilium:vxlan+ipsec', ['8472/udp nodes', '4240/tcp nodes', '4244/tcp nodes+pods', 'esp nodes']],
   ['flannel', ['8472/udp nodes']],
   ['flannel:wireguard', ['51820-51821/udp nodes']],
   ['flannel:host-gw', []],
@@ -85,10 +85,16 @@ test('distributions bring their own ports and their default CNI', async () => {
   const rke2 = await ports({ distribution: flag('rke2', '--distribution') }, 'control-plane');
   assert.ok(rke2.includes('9345/tcp nodes'), 'RKE2 supervisor');
   assert.ok(rke2.includes('2381/tcp self'), 'etcd metrics, local');
-  assert.ok(rke2.includes('8472/udp nodes'), 'Canal VXLAN by default');
-  assert.ok(rke2.includes('10250/tcp self+control-plane+nodes'), 'kubelet from all nodes');
+  // rke2-charts rke2-canal: flannel.backendPort 4789; RKE2 requirements: UDP 4789 for Canal with VXLAN.
+  assert.ok(rke2.includes('4789/udp nodes') && !rke2.includes('8472/udp nodes'), 'Canal VXLAN on 4789 in RKE2');
+  assert.ok(rke2.includes('10250/tcp self+control-plane+nodes+pods'), 'kubelet from all nodes and the bundled metrics-server');
+  const rke2Flannel = await ports({ distribution: flag('rke2', '--distribution'), cni: flag('flannel') });
+  assert.ok(rke2Flannel.includes('4789/udp nodes') && !rke2Flannel.includes('8472/udp nodes'), 'RKE2 sets flannel VXLAN to 4789 too');
+  const rke2Calico = await ports({ distribution: flag('rke2', '--distribution'), cni: flag('calico:vxlan') });
+  assert.ok(rke2Calico.includes('4789/udp nodes'), "a CNI without the distribution's overridden entry loads unchanged");
   const k3s = await ports({ distribution: flag('k3s', '--distribution') });
-  assert.ok(k3s.includes('8472/udp nodes'), 'k3s ships flannel VXLAN');
+  assert.ok(k3s.includes('8472/udp nodes'), 'k3s ships flannel VXLAN on the kernel port');
+  assert.ok(k3s.includes('10250/tcp self+control-plane+nodes+pods'), "k3s's bundled metrics-server scrapes from a pod");
   const k3sCilium = await ports({ distribution: flag('k3s', '--distribution'), cni: flag('cilium:geneve') });
   assert.ok(k3sCilium.includes('6081/udp nodes') && !k3sCilium.includes('8472/udp nodes'), 'an explicit --cni replaces the default');
 });
@@ -96,8 +102,52 @@ test('distributions bring their own ports and their default CNI', async () => {
 test('add-ons: metrics-server lets the pod network reach the kubelet; MetalLB memberlist over TCP and UDP', async () => {
   const plan = await planFromFiles({ roles: ['worker'], profiles: { addons: ['metrics-server', 'metallb'] } });
   const rows = plan.rules.map((r) => `${formatPortRanges(r.ports)}/${r.protocol} ${r.peer}`);
-  for (const row of ['10250/tcp pods', '10250/tcp control-plane', '7946/tcp nodes', '7946/udp nodes', '7472/tcp pods']) assert.ok(rows.includes(row), row);
+  // flannel --ip-masq / Calico natOutgoing: a scrape from a pod on another node arrives from that node's address.
+  // nodes covers the control-plane peers the seed lists.
+  for (const row of ['10250/tcp pods', '10250/tcp nodes', '7946/tcp nodes', '7946/udp nodes', '7472/tcp pods', '7472/tcp nodes']) assert.ok(rows.includes(row), row);
   assert.match(plan.rules.find((r) => r.id === 'kubelet/tcp/pods')!.usedBy, /metrics-server, Prometheus/);
+});
+
+test('no CNI chosen: a loud warning in the plan (stderr and header); a CNI, none or a distribution default silence it', async () => {
+  const quiet = /no CNI chosen/;
+  assert.match((await planFromFiles({ roles: ['worker'] })).warnings.join('\n'), quiet);
+  assert.match((await planFromFiles({ roles: ['worker'], profiles: { addons: ['metallb'] } })).warnings.join('\n'), quiet);
+  for (const profiles of [{ cni: 'none' }, { cni: 'calico' }, { distribution: 'k3s' }, { distribution: 'rke2' }]) {
+    assert.not.match((await planFromFiles({ roles: ['worker'], profiles })).warnings.join('\n'), quiet, JSON.stringify(profiles));
+  }
+});
+
+test('node-local-dns: 53/tcp+udp from pods to the NodeLocal DNSCache address only, in its family; the cluster file moves it', async () => {
+  const plan = await planFromFiles({ roles: ['worker'], profiles: { cni: 'none', addons: ['node-local-dns'] } });
+  const dns = plan.rules.filter((r) => r.entry === 'node-local-dns');
+  assert.equal(dns.map((r) => `${r.id} ${r.destination?.address} ${r.destination?.family}`), ['node-local-dns/tcp/pods 169.254.20.10 ipv4', 'node-local-dns/udp/pods 169.254.20.10 ipv4']);
+  assert.match(dns[0]!.destination!.from, /default: upstream NodeLocal DNSCache/);
+  const controlPlane = await planFromFiles({ roles: ['control-plane'], profiles: { cni: 'none', addons: ['node-local-dns'] } });
+  assert.ok(controlPlane.rules.some((r) => r.entry === 'node-local-dns'), 'pods run on control-plane nodes too');
+  const { writeFile, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-nodelocal-'));
+  await writeFile(path.join(dir, 'c.yaml'), 'podCIDRs: [10.244.0.0/16]\nnodeLocalDNS: 169.254.25.10\nadminNetworks: [10.99.0.0/24]\n');
+  const kubespray = await planFromFiles({ roles: ['worker'], clusterFile: 'c.yaml', cwd: dir, profiles: { cni: 'calico', addons: ['node-local-dns'] } });
+  const moved = kubespray.rules.find((r) => r.id === 'node-local-dns/udp/pods')!;
+  assert.is(moved.destination?.address, '169.254.25.10');
+  assert.match(moved.destination!.from, /c\.yaml:2:\d+: nodeLocalDNS/);
+});
+
+test('the baseline accepts IPv6 link-local control traffic (RFC 4890, RFC 8415); VRRPv3 from link-local only with a VRRP rule (RFC 5798)', async () => {
+  const plain = await planFromFiles({ roles: ['worker'] });
+  assert.equal(plain.baseline.linkLocal.map((r) => `${r.id} ${r.source} ${JSON.stringify(r.match)}`), [
+    'mld fe80::/10 {"kind":"icmpv6","types":["mld-listener-query","mld-listener-report","mld-listener-done","mld2-listener-report"]}',
+    'dhcpv6-client fe80::/10 {"kind":"udp","sourcePort":547,"port":546}',
+  ]);
+  assert.match(plain.baseline.linkLocal[0]!.reason, /RFC 4890 §4\.4\.1/);
+  const keepalived = await planFromFiles({ roles: ['control-plane'], profiles: { addons: ['keepalived'] } });
+  const vrrp = keepalived.baseline.linkLocal.find((r) => r.id === 'vrrp')!;
+  assert.equal(vrrp.match, { kind: 'ip-protocol', protocol: 112, destination: 'ff02::12' });
+  assert.match(vrrp.reason, /RFC 5798 §5\.1\.2\.1/);
+  const worker = await planFromFiles({ roles: ['worker'], profiles: { addons: ['keepalived'] } });
+  assert.not.ok(worker.baseline.linkLocal.some((r) => r.id === 'vrrp'), 'no VRRP on nodes without the VRRP rule');
 });
 
 test('every shipped CNI, distribution and add-on combine without conflicts', async () => {
@@ -115,7 +165,7 @@ test('unknown profiles and modes name the flag and the valid choices', async () 
     [{ cni: flag('calico:vxlna') }, /^--cni: unknown mode "vxlna" for cni calico \(expected calico:ipip, calico:vxlan, calico:bgp, calico:wireguard; join modes with \+/],
     [{ cni: flag('none:vxlan') }, /cni none has no modes/],
     [{ distribution: flag('openshift', '--distribution') }, /^--distribution: unknown distribution "openshift" \(expected k3s, kubeadm, rke2\)$/],
-    [{ addons: [flag('istio', '--addon')] }, /^--addon: unknown addon "istio" \(expected keepalived, metallb, metrics-server\)$/],
+    [{ addons: [flag('istio', '--addon')] }, /^--addon: unknown addon "istio" \(expected keepalived, metallb, metrics-server, node-local-dns\)$/],
   ];
   for (const [selection, message] of cases) {
     try {
