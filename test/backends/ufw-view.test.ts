@@ -156,7 +156,7 @@ test('every golden ufw script is valid sh, starts with the header, and its comme
     assert.is(check.exitCode, 0, `${goldenCase.name}: sh -n: ${check.stderr}`);
     for (const line of script!.split('\n')) {
       if (line.startsWith('kw_allow ')) {
-        assert.match(line, /^kw_allow '[A-Za-z0-9 ._,:/+=@-]+' (proto (tcp|udp)( from [0-9a-fA-F:./]+)? to any port [0-9:,]+|proto (esp|vrrp)( from [0-9a-fA-F:./]+)? to any)$/, line);
+        assert.match(line, /^kw_allow '[A-Za-z0-9 ._,:/+=@-]+' (proto (tcp|udp)( from [0-9a-fA-F:./]+)? to (any|[0-9a-fA-F:.]+) port [0-9:,]+|proto (esp|vrrp)( from [0-9a-fA-F:./]+)? to (any|ff02::12))$/, line);
       }
     }
   }

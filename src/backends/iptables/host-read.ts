@@ -1,3 +1,4 @@
+import { LINK_LOCAL_V6 } from '../../plan/types.js';
 import { normalizePlan } from '../../diff/normalize-plan.js';
 import type { HostWarning, NormalizedChain, NormalizedRule, NormalizedRuleset } from '../../diff/types.js';
 import { KubewallError } from '../../errors.js';
@@ -93,7 +94,8 @@ export const iptablesHostReader: HostReader = {
  */
 export function normalizeIptablesPlan(plan: Parameters<typeof normalizePlan>[0], capabilities: Parameters<typeof normalizePlan>[1]): NormalizedRuleset {
   const base = normalizePlan(plan, capabilities, IPTABLES_SCOPE);
-  const rename = (rule: NormalizedRule): NormalizedRule => (rule.source === null ? rule : { ...rule, source: ipsetName({ name: rule.source }) });
+  // A literal source (the link-local baseline's fe80::/10) is written as -s, not as a set.
+  const rename = (rule: NormalizedRule): NormalizedRule => (rule.source === null || rule.source === LINK_LOCAL_V6 ? rule : { ...rule, source: ipsetName({ name: rule.source }) });
   const finalDrop: NormalizedRule[] = FAMILIES.map((family) => ({ chain: 'input', family, source: null, match: { kind: 'all' }, verdict: 'drop', origin: 'baseline: final drop' }));
   const chains: NormalizedChain[] = KUBEWALL_CHAINS.map((spec) => ({
     name: spec.name,

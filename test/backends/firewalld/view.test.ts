@@ -88,7 +88,8 @@ test('the rich-rule text and its XML element say the same thing', () => {
 
 test('script view: ports and rich rules each go to firewall-cmd in one call, quoted for sh', () => {
   const view = buildFirewalldScriptView(buildFirewalldConfig(workerPlan), ['header']);
-  assert.equal(view.itemGroups.map((g) => g.items.length), [2, 9 + networkRuleCount()]);
+  // 9 ICMP types and the link-local baseline's MLD and DHCPv6 rules.
+  assert.equal(view.itemGroups.map((g) => g.items.length), [2, 11 + networkRuleCount()]);
   assert.is(view.itemGroups[0]!.items[0]!.arg, "--add-port='30000-32767/tcp'");
   assert.is(view.zone, 'kubewall');
   assert.is(view.ipsetPattern, 'kubewall-*');

@@ -7,6 +7,7 @@ import { parseCluster } from '../../../src/cluster/load-cluster.js';
 import { assertNftIdentifier, quoteNftString } from '../../../src/backends/nftables/escape.js';
 import { buildNftablesView } from '../../../src/backends/nftables/view.js';
 import { planRole } from '../../../src/plan/plan-role.js';
+import type { Role } from '../../../src/model.js';
 
 const catalogue = await loadCatalogue();
 
@@ -80,7 +81,7 @@ test('IP protocols by number after the port rules: a set per family, or meta nfp
   const withProfiles = await loadCatalogue({ profiles: { cni: { value: 'calico:ipip', where: '--cni', code: 'USAGE' }, addons: [{ value: 'keepalived', where: '--addon', code: 'USAGE' }] } });
   const rulesOf = (overrides: Parameters<typeof applyOverrides>[1]) => {
     const plan = planRole({ catalogue: applyOverrides(withProfiles, overrides, () => 'x'), cluster: EMBEDDED_DEFAULT_CLUSTER, roles: ['control-plane'] });
-    return buildNftablesView(plan, []).chains[0]!.rules.filter((r) => r.includes('l4proto') && !r.includes('icmp')).map((r) => r.replace(/ comment .*/, ''));
+    return buildNftablesView(plan, []).chains[0]!.rules.filter((r) => r.includes('l4proto') && !r.includes('icmp') && !r.includes('fe80::')).map((r) => r.replace(/ comment .*/, ''));
   };
   assert.equal(rulesOf({}), [
     'ip saddr @nodes-v4 meta l4proto 4 accept',
@@ -91,6 +92,21 @@ test('IP protocols by number after the port rules: a set per family, or meta nfp
     'meta nfproto ipv4 meta l4proto 4 accept',
     'meta l4proto 112 accept',
   ]);
+});
+
+test('the link-local baseline follows the ICMPv6 rule: MLD and DHCPv6 replies always, VRRPv3 to ff02::12 with a VRRP rule', async () => {
+  const withKeepalived = await loadCatalogue({ profiles: { addons: [{ value: 'keepalived', where: '--addon', code: 'USAGE' }] } });
+  const lines = (roles: Role[]) => {
+    const rules = buildNftablesView(planRole({ catalogue: withKeepalived, cluster: EMBEDDED_DEFAULT_CLUSTER, roles }), []).chains[0]!.rules;
+    const icmpv6 = rules.findIndex((r) => r.includes('icmpv6 type { echo-request'));
+    return rules.slice(icmpv6 + 1).filter((r) => r.includes('fe80::/10')).map((r) => r.replace(/ comment .*/, ''));
+  };
+  assert.equal(lines(['control-plane']), [
+    'ip6 saddr fe80::/10 icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } accept',
+    'ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept',
+    'ip6 saddr fe80::/10 ip6 daddr ff02::12 meta l4proto 112 accept',
+  ]);
+  assert.equal(lines(['worker']).length, 2);
 });
 
 test.run();

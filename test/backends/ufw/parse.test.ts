@@ -72,7 +72,7 @@ test('a peer class holding 0.0.0.0/0 is a rule without a source, as ufw writes i
   ].join('\n');
   const plan = { sets: [{ name: 'everyone-v4', peer: 'everyone', family: 'ipv4', elements: ['0.0.0.0/0'] }] };
   const rule = { id: 'api/tcp/everyone', entry: 'api', protocol: 'tcp', ports: [{ from: 6443, to: 6443 }], peer: 'everyone', filterBeforeDnat: false, comment: 'x' };
-  const desired = normalizeUfwPlan({ ...(plan as object), rules: [rule], ipProtocolRules: [] } as unknown as Parameters<typeof normalizeUfwPlan>[0]);
+  const desired = normalizeUfwPlan({ ...(plan as object), rules: [rule], ipProtocolRules: [], baseline: { linkLocal: [] } } as unknown as Parameters<typeof normalizeUfwPlan>[0]);
   assert.equal(desired.rules.map((r) => [r.family, r.source]), [['ipv4', null]]);
   const host = ufwHostReader.parse(ufwHostReader.fromSaved(text, 'f')) as Awaited<ReturnType<typeof ufwHostReader.parse>>;
   assert.ok(diffRulesets(omitUnread(desired, host.unread), host.ruleset).rules.add.length === 0);
