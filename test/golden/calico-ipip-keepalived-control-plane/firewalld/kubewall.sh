@@ -201,6 +201,12 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
+# baseline: VRRPv3 adverts from link-local to ff02::12 (RFC 5798 5.1.2.1)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" destination address="ff02::12" protocol value="112" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'
 # ssh: SSH (management) (used by: Admin networks)
@@ -235,8 +241,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 24 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 24 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 27 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 27 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

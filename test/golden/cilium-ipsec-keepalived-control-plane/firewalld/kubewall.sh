@@ -137,6 +137,15 @@ fd00:30::12
 fd00:30::21
 KUBEWALL_ENTRIES
 
+# ipset kubewall-pods-v4: kubewall peer class pods (ipv4)
+fw_permanent --new-ipset=kubewall-pods-v4 --type='hash:net' --option='family=inet' >/dev/null
+fw_permanent --ipset=kubewall-pods-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
+10.244.0.0/16
+KUBEWALL_ENTRIES
+
+# ipset kubewall-pods-v6: kubewall peer class pods (ipv6)
+fw_permanent --new-ipset=kubewall-pods-v6 --type='hash:net' --option='family=inet6' >/dev/null
+
 # ipset kubewall-admin-v4: kubewall peer class admin (ipv4)
 fw_permanent --new-ipset=kubewall-admin-v4 --type='hash:net' --option='family=inet' >/dev/null
 fw_permanent --ipset=kubewall-admin-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
@@ -197,6 +206,12 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
+# baseline: VRRPv3 adverts from link-local to ff02::12 (RFC 5798 5.1.2.1)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" destination address="ff02::12" protocol value="112" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'
 # ssh: SSH (management) (used by: Admin networks)
@@ -213,10 +228,14 @@ set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-etcd-v6" 
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-nodes-v4" port port="4240" protocol="tcp" accept'
 # cilium-health: Cilium cluster health checks (used by: Cilium nodes)
 set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-nodes-v6" port port="4240" protocol="tcp" accept'
-# cilium-hubble: Hubble server (used by: Hubble Relay (on the nodes))
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-nodes-v4" port port="4244" protocol="tcp" accept'
-# cilium-hubble: Hubble server (used by: Hubble Relay (on the nodes))
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))
 set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-nodes-v6" port port="4244" protocol="tcp" accept'
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))
+set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-pods-v4" port port="4244" protocol="tcp" accept'
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))
+set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-pods-v6" port port="4244" protocol="tcp" accept'
 # cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-nodes-v4" port port="8472" protocol="udp" accept'
 # cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)
@@ -235,8 +254,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 26 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 26 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 31 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 31 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

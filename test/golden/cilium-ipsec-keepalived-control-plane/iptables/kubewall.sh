@@ -114,6 +114,19 @@ add KUBEWALL-NODES-V6-NEW fd00:30::21
 create KUBEWALL-NODES-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
 swap KUBEWALL-NODES-V6-NEW KUBEWALL-NODES-V6
 destroy KUBEWALL-NODES-V6-NEW
+# peer class pods, IPv4: 1 entry
+create KUBEWALL-PODS-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-PODS-V4-NEW
+add KUBEWALL-PODS-V4-NEW 10.244.0.0/16
+create KUBEWALL-PODS-V4 hash:net family inet hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-PODS-V4-NEW KUBEWALL-PODS-V4
+destroy KUBEWALL-PODS-V4-NEW
+# peer class pods, IPv6: empty
+create KUBEWALL-PODS-V6-NEW hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-PODS-V6-NEW
+create KUBEWALL-PODS-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-PODS-V6-NEW KUBEWALL-PODS-V6
+destroy KUBEWALL-PODS-V6-NEW
 # peer class admin, IPv4: 1 entry
 create KUBEWALL-ADMIN-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
 flush KUBEWALL-ADMIN-V4-NEW
@@ -147,7 +160,8 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V4 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V4 src -m tcp --dport 4240 -m comment --comment "cilium-health: Cilium cluster health checks (used by: Cilium nodes)" -j RETURN
--A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V4 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (on the nodes))" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V4 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-PODS-V4 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V4 src -m udp --dport 8472 -m comment --comment "cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
@@ -177,11 +191,18 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p udp -m udp --sport 547 --dport 546 -m comment --comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -d ff02::12/128 -p 112 -m comment --comment "baseline: VRRPv3 adverts from link-local to ff02::12 (RFC 5798 5.1.2.1)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V6 src -m tcp --dport 22 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V6 src -m tcp --dport 4240 -m comment --comment "cilium-health: Cilium cluster health checks (used by: Cilium nodes)" -j RETURN
--A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V6 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (on the nodes))" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-NODES-V6 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))" -j RETURN
+-A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-PODS-V6 src -m tcp --dport 4244 -m comment --comment "cilium-hubble: Hubble server (used by: Hubble Relay (a pod; from node addresses when masqueraded))" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 6443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V6 src -m udp --dport 8472 -m comment --comment "cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
@@ -221,7 +242,7 @@ ensure_jump ip6tables-nft mangle PREROUTING KUBEWALL-BEFORE-DNAT
 for set in $(ipset list -n); do
 	case $set in
 	KUBEWALL-*)
-		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
+		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-PODS-V4 KUBEWALL-PODS-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
 		*" $set "*) ;;
 		*) ipset destroy "$set" 2>/dev/null || echo "kubewall: note: $set is no longer kubewall's but something still refers to it; not destroyed" >&2 ;;
 		esac

@@ -115,13 +115,15 @@ kw_allow 'kubewall cilium-health/tcp/nodes port 4240 from 10.30.0.21' proto tcp 
 kw_allow 'kubewall cilium-health/tcp/nodes port 4240 from fd00:30::11' proto tcp from fd00:30::11 to any port 4240
 kw_allow 'kubewall cilium-health/tcp/nodes port 4240 from fd00:30::12' proto tcp from fd00:30::12 to any port 4240
 kw_allow 'kubewall cilium-health/tcp/nodes port 4240 from fd00:30::21' proto tcp from fd00:30::21 to any port 4240
-# cilium-hubble: Hubble server (used by: Hubble Relay (on the nodes))
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod_ from node addresses when masqueraded))
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from 10.30.0.11' proto tcp from 10.30.0.11 to any port 4244
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from 10.30.0.12' proto tcp from 10.30.0.12 to any port 4244
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from 10.30.0.21' proto tcp from 10.30.0.21 to any port 4244
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from fd00:30::11' proto tcp from fd00:30::11 to any port 4244
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from fd00:30::12' proto tcp from fd00:30::12 to any port 4244
 kw_allow 'kubewall cilium-hubble/tcp/nodes port 4244 from fd00:30::21' proto tcp from fd00:30::21 to any port 4244
+# cilium-hubble: Hubble server (used by: Hubble Relay (a pod_ from node addresses when masqueraded))
+kw_allow 'kubewall cilium-hubble/tcp/pods port 4244 from 10.244.0.0/16' proto tcp from 10.244.0.0/16 to any port 4244
 # kube-apiserver: Kubernetes API server (used by: All)
 kw_allow 'kubewall kube-apiserver/tcp/any port 6443 from any' proto tcp to any port 6443
 # cilium-vxlan: Cilium VXLAN overlay (used by: Cilium nodes)
@@ -149,6 +151,8 @@ kw_allow 'kubewall cilium-ipsec/esp/nodes proto esp from fd00:30::12' proto esp 
 kw_allow 'kubewall cilium-ipsec/esp/nodes proto esp from fd00:30::21' proto esp from fd00:30::21 to any
 # keepalived-vrrp: keepalived VRRP adverts for the control-plane VIP (used by: keepalived peers on a shared VIP network (not all listed) (cluster override_ catalogue: keepalived on the other control-plane nodes))
 kw_allow 'kubewall keepalived-vrrp/vrrp/any proto vrrp from any' proto vrrp to any
+# baseline: VRRPv3 adverts from link-local to ff02::12 (RFC 5798 5.1.2.1)
+kw_allow 'kubewall baseline-vrrp proto vrrp from fe80::/10 to ff02::12' proto vrrp from fe80::/10 to ff02::12
 
 # 3. kubewall-tagged rules this file no longer lists, from an earlier render.
 [ "$kw_changed" = no ] || kw_read_own

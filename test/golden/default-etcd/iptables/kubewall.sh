@@ -15,6 +15,7 @@
 # KUBEWALL-BEFORE-DNAT: mangle PREROUTING (priority -150) sees NodePorts before kube-proxy's DNAT (nat, -100); drops restricted NodePorts from other sources, only for traffic addressed to this node
 # never touches: the nat table and kube-proxy's KUBE-* chains, FORWARD (pod traffic is the CNI's), built-in chain policies, other chains and ipsets
 # persist: run this script at boot (a oneshot unit before kubelet.service), or after applying run netfilter-persistent save (iptables-persistent, ipset-persistent): it saves the whole ruleset, kube-proxy's chains too
+# warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
 # warning: the embedded default cluster does not describe peer classes control-plane, etcd, admin: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); pass --cluster FILE to narrow them
 
 # Stops at the first error. Every step replaces only what kubewall owns and
@@ -155,6 +156,11 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p udp -m udp --sport 547 --dport 546 -m comment --comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V6 src -m tcp --dport 22 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN

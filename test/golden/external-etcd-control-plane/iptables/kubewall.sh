@@ -3,7 +3,8 @@
 # backend: iptables
 # roles: control-plane
 # cluster: examples/external-etcd.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 2222/tcp from admin networks
 # defaulted peers: none
 # variant: iptables-nft (the default when no variant is given); every command names iptables-nft-restore, ip6tables-nft-restore, iptables-nft or ip6tables-nft, never the other variant
@@ -100,6 +101,30 @@ add KUBEWALL-ETCD-V6-NEW fd00:20::33
 create KUBEWALL-ETCD-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
 swap KUBEWALL-ETCD-V6-NEW KUBEWALL-ETCD-V6
 destroy KUBEWALL-ETCD-V6-NEW
+# peer class nodes, IPv4: 6 entries
+create KUBEWALL-NODES-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-NODES-V4-NEW
+add KUBEWALL-NODES-V4-NEW 10.20.0.11
+add KUBEWALL-NODES-V4-NEW 10.20.0.12
+add KUBEWALL-NODES-V4-NEW 10.20.0.21
+add KUBEWALL-NODES-V4-NEW 10.20.0.31
+add KUBEWALL-NODES-V4-NEW 10.20.0.32
+add KUBEWALL-NODES-V4-NEW 10.20.0.33
+create KUBEWALL-NODES-V4 hash:net family inet hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-NODES-V4-NEW KUBEWALL-NODES-V4
+destroy KUBEWALL-NODES-V4-NEW
+# peer class nodes, IPv6: 6 entries
+create KUBEWALL-NODES-V6-NEW hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-NODES-V6-NEW
+add KUBEWALL-NODES-V6-NEW fd00:20::11
+add KUBEWALL-NODES-V6-NEW fd00:20::12
+add KUBEWALL-NODES-V6-NEW fd00:20::21
+add KUBEWALL-NODES-V6-NEW fd00:20::31
+add KUBEWALL-NODES-V6-NEW fd00:20::32
+add KUBEWALL-NODES-V6-NEW fd00:20::33
+create KUBEWALL-NODES-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-NODES-V6-NEW KUBEWALL-NODES-V6
+destroy KUBEWALL-NODES-V6-NEW
 # peer class admin, IPv4: 1 entry
 create KUBEWALL-ADMIN-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
 flush KUBEWALL-ADMIN-V4-NEW
@@ -133,6 +158,7 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V4 src -m tcp --dport 2222 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V4 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V4 src -m udp --dport 8472 -m comment --comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
@@ -158,10 +184,16 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p udp -m udp --sport 547 --dport 546 -m comment --comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 443 -m comment --comment "kube-apiserver: Kubernetes API server (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V6 src -m tcp --dport 2222 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V6 src -m udp --dport 8472 -m comment --comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
 -A KUBEWALL-INPUT -p udp -m udp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
@@ -197,7 +229,7 @@ ensure_jump ip6tables-nft mangle PREROUTING KUBEWALL-BEFORE-DNAT
 for set in $(ipset list -n); do
 	case $set in
 	KUBEWALL-*)
-		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
+		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
 		*" $set "*) ;;
 		*) ipset destroy "$set" 2>/dev/null || echo "kubewall: note: $set is no longer kubewall's but something still refers to it; not destroyed" >&2 ;;
 		esac

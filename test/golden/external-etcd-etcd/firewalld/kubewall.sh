@@ -3,7 +3,8 @@
 # backend: firewalld
 # roles: etcd
 # cluster: examples/external-etcd.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 2222/tcp from admin networks
 # defaulted peers: none
 # apply (script): sh kubewall.sh  (replaces the permanent zone kubewall and every permanent ipset kubewall-*, then reloads firewalld)
@@ -172,6 +173,10 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="2222" protocol="tcp" accept'
 # ssh: SSH (management) (used by: Admin networks)
@@ -188,8 +193,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 15 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 15 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 17 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 17 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

@@ -3,7 +3,8 @@
 # backend: iptables
 # roles: etcd
 # cluster: examples/external-etcd.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 2222/tcp from admin networks
 # defaulted peers: none
 # variant: iptables-nft (the default when no variant is given); every command names iptables-nft-restore, ip6tables-nft-restore, iptables-nft or ip6tables-nft, never the other variant
@@ -154,6 +155,11 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p udp -m udp --sport 547 --dport 546 -m comment --comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V6 src -m tcp --dport 2222 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ETCD-V6 src -m tcp --dport 2379:2380 -m comment --comment "etcd: etcd server client API (used by: kube-apiserver, etcd)" -j RETURN

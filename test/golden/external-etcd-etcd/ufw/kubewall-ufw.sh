@@ -3,7 +3,8 @@
 # backend: ufw
 # roles: etcd
 # cluster: examples/external-etcd.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 2222/tcp from admin networks
 # defaulted peers: none
 # apply: sudo sh kubewall-ufw.sh   (preview: sudo sh kubewall-ufw.sh --dry-run, every ufw command with --dry-run)

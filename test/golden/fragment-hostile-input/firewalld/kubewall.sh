@@ -19,6 +19,7 @@
 # the script refuses to reload where that flush would hit existing iptables rules, unless KUBEWALL_ALLOW_IPTABLES_FLUSH=yes; it refuses FirewallBackend=iptables outright
 # FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is
 # never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above
+# warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
 # warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); pass --cluster FILE to narrow it
 # warning: kubelet (10250): test/golden/fragment-hostile-input/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 
@@ -192,6 +193,10 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'
 # ssh: SSH (management) (used by: Admin networks)
@@ -212,8 +217,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 17 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 17 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 19 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 19 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

@@ -19,6 +19,7 @@
 # the script refuses to reload where that flush would hit existing iptables rules, unless KUBEWALL_ALLOW_IPTABLES_FLUSH=yes; it refuses FirewallBackend=iptables outright
 # FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is
 # never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above
+# warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
 # warning: test/golden/no-ssh-console-only/inputs/cluster.yaml:9:12: ssh.enabled is false: no SSH rule; new SSH connections will be dropped
 # warning: kubelet (10250): test/golden/no-ssh-console-only/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 # warning: kube-proxy (10256): test/golden/no-ssh-console-only/inputs/cluster.yaml has no addresses for load-balancers, so only the node itself can reach it
@@ -160,6 +161,10 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
 # kubelet: Kubelet API (used by: Self, Control plane)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-control-plane-v4" port port="10250" protocol="tcp" accept'
 # kubelet: Kubelet API (used by: Self, Control plane)
@@ -172,8 +177,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 13 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 13 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 15 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 15 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

@@ -19,6 +19,7 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
+# warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
 # warning: test/golden/no-ssh-console-only/inputs/cluster.yaml:9:12: ssh.enabled is false: no SSH rule; new SSH connections will be dropped
 # warning: kubelet (10250): test/golden/no-ssh-console-only/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 # warning: kube-proxy (10256): test/golden/no-ssh-console-only/inputs/cluster.yaml has no addresses for load-balancers, so only the node itself can reach it

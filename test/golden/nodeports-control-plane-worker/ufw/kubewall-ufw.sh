@@ -3,7 +3,8 @@
 # backend: ufw
 # roles: control-plane, worker
 # cluster: examples/nodeports-from-load-balancers.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # apply: sudo sh kubewall-ufw.sh   (preview: sudo sh kubewall-ufw.sh --dry-run, every ufw command with --dry-run)
@@ -19,11 +20,9 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
-# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
-# warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/tcp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
-# warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/udp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 1)
+# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
+# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
+# warning: ufw has no address sets: one rule per peer address (largest peer set: 2)
 
 # Stop on the first failing command or unset variable; no globbing anywhere.
 set -euf
@@ -103,13 +102,18 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 22
 
-# 2. The plan's ports, from their peers (13 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (17 kubewall rules in all, SSH included).
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.30.0.11' proto tcp from 10.30.0.11 to any port 2379:2380
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from fd00:30::11' proto tcp from fd00:30::11 to any port 2379:2380
 # etcd: etcd server client API (used by: kube-apiserver, etcd) (no addresses in this peer class: nothing to open)
 # kube-apiserver: Kubernetes API server (used by: All)
 kw_allow 'kubewall kube-apiserver/tcp/any port 6443 from any' proto tcp to any port 6443
+# flannel-vxlan: flannel VXLAN (used by: flannel nodes)
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.30.0.11' proto udp from 10.30.0.11 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.30.0.12' proto udp from 10.30.0.12 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:30::11' proto udp from fd00:30::11 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:30::12' proto udp from fd00:30::12 to any port 8472
 # kubelet: Kubelet API (used by: Self, Control plane)
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.30.0.11' proto tcp from 10.30.0.11 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:30::11' proto tcp from fd00:30::11 to any port 10250
