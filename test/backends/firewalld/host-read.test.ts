@@ -91,7 +91,7 @@ test('firewall-cmd info blocks: zones (tab-indented rich rules, forward-ports), 
   const { zones, ipsets } = parseFirewallCmdInfo(runtime.text);
   assert.equal(zones.map((z) => z.name), ['block', 'dmz', 'drop', 'external', 'home', 'internal', 'kubewall', 'public', 'trusted', 'work']);
   const kubewall = zones.find((z) => z.name === 'kubewall')!;
-  assert.equal([kubewall.target, kubewall.sources, kubewall.forward, kubewall.richRules.length], ['DROP', ['0.0.0.0/0', '::/0'], true, 15]);
+  assert.equal([kubewall.target, kubewall.sources, kubewall.forward, kubewall.richRules.length], ['DROP', ['0.0.0.0/0', '::/0'], true, 19]);
   assert.equal(ipsets, []);
   const forwarded = parseFirewallCmdInfo('public\n  target: default\n  forward-ports: \n\tport=80:proto=tcp:toport=8080:toaddr=\n  rich rules: \n');
   assert.equal(forwarded.zones[0]!.forwardPorts, ['port=80:proto=tcp:toport=8080:toaddr=']);
@@ -117,8 +117,8 @@ test('XML files read like firewall-cmd output: the golden render and what firewa
 
 test('desired side: firewalld does loopback, established and invalid itself; sets carry the ipset names', () => {
   assert.not.ok(desired.rules.some((r) => ['loopback', 'established', 'invalid'].includes(r.match.kind)));
-  assert.equal(desired.sets.map((s) => s.name).sort(), ['kubewall-admin-v4', 'kubewall-admin-v6', 'kubewall-control-plane-v4', 'kubewall-control-plane-v6', 'kubewall-load-balancers-v4', 'kubewall-load-balancers-v6']);
-  assert.ok(desired.rules.every((r) => r.source === null || r.source.startsWith('kubewall-')));
+  assert.equal(desired.sets.map((s) => s.name).sort(), ['kubewall-admin-v4', 'kubewall-admin-v6', 'kubewall-control-plane-v4', 'kubewall-control-plane-v6', 'kubewall-load-balancers-v4', 'kubewall-load-balancers-v6', 'kubewall-nodes-v4', 'kubewall-nodes-v6']);
+  assert.ok(desired.rules.every((r) => r.source === null || r.source.startsWith('kubewall-') || r.source === 'fe80::/10'));
   assert.equal(desired.chains.map((c) => [c.name, c.policy, c.details['target'], c.details['sources']]), [['input', 'drop', 'DROP', '0.0.0.0/0 ::/0']]);
 });
 
@@ -126,8 +126,8 @@ test('applied, live dump and XML files alike: in sync, nothing else reported', a
   for (const name of ['example-worker-applied.txt', 'example-worker-applied.xml.txt']) {
     const { diff, warnings } = await diffFixture(name);
     assert.ok(diff.inSync, `${name}: ${JSON.stringify(lines(diff))}`);
-    assert.is(diff.rules.unchanged, 12);
-    assert.is(diff.sets.unchangedElements, 10);
+    assert.is(diff.rules.unchanged, 16);
+    assert.is(diff.sets.unchangedElements, 20);
     assert.equal(warnings, name.endsWith('.xml.txt') ? ['firewalld-permanent-only'] : [], name);
   }
 });
@@ -137,7 +137,7 @@ test('firewalld without kubewall: everything to add; its default zones are not k
   assert.is(host.ruleset.present, false);
   assert.equal([host.ruleset.rules, host.ruleset.sets, warnings], [[], [], []]);
   assert.is(diff.chains.add.length, 1);
-  assert.is(diff.sets.add.length, 6);
+  assert.is(diff.sets.add.length, 8);
   // No XML file at all (default zones live in /usr/lib/firewalld): one clear error.
   try {
     await readFixture('empty.xml.txt');

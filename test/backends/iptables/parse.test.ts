@@ -31,8 +31,8 @@ const diffFixture = (name: string, setup = WORKER) => diffText(fixture(name), na
 test('applied renders read back in sync, with and without a before-dnat chain', async () => {
   const worker = await diffFixture('example-worker-applied');
   assert.ok(worker.diff.inSync, JSON.stringify(worker.diff, null, 1));
-  assert.is(worker.diff.rules.unchanged, 20);
-  assert.is(worker.diff.sets.unchangedElements, 10);
+  assert.is(worker.diff.rules.unchanged, 24);
+  assert.is(worker.diff.sets.unchangedElements, 20);
   assert.equal(worker.warnings, []);
   const nodeports = await diffFixture('nodeports-applied', NODEPORTS);
   assert.ok(nodeports.diff.inSync, JSON.stringify(nodeports.diff, null, 1));
@@ -43,8 +43,8 @@ test('an empty host (the one-liner printed nothing): every chain, rule and set t
   const { diff, warnings } = await diffFixture('empty');
   assert.is(diff.present, false);
   assert.equal(diff.chains.add.map((c) => c.name), ['input', 'before-dnat']);
-  assert.is(diff.rules.add.length, 20);
-  assert.is(diff.sets.add.length, 6);
+  assert.is(diff.rules.add.length, 24);
+  assert.is(diff.sets.add.length, 8);
   assert.equal(warnings, []);
 });
 
@@ -52,7 +52,7 @@ test('drift made by hand: exactly the deleted rule, the appended rule and the tw
   const { diff } = await diffFixture('example-worker-drift');
   assert.not.ok(diff.inSync);
   assert.equal(diff.rules.add.map((r) => `${r.family} ${formatRule(r)}`), ['ipv4 tcp dport 10250 saddr @KUBEWALL-CONTROL-PLANE-V4 accept']);
-  assert.equal(diff.rules.remove.map((r) => `${r.family} ${formatRule(r)} (${r.origin})`), ['ipv4 tcp dport 8080 accept (ipv4 KUBEWALL-INPUT rule 13)']);
+  assert.equal(diff.rules.remove.map((r) => `${r.family} ${formatRule(r)} (${r.origin})`), ['ipv4 tcp dport 8080 accept (ipv4 KUBEWALL-INPUT rule 14)']);
   assert.equal(diff.sets.elements.map((e) => [e.set, e.add, e.remove]), [
     ['KUBEWALL-CONTROL-PLANE-V4', ['10.10.0.12'], []],
     ['KUBEWALL-LOAD-BALANCERS-V4', [], ['10.10.0.99']],

@@ -29,7 +29,7 @@ test('empty ruleset: no kubewall table, nothing else', () => {
 test('applied render reads back in sync (input chain only, and with before-dnat)', async () => {
   const worker = await diffFixture('example-worker-applied', ['worker'], 'examples/cluster.yaml');
   assert.ok(worker.diff.inSync, JSON.stringify(worker.diff, null, 1));
-  assert.is(worker.diff.rules.unchanged, 20);
+  assert.is(worker.diff.rules.unchanged, 24);
   assert.equal(worker.warnings, []);
   const nodeports = await diffFixture('nodeports-applied', ['control-plane', 'worker'], 'examples/nodeports-from-load-balancers.yaml');
   assert.ok(nodeports.diff.inSync, JSON.stringify(nodeports.diff, null, 1));

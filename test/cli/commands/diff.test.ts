@@ -27,7 +27,7 @@ test('in sync: exit 0 and says so', async () => {
   const result = await runCli([...WORKER, '--from', fixture('example-worker-applied')]);
   assert.is(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /In sync: applying would change nothing in table inet kubewall/);
-  assert.match(result.stdout, /Unchanged: 20 rules, 10 set elements/);
+  assert.match(result.stdout, /Unchanged: 24 rules, 20 set elements/);
   assert.is(result.stderr, '');
 });
 
@@ -57,8 +57,8 @@ test('--format json: the documented v1 shape', async () => {
     setsToRemove: 0,
     setElementsToAdd: 1,
     setElementsToRemove: 1,
-    rulesUnchanged: 19,
-    setElementsUnchanged: 9,
+    rulesUnchanged: 23,
+    setElementsUnchanged: 19,
   });
   assert.equal(json.rules.add[0], {
     chain: 'input',
