@@ -25,7 +25,7 @@ test('the shipped JSON Schemas are the ones the zod schemas produce (npm run sch
 
 test('the cluster JSON Schema describes what the runtime validator accepts', () => {
   const schema = JSON.parse(renderJsonSchemas()['cluster.schema.json']!) as { properties: Record<string, unknown>; additionalProperties: boolean };
-  assert.equal(Object.keys(schema.properties).sort(), ['$schema', 'adminNetworks', 'loadBalancers', 'name', 'nodes', 'overrides', 'podCIDRs', 'profiles', 'serviceCIDRs', 'serviceExternalIPs', 'kubeProxy', 'nodePortRange', 'ssh'].sort());
+  assert.equal(Object.keys(schema.properties).sort(), ['$schema', 'adminNetworks', 'loadBalancers', 'name', 'nodes', 'overrides', 'podCIDRs', 'profiles', 'serviceCIDRs', 'serviceExternalIPs', 'kubeProxy', 'nodePortRange', 'nodeLocalDNS', 'ssh'].sort());
   assert.is(schema.additionalProperties, false);
 });
 
