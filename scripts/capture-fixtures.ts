@@ -131,12 +131,20 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     ],
   },
   {
-    name: 'example-worker-policy-accept',
-    description: 'applied, then the input policy set to accept by hand',
+    name: 'example-worker-policy-drop',
+    description: 'applied, then the input policy set to drop: the ruleset kubewall rendered before its base chains took policy accept (a reload dropped new connections)',
     roles: ['worker'],
     cluster: 'examples/cluster.yaml',
     applyKubewall: true,
-    steps: [{ run: ['nft', 'add', 'chain', 'inet', 'kubewall', 'input', '{ policy accept; }'] }],
+    steps: [{ run: ['nft', 'add', 'chain', 'inet', 'kubewall', 'input', '{ policy drop; }'] }],
+  },
+  {
+    name: 'example-worker-no-final-drop',
+    description: 'applied, then the explicit final drop deleted by hand: the input chain accepts what no rule accepts',
+    roles: ['worker'],
+    cluster: 'examples/cluster.yaml',
+    applyKubewall: true,
+    steps: [{ run: ['delete-rule', 'input', 'drop comment "baseline: explicit final drop'] }],
   },
   {
     name: 'kube-proxy-coexist',

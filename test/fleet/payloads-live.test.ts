@@ -137,7 +137,7 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
         assert.not.match(again.stdout, /RUNNING HANDLER/);
 
         // Rules that fail validation never replace the installed file nor reach the kernel.
-        await writeFile(rendered, (await readFile(rendered, 'utf8')).replace('policy drop;', 'policy dorp;'));
+        await writeFile(rendered, (await readFile(rendered, 'utf8')).replace('policy accept;', 'policy acept;'));
         const broken = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
         assert.is.not(broken.exitCode, 0);
         assert.match(broken.stdout, /failed to validate/);
@@ -350,7 +350,7 @@ await describeWithNetns('the provisioning script applies in a namespace, twice, 
         assert.match(noNft.stderr, /^kubewall: nft not found: install the nftables package; nothing was changed$/m);
 
         const broken = path.join(dir, 'broken.sh');
-        await writeFile(broken, (await readFile(script, 'utf8')).replace('policy drop;', 'policy dorp;'));
+        await writeFile(broken, (await readFile(script, 'utf8')).replace('policy accept;', 'policy acept;'));
         const invalid = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [broken]);
         assert.is(invalid.exitCode, 1, invalid.stderr);
         assert.match(invalid.stderr, /kubewall: the rules do not pass nft -c -f FILE; nothing was changed/);

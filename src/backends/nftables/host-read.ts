@@ -42,13 +42,15 @@ export const nftablesHostReader = {
   },
   normalizePlan(plan, capabilities): NormalizedRuleset {
     const desired = normalizePlan(plan, capabilities, `table ${NFT_TABLE.family} ${NFT_TABLE.name}`);
-    // The render ends the input chain with an explicit drop (see view.ts: the kernel sets a new
-    // chain's drop policy only at the end of the commit), so the host has it as a rule too.
+    // The render ends the input chain with an explicit drop and gives every base chain policy
+    // accept (see view.ts: a policy drop dropped new connections while `nft -f` replaced the
+    // table), so the plan's input policy is that rule here, and a host still carrying
+    // `policy drop` (kubewall before this change) diffs as a policy change.
     const lastInput = desired.rules.map((r) => r.chain).lastIndexOf('input');
-    const finalDrop: NormalizedRule[] = FAMILIES.map((family) => ({ chain: 'input', family, source: null, match: { kind: 'all' }, verdict: 'drop', origin: 'baseline: explicit final drop' }));
+    const finalDrop: NormalizedRule[] = FAMILIES.map((family) => ({ chain: 'input', family, source: null, match: { kind: 'all' }, verdict: plan.baseline.inputPolicy, origin: 'baseline: explicit final drop' }));
     return {
       ...desired,
-      chains: desired.chains.map((chain) => ({ ...chain, details: CHAIN_DETAILS[chain.name] ?? {} })),
+      chains: desired.chains.map((chain) => ({ ...chain, policy: 'accept', details: CHAIN_DETAILS[chain.name] ?? {} })),
       rules: [...desired.rules.slice(0, lastInput + 1), ...finalDrop, ...desired.rules.slice(lastInput + 1)],
     };
   },

@@ -145,16 +145,18 @@ function inputChain(plan: Plan): NftChainView {
     ...baseline.linkLocal.map(linkLocalStatement),
     ...networkRules(plan).flatMap(acceptStatements),
     ...networkIpProtocolRules(plan).flatMap(ipProtocolStatements),
-    // The kernel applies a new base chain's drop policy only at the end of the commit
-    // (nf_tables_commit, nft_chain_commit_drop_policy), after the old table's hook is gone:
-    // replacing the table would accept for an instant. The conformance harness saw it leak.
-    `drop comment "baseline: explicit final drop, so replacing this table never accepts in between"`,
+    // The plan's input policy (always drop) is this rule, not the chain's policy: while `nft -f`
+    // replaces the table, the old and the new base chain are both hooked and one of them has no
+    // active rules; with `policy drop` that instant dropped a new SYN per reload (1 s stall),
+    // and the kernel sets a new chain's drop policy only at the end of the commit
+    // (nft_chain_commit_drop_policy) anyway. See DOMAIN.md §6 and test/conformance/reload.test.ts.
+    `${baseline.inputPolicy} comment "baseline: explicit final drop; policy accept, so a reload never drops a new connection"`,
   ];
   return {
     name: 'input',
     hook: 'input',
     priority: 'filter',
-    policy: baseline.inputPolicy,
+    policy: 'accept',
     comment: quoteNftString('kubewall: new inbound connections no rule accepts are dropped'),
     rules,
   };

@@ -38,7 +38,7 @@ test('applied render reads back in sync (input chain only, and with before-dnat)
 test('the parser reads what nft wrote: chain hooks, ICMPv6 names, prefixes, ranges', () => {
   const { ruleset } = parseNftRuleset(fixture('nodeports-applied'), 'f');
   assert.equal(ruleset.chains.map((c) => [c.name, c.policy, c.details]), [
-    ['input', 'drop', { type: 'filter', hook: 'input', priority: '0' }],
+    ['input', 'accept', { type: 'filter', hook: 'input', priority: '0' }],
     ['before-dnat', 'accept', { type: 'filter', hook: 'prerouting', priority: '-150' }],
   ]);
   const icmpv6 = ruleset.rules.find((r) => r.match.kind === 'icmp' && r.family === 'ipv6');
@@ -64,10 +64,17 @@ test('hand-made drift: exactly the deleted rule, the deleted and added elements 
   assert.equal([diff.chains.add, diff.chains.remove, diff.chains.change, diff.order], [[], [], [], []]);
 });
 
-test('a policy changed by hand is a chain change, nothing else', async () => {
-  const { diff } = await diffFixture('example-worker-policy-accept', ['worker'], 'examples/cluster.yaml');
-  assert.equal(diff.chains.change, [{ chain: 'input', property: 'policy', desired: 'drop', actual: 'accept' }]);
-  assert.equal([diff.rules.add, diff.rules.remove], [[], []]);
+test("kubewall's old ruleset (input policy drop, which dropped new connections on every reload) is a chain change, nothing else", async () => {
+  const { diff } = await diffFixture('example-worker-policy-drop', ['worker'], 'examples/cluster.yaml');
+  assert.not.ok(diff.inSync);
+  assert.equal(diff.chains.change, [{ chain: 'input', property: 'policy', desired: 'accept', actual: 'drop' }]);
+  assert.equal([diff.rules.add, diff.rules.remove, diff.order], [[], [], []]);
+});
+
+test('the explicit final drop deleted by hand (the input chain then accepts everything) is the rule to add, per family', async () => {
+  const { diff } = await diffFixture('example-worker-no-final-drop', ['worker'], 'examples/cluster.yaml');
+  assert.equal(diff.rules.add.map((r) => `${r.chain} ${r.family} ${r.match.kind} ${r.verdict}`), ['input ipv4 all drop', 'input ipv6 all drop']);
+  assert.equal([diff.chains.change, diff.rules.remove], [[], []]);
 });
 
 test("kube-proxy's tables and chains (iptables-nft and nftables mode) and a CNI table are not kubewall's and raise no warning", async () => {

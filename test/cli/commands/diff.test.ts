@@ -31,6 +31,13 @@ test('in sync: exit 0 and says so', async () => {
   assert.is(result.stderr, '');
 });
 
+test("kubewall's old input chain (policy drop) is one change: the policy, to accept; the final drop rule already matches", async () => {
+  const result = await runCli([...WORKER, '--from', fixture('example-worker-policy-drop')]);
+  assert.is(result.exitCode, 2, result.stderr);
+  assert.match(result.stdout, /Chains:\n {2}~ input: policy drop -> accept\n/);
+  assert.not.match(result.stdout, /Rules to (add|remove)/);
+});
+
 test('changes pending: exit 2 and names exactly what differs', async () => {
   const result = await runCli([...WORKER, '--from', fixture('example-worker-drift')]);
   assert.is(result.exitCode, 2, result.stderr);
