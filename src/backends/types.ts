@@ -41,18 +41,30 @@ export interface BackendContext {
   readonly warnings: readonly string[];
 }
 
+/** kubewall.service as a backend wants it; argv words, `%s` standing for the installed file. */
+export interface BootUnit {
+  /** ExecStart (and ExecReload): by default the backend's apply command. Absolute: systemd runs it without a shell. */
+  readonly start?: readonly string[];
+  /** ExecStop: what `systemctl stop kubewall` (and shutdown) runs; none: stopping leaves the rules. */
+  readonly stop?: readonly string[];
+  /** Units whose start must come first (a distribution's firewall service that loads its own file). */
+  readonly after?: readonly string[];
+}
+
 /**
  * One step that makes the rules survive a reboot, as data the fleet formats
  * (ansible, cloud-init, script) lay out without knowing the backend:
- * `line` ensures a line in a file, `link` a symlink (how `systemctl enable`
- * records a unit, so it works without a running systemd), `boot-unit`
- * installs kubewall.service running the apply command at boot, and `native`
- * says the tool keeps its own configuration.
+ * `line` ensures a line in a file, `remove-line` removes exactly one line an
+ * earlier kubewall version added (nothing else in the file changes), `link`
+ * a symlink (how `systemctl enable` records a unit, so it works without a
+ * running systemd), `boot-unit` installs kubewall.service running the apply
+ * command at boot, and `native` says the tool keeps its own configuration.
  */
 export type PersistStep =
   | { readonly kind: 'line'; readonly file: string; readonly line: string; readonly why: string }
+  | { readonly kind: 'remove-line'; readonly file: string; readonly line: string; readonly why: string }
   | { readonly kind: 'link'; readonly path: string; readonly target: string; readonly why: string }
-  | { readonly kind: 'boot-unit'; readonly why: string }
+  | ({ readonly kind: 'boot-unit'; readonly why: string } & BootUnit)
   | { readonly kind: 'native'; readonly why: string };
 
 /** How the fleet formats install, check, load and persist a backend's main file. */

@@ -36,6 +36,7 @@ export const ansibleFormat: PayloadFormat = {
       applyArgv: substituteFile(install.apply, `${ROOT}${install.path}`).map(yamlString),
       persistFiles: view.persist.files.map((file) => ({ ...file, srcYaml: yamlString(file.path.split('/').pop()!) })),
       persistLines: view.persist.lines.map((line) => ({ ...line, lineYaml: yamlString(line.line) })),
+      persistRemoveLines: view.persist.removeLines.map((line) => ({ ...line, lineYaml: yamlString(line.line) })),
       persistLinks: view.persist.links.map((link) => ({ ...link, targetYaml: yamlString(link.target) })),
       payloadYaml: yamlString(context.fleetGroups === null ? ANSIBLE_SINGLE_PAYLOAD : '{{ inventory_hostname }}'),
       hostsYaml: context.fleetGroups === null ? yamlString('all') : ansibleString(context.fleetGroups.join(':')),

@@ -33,6 +33,8 @@ export interface InstallView {
   readonly persist: {
     readonly files: readonly PersistFile[];
     readonly lines: readonly { readonly file: string; readonly dir: string; readonly line: string; readonly why: string }[];
+    /** Lines an earlier kubewall version added: removed where present, nothing else in the file changes. */
+    readonly removeLines: readonly { readonly file: string; readonly line: string; readonly why: string }[];
     readonly links: readonly { readonly path: string; readonly dir: string; readonly target: string; readonly why: string }[];
     readonly notes: readonly string[];
   };
@@ -47,6 +49,21 @@ export function shellCommand(argv: readonly string[], fileExpression: string): s
 
 export function substituteFile(argv: readonly string[], file: string): string[] {
   return argv.map((word) => (word === '%s' ? file : word));
+}
+
+/**
+ * One argv word for a unit's Exec line: systemd splits on spaces and expands
+ * `%` specifiers and `$` variables, so a word with anything else is quoted and
+ * those are doubled.
+ */
+export function systemdWord(word: string): string {
+  const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  return /^[A-Za-z0-9_@%+=:,./$-]+$/.test(escaped) ? escaped : `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** An Exec line's value: the file substituted, every word as systemd reads it. */
+export function systemdCommand(argv: readonly string[], file: string): string {
+  return substituteFile(argv, file).map(systemdWord).join(' ');
 }
 
 export function getInstall(backend: string, install: BackendInstall | undefined): BackendInstall {
@@ -64,6 +81,7 @@ export async function buildInstallView(
 ): Promise<InstallView> {
   const files: PersistFile[] = [];
   const lines: InstallView['persist']['lines'][number][] = [];
+  const removeLines: InstallView['persist']['removeLines'][number][] = [];
   const links: InstallView['persist']['links'][number][] = [];
   const notes: string[] = [];
   for (const step of install.persist) {
@@ -71,15 +89,21 @@ export async function buildInstallView(
       case 'line':
         lines.push({ file: step.file, dir: path.posix.dirname(step.file), line: step.line, why: step.why });
         break;
+      case 'remove-line':
+        removeLines.push({ file: step.file, line: step.line, why: step.why });
+        break;
       case 'link':
         links.push({ path: step.path, dir: path.posix.dirname(step.path), target: step.target, why: step.why });
         break;
       case 'boot-unit': {
         const unit = await templates.load(BOOT_UNIT.template);
+        const start = systemdCommand(step.start ?? install.apply, install.path);
         const content = unit.render({
           header: { lines: headerLines },
           backend,
-          execStart: substituteFile(install.apply, install.path).join(' '),
+          after: (step.after ?? []).join(' '),
+          execStart: start,
+          execStop: step.stop ? systemdCommand(step.stop, install.path) : '',
         });
         files.push({ path: BOOT_UNIT.path, content, mode: '0644', why: step.why });
         links.push({ path: BOOT_UNIT.link, dir: path.posix.dirname(BOOT_UNIT.link), target: BOOT_UNIT.path, why: 'enables kubewall.service (the link systemctl enable makes)' });
@@ -99,7 +123,7 @@ export async function buildInstallView(
     file: { name: main.name, path: install.path, dir: fileDir, mode: octalMode(main.mode ?? 0o644), content: main.content },
     validate: install.validate,
     apply: install.apply,
-    persist: { files, lines, links, notes },
+    persist: { files, lines, removeLines, links, notes },
     dirs,
   };
 }

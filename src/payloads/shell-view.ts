@@ -23,6 +23,7 @@ export function buildShellView(install: InstallView, fileExpression: string) {
       delimiter: heredocDelimiter('KUBEWALL_FILE_EOF', file.content),
     })),
     persistLines: install.persist.lines.map((line) => ({ ...line, fileWord: shQuote(line.file), lineWord: shQuote(line.line) })),
+    persistRemoveLines: install.persist.removeLines.map((line) => ({ ...line, fileWord: shQuote(line.file), lineWord: shQuote(line.line) })),
     persistLinks: install.persist.links.map((link) => ({ ...link, pathWord: shQuote(link.path), targetWord: shQuote(link.target) })),
   };
 }

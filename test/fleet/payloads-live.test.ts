@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,51 @@ async function probeControlPlane(node: string): Promise<void> {
   });
 }
 
+/** Debian's /etc/nftables.conf as shipped (it begins with flush ruleset), and with the include earlier kubewall versions appended. */
+const DEBIAN_CONF = '#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n}\n';
+const LEGACY_CONF = `${DEBIAN_CONF}include "/etc/nftables.d/kubewall.nft"\n`;
+/** RHEL's /etc/sysconfig/nftables.conf as shipped: only comments. */
+const RHEL_CONF = '# Uncomment the include statement here to load the default config sample\n# in /etc/nftables for nftables service.\n\n#include "/etc/nftables/main.nft"\n';
+
+/** The words of a unit's Exec line, as systemd splits them (double quotes, backslash escapes; no specifiers in ours). */
+function execWords(unit: string, key: 'ExecStart' | 'ExecStop' | 'ExecReload'): string[] {
+  const line = unit.split('\n').find((l) => l.startsWith(`${key}=`));
+  assert.ok(line, `no ${key}= in the unit:\n${unit}`);
+  return [...line!.slice(key.length + 1).matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
+}
+
+/**
+ * kubewall.service for nftables, written below `root` and enabled: it loads
+ * kubewall's file only (not nftables.service), and its ExecStop, run in the
+ * namespace, deletes table inet kubewall while kube-proxy's table survives;
+ * ExecStart then loads it again; ExecStop on no table does not fail.
+ */
+async function assertNftUnit(netns: string, root: string): Promise<void> {
+  const unit = await readFile(path.join(root, 'etc/systemd/system/kubewall.service'), 'utf8');
+  assert.is(await readlink(path.join(root, 'etc/systemd/system/multi-user.target.wants/kubewall.service')), '/etc/systemd/system/kubewall.service');
+  assert.match(unit, /^Type=oneshot$/m);
+  assert.match(unit, /^Before=.*\bkubelet\.service\b/m);
+  assert.match(unit, /^After=.*\bnftables\.service\b/m);
+  assert.equal(execWords(unit, 'ExecStart'), ['/usr/sbin/nft', '-f', '/etc/kubewall/kubewall.nft']);
+  assert.not.match(unit, /nftables\.conf|flush ruleset/);
+  const kubeProxy = 'table ip kube-proxy {\n\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\ttcp dport 30080 dnat to 10.244.1.10:8080\n\t}\n}\n';
+  await inNetns(netns, 'nft', ['-f', '-'], { input: kubeProxy });
+  const before = await kubewallTable(netns);
+  assert.ok(before, 'no table inet kubewall before ExecStop');
+  const [stop, ...stopArgs] = execWords(unit, 'ExecStop');
+  assert.is(stop, '/usr/sbin/nft');
+  await inNetns(netns, stop!, stopArgs);
+  assert.is(await kubewallTable(netns), null, 'ExecStop left table inet kubewall');
+  assert.is((await inNetns(netns, 'nft', ['list', 'ruleset'])).stdout, (await inNetns(netns, 'nft', ['list', 'table', 'ip', 'kube-proxy'])).stdout, 'ExecStop touched another table');
+  assert.match((await inNetns(netns, 'nft', ['list', 'ruleset'])).stdout, /dnat to 10\.244\.1\.10:8080/);
+  assert.is((await inNetns(netns, stop!, stopArgs, { reject: false })).exitCode, 0, 'ExecStop without a table must not fail');
+  // ExecStart (paths below root here) puts the table back, kube-proxy's untouched.
+  const [, ...startArgs] = execWords(unit, 'ExecStart');
+  await inNetns(netns, 'nft', startArgs.map((w) => (w.startsWith('/etc/') ? path.join(root, w) : w)));
+  assert.is(await kubewallTable(netns), before);
+  await inNetns(netns, 'nft', ['delete', 'table', 'ip', 'kube-proxy']);
+}
+
 /** `ok=3 changed=1 …` for localhost from the PLAY RECAP. */
 function recap(stdout: string): { ok: number; changed: number; failed: number } {
   const line = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(stdout);
@@ -97,7 +142,8 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
       const site = path.join(dir, 'site');
       await render(['-b', 'nftables', '-i', inventory, '-c', PEERS, '--format', 'ansible', '--out-dir', site]);
       const root = path.join(dir, 'root');
-      await mkdir(root);
+      await mkdir(path.join(root, 'etc'), { recursive: true });
+      await writeFile(path.join(root, 'etc/nftables.conf'), LEGACY_CONF);
       const env = {
         ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'),
         ANSIBLE_REMOTE_TEMP: path.join(dir, 'ansible-tmp'),
@@ -114,19 +160,19 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
         assert.is(check.exitCode, 0, `--check failed:\n${check.stdout}\n${check.stderr}`);
         assert.ok(recap(check.stdout).changed > 0, `--check should report changes:\n${check.stdout}`);
         assert.is(await kubewallTable(netns), null, 'check mode loaded rules');
-        assert.not.ok(existsSync(path.join(root, 'etc/nftables.d/kubewall.nft')), 'check mode wrote the rules file');
-        assert.not.ok(existsSync(path.join(root, 'etc/nftables.conf')), 'check mode wrote nftables.conf');
+        assert.not.ok(existsSync(path.join(root, 'etc/kubewall/kubewall.nft')), 'check mode wrote the rules file');
+        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), LEGACY_CONF, 'check mode changed nftables.conf');
 
         const apply = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
         assert.is(apply.exitCode, 0, `apply failed:\n${apply.stdout}\n${apply.stderr}`);
         assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
         const rendered = path.join(site, 'roles/kubewall/files/localhost/kubewall.nft');
         assert.is(await kubewallTable(netns), await expectedTable(rendered), 'the namespace holds exactly the rendered table');
-        assert.is(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), await readFile(rendered, 'utf8'));
-        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), 'include "/etc/nftables.d/kubewall.nft"\n');
-        const link = path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service');
-        assert.ok((await lstat(link)).isSymbolicLink());
-        assert.is(await readlink(link), '/lib/systemd/system/nftables.service');
+        assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall.nft'), 'utf8'), await readFile(rendered, 'utf8'));
+        // An earlier kubewall's include line is gone, nothing else of the file changed; nftables.service is not enabled.
+        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), DEBIAN_CONF);
+        assert.not.ok(existsSync(path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service')));
+        await assertNftUnit(netns, root);
 
         // A probe: etcd (control-plane peers only) and the API server (anyone) from another namespace.
         await probeControlPlane(netns);
@@ -141,7 +187,7 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
         const broken = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
         assert.is.not(broken.exitCode, 0);
         assert.match(broken.stdout, /failed to validate/);
-        assert.not.match(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), /dorp/);
+        assert.not.match(await readFile(path.join(root, 'etc/kubewall/kubewall.nft'), 'utf8'), /acept/);
       });
     });
   });
@@ -300,19 +346,25 @@ await describeWithNetns('the provisioning script applies in a namespace, twice, 
       await render(['-b', 'nftables', '-r', 'worker', '-c', 'examples/cluster.yaml', '--out', rules]);
       const root = path.join(dir, 'root');
       await mkdir(path.join(root, 'etc'), { recursive: true });
-      await writeFile(path.join(root, 'etc/nftables.conf'), '#!/usr/sbin/nft -f\nflush ruleset'); // no final newline
+      await writeFile(path.join(root, 'etc/nftables.conf'), LEGACY_CONF);
+      await mkdir(path.join(root, 'etc/sysconfig'));
+      await writeFile(path.join(root, 'etc/sysconfig/nftables.conf'), RHEL_CONF);
       await withNetns('script', async (netns) => {
         const first = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
         assert.is(first.exitCode, 0, first.stderr);
-        assert.match(first.stdout, /kubewall: loaded the nftables rules and installed .*\/etc\/nftables\.d\/kubewall\.nft/);
+        assert.match(first.stdout, /kubewall: loaded the nftables rules and installed .*\/etc\/kubewall\/kubewall\.nft/);
         const once = await kubewallTable(netns);
         assert.is(once, await expectedTable(rules));
+        const conf = await stat(path.join(root, 'etc/nftables.conf'));
         const second = await inNetnsEnv(netns, { KUBEWALL_ROOT: root }, 'sh', [script]);
         assert.is(second.exitCode, 0, second.stderr);
         assert.is(await kubewallTable(netns), once, 'a second run changed the ruleset');
-        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), '#!/usr/sbin/nft -f\nflush ruleset\ninclude "/etc/nftables.d/kubewall.nft"\n');
-        assert.is(await readFile(path.join(root, 'etc/nftables.d/kubewall.nft'), 'utf8'), await readFile(rules, 'utf8'));
-        assert.is(await readlink(path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service')), '/lib/systemd/system/nftables.service');
+        assert.is((await stat(path.join(root, 'etc/nftables.conf'))).mtimeMs, conf.mtimeMs, 'a second run rewrote nftables.conf');
+        assert.is(await readFile(path.join(root, 'etc/sysconfig/nftables.conf'), 'utf8'), RHEL_CONF, "RHEL's nftables.conf is never touched");
+        assert.is(await readFile(path.join(root, 'etc/nftables.conf'), 'utf8'), DEBIAN_CONF, 'only the old include line is removed');
+        assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall.nft'), 'utf8'), await readFile(rules, 'utf8'));
+        assert.not.ok(existsSync(path.join(root, 'etc/systemd/system/sysinit.target.wants/nftables.service')));
+        await assertNftUnit(netns, root);
         const leftovers = (await execa('find', [root, '-name', '*.??????'])).stdout;
         assert.is(leftovers, '', 'temporary files left behind');
       });

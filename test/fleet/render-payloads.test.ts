@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { BACKEND_NAMES } from '../../src/backends/registry.js';
 import { renderPayloads } from '../../src/fleet/render-payloads.js';
 import { PAYLOAD_FORMAT_NAMES } from '../../src/payloads/formats.js';
+import { systemdWord } from '../../src/payloads/install-view.js';
 import { heredocDelimiter, shQuote, yamlScalar } from '../../src/payloads/quote.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -42,6 +43,45 @@ test('shQuote and heredoc delimiters', () => {
   assert.is(shQuote('include "/x"'), `'include "/x"'`);
   assert.is(shQuote("it's"), `'it'\\''s'`);
   assert.is(heredocDelimiter('EOF', 'a\nEOF\nEOF_2\n'), 'EOF_3');
+});
+
+test('systemd Exec words: plain words as they are; spaces, quotes, % and $ quoted or doubled as systemd reads them', () => {
+  assert.is(systemdWord('/usr/sbin/nft'), '/usr/sbin/nft');
+  assert.is(systemdWord('table inet kubewall; delete table inet kubewall'), '"table inet kubewall; delete table inet kubewall"');
+  assert.is(systemdWord('a"b\\c'), '"a\\"b\\\\c"');
+  assert.is(systemdWord('50%'), '50%%');
+  assert.is(systemdWord('$HOME x'), '"$$HOME x"');
+});
+
+test('nftables persistence: kubewall.service (oneshot, before kubelet, after nftables.service, stop deletes table inet kubewall only) in every format; nftables.conf is never added to, only the old include line removed', async () => {
+  // cloud-init indents the unit inside the YAML block: compare it dedented.
+  const unitFile = (text: string) => (/\[Unit\][^]*?WantedBy=multi-user\.target/.exec(text)?.[0] ?? '').replace(/^[ \t]+/gm, '');
+  for (const format of ['script', 'cloud-init', 'ansible'] as const) {
+    const output = await renderPayloads({ ...base, backend: 'nftables', format, roles: ['worker'] });
+    const all = output.files.map((f) => f.content).join('\n');
+    const unit = unitFile(all);
+    assert.match(unit, /^Type=oneshot$/m, format);
+    assert.match(unit, /^After=local-fs\.target nftables\.service$/m, format);
+    assert.match(unit, /^Before=network-pre\.target kubelet\.service shutdown\.target$/m, format);
+    assert.match(unit, /^ExecStart=\/usr\/sbin\/nft -f \/etc\/kubewall\/kubewall\.nft$/m, format);
+    assert.match(unit, /^ExecReload=\/usr\/sbin\/nft -f \/etc\/kubewall\/kubewall\.nft$/m, format);
+    assert.match(unit, /^ExecStop=\/usr\/sbin\/nft "table inet kubewall; delete table inet kubewall"$/m, format);
+    const commands = all.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    assert.not.match(commands, /flush ruleset|sysinit\.target\.wants\/nftables\.service|\/etc\/sysconfig\/nftables\.conf/, format);
+    // The only mention of nftables.conf: removing the line earlier versions added.
+    const mentions = all.split('\n').filter((l) => l.includes('/etc/nftables.conf') && !l.trimStart().startsWith('#'));
+    assert.ok(mentions.length > 0, format);
+    for (const line of mentions) assert.match(line, /remove_line "\$root"\/etc\/nftables\.conf 'include "\/etc\/nftables\.d\/kubewall\.nft"'|path: "\{\{ kubewall_root \}\}\/etc\/nftables\.conf"|no longer a line in \/etc\/nftables\.conf/, `${format}: ${line}`);
+    if (format === 'ansible') assert.match(all, /line: "include \\"\/etc\/nftables\.d\/kubewall\.nft\\""\n {4}state: absent/);
+  }
+});
+
+test('the iptables boot unit stays as it was: runs the script, no ExecStop (stopping leaves the rules)', async () => {
+  const output = await renderPayloads({ ...base, backend: 'iptables', format: 'script', roles: ['worker'] });
+  const [script] = output.files;
+  assert.match(script!.content, /^ExecStart=\/bin\/sh \/etc\/kubewall\/kubewall-iptables\.sh$/m);
+  assert.not.match(script!.content, /^ExecStop=/m);
+  assert.not.match(script!.content, /remove_line "/);
 });
 
 test('a fleet renders one plan per role combination and a file for every host; hosts with one plan share its content', async () => {

@@ -6,6 +6,8 @@ import { KubewallError } from '../../src/errors.js';
 import { planFromFiles } from '../../src/load-plan.js';
 import type { Role } from '../../src/model.js';
 import { formatPlanJson, formatPlanTable } from '../../src/plan/format-plan.js';
+import { renderPayloads } from '../../src/fleet/render-payloads.js';
+import { PAYLOAD_FORMAT_NAMES } from '../../src/payloads/formats.js';
 import { renderPlan } from '../../src/render/render-plan.js';
 import { GOLDEN_DIR, REPO_ROOT } from './paths.js';
 
@@ -23,6 +25,8 @@ export interface GoldenCase {
    * their golden file is `<backend>/refused.txt`, the error they give.
    */
   readonly refusedBy?: readonly string[];
+  /** Also the fleet payloads (`--format script`, `cloud-init`, `ansible`) of every backend, under `<backend>/payloads/<format>/`. */
+  readonly payloads?: boolean;
 }
 
 /** Whether a case renders with this backend (the check tests run only those). */
@@ -74,6 +78,19 @@ export async function renderGoldenCase(goldenCase: GoldenCase): Promise<Map<stri
     }
     const result = await renderPlan(plan, backend);
     for (const file of result.files) outputs.set(`${backend}/${file.name}`, file.content);
+    if (!goldenCase.payloads) continue;
+    for (const format of PAYLOAD_FORMAT_NAMES.filter((name) => name !== 'files')) {
+      const payload = await renderPayloads({
+        backend,
+        format,
+        roles: goldenCase.roles,
+        clusterFile: goldenCase.cluster,
+        cataloguePatterns: goldenCase.catalogue,
+        allowLockout: goldenCase.allowLockout,
+        cwd: REPO_ROOT,
+      });
+      for (const file of payload.files) outputs.set(`${backend}/payloads/${format}/${file.name}`, file.content);
+    }
   }
   return outputs;
 }

@@ -1,11 +1,19 @@
 import type { BackendInstall } from '../types.js';
+import { NFT_TABLE } from './view.js';
 
-export const NFT_INSTALL_PATH = '/etc/nftables.d/kubewall.nft';
+export const NFT_INSTALL_PATH = '/etc/kubewall/kubewall.nft';
+/** Where kubewall before kubewall.service installed the file, and the include line it added to nftables.conf. */
+export const NFT_LEGACY_INCLUDE = { file: '/etc/nftables.conf', line: 'include "/etc/nftables.d/kubewall.nft"' } as const;
+const NFT = '/usr/sbin/nft';
+const TABLE = `${NFT_TABLE.family} ${NFT_TABLE.name}`;
 
 /**
- * Installed under /etc/nftables.d and included from /etc/nftables.conf,
- * which Debian's nftables.service loads at boot; `nft -f` replaces only
- * table inet kubewall, in one transaction.
+ * Loaded at boot by kubewall.service, never through the distribution's
+ * nftables.service: Debian's /etc/nftables.conf begins with `flush ruleset`
+ * and its unit stops with `nft flush ruleset` (a restart wipes kube-proxy's
+ * and the CNI's tables), and RHEL's unit reads /etc/sysconfig/nftables.conf
+ * (an include in /etc/nftables.conf is never loaded there). kubewall.service
+ * stops by deleting its own table only.
  */
 export function nftablesInstall(): BackendInstall {
   return {
@@ -15,12 +23,19 @@ export function nftablesInstall(): BackendInstall {
     validate: ['nft', '-c', '-f', '%s'],
     apply: ['nft', '-f', '%s'],
     persist: [
-      { kind: 'line', file: '/etc/nftables.conf', line: `include "${NFT_INSTALL_PATH}"`, why: "nftables.service loads /etc/nftables.conf at boot; the include adds kubewall's table to it" },
       {
-        kind: 'link',
-        path: '/etc/systemd/system/sysinit.target.wants/nftables.service',
-        target: '/lib/systemd/system/nftables.service',
-        why: 'enables nftables.service (the link systemctl enable makes, so it also works where systemd is not running)',
+        kind: 'boot-unit',
+        why: `kubewall.service loads ${NFT_INSTALL_PATH} at boot, before kubelet, and its stop deletes table ${TABLE} only (never nftables.service: its configuration flushes the whole ruleset)`,
+        start: [NFT, '-f', '%s'],
+        // Declaring the table first makes the delete a no-op where there is none: stopping never fails.
+        stop: [NFT, `table ${TABLE}; delete table ${TABLE}`],
+        after: ['nftables.service'],
+      },
+      {
+        kind: 'remove-line',
+        file: NFT_LEGACY_INCLUDE.file,
+        line: NFT_LEGACY_INCLUDE.line,
+        why: `earlier kubewall versions added this include to ${NFT_LEGACY_INCLUDE.file}, which begins with flush ruleset: that line alone is removed, where present`,
       },
     ],
   };
