@@ -191,7 +191,10 @@ export async function takeSnapshot(backend: ApplyBackend, runner: WriteRunner, v
  */
 export async function restoreSnapshot(snapshot: HostSnapshot, runner: WriteRunner): Promise<void> {
   if (snapshot.backend === 'nftables') {
-    await output(runner, 'nft', ['-f', '-'], nftablesRestoreScript(snapshot));
+    const now = await runner.run('nft', ['list', 'table', ...NFTABLES_OWNED_TABLE.split(' ')]);
+    const current = now.status === 'exited' ? nftablesSnapshotFrom(now.exitCode, now.stdout, now.stderr) : { error: describeOutcome('nft list table', now) };
+    if ('error' in current) throw new KubewallError('APPLY', `nft list table ${NFTABLES_OWNED_TABLE} failed: ${current.error}`);
+    await output(runner, 'nft', ['-f', '-'], nftablesRestoreScript(snapshot, current.table));
     return;
   }
   if (snapshot.backend === 'ufw') {

@@ -17,12 +17,32 @@ export function nftablesSnapshotFrom(exitCode: number, stdout: string, stderr: s
   return { error: stderr.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? `exit code ${exitCode}` };
 }
 
+/** The named objects of a table as `nft list table` prints them (one tab deep): `set x`, `chain input`, ... */
+export function nftTableObjects(listing: string): string[] {
+  return [...listing.matchAll(/^\t(set|map|chain|flowtable) (\S+) \{$/gm)].map((match) => `${match[1]} ${match[2]}`);
+}
+
 /**
- * Pure: one nft transaction that puts kubewall's table back as saved. The
- * `table` line makes the `delete` valid whether or not the table exists now;
- * other tables are never named.
+ * Pure: one nft transaction that puts kubewall's table back as saved, given
+ * the table as it is now (`current`, null when there is none). Like the
+ * render it never deletes and re-creates what both have: a re-created set is
+ * empty to lookups until the end of the commit, and a re-created base chain
+ * is hooked before its rules, so new connections were dropped during the
+ * restore. It empties the table and the sets both have, deletes what only
+ * the current table has, then loads the saved text. Other tables are never
+ * named. The `table` line makes a delete valid whether or not the table exists.
  */
-export function nftablesRestoreScript(snapshot: NftablesSnapshot): string {
+export function nftablesRestoreScript(snapshot: NftablesSnapshot, current: string | null = null): string {
   const reset = `table ${NFTABLES_OWNED_TABLE}\ndelete table ${NFTABLES_OWNED_TABLE}\n`;
-  return snapshot.table === null ? reset : `${reset}${snapshot.table.endsWith('\n') ? snapshot.table : `${snapshot.table}\n`}`;
+  if (snapshot.table === null) return reset;
+  const saved = snapshot.table.endsWith('\n') ? snapshot.table : `${snapshot.table}\n`;
+  if (current === null) return `${reset}${saved}`;
+  const keep = new Set(nftTableObjects(saved));
+  const lines = [`flush table ${NFTABLES_OWNED_TABLE}`];
+  for (const object of nftTableObjects(current)) {
+    const [kind, name] = object.split(' ') as [string, string];
+    if (!keep.has(object)) lines.push(`delete ${kind} ${NFTABLES_OWNED_TABLE} ${name}`);
+    else if (kind === 'set' || kind === 'map') lines.push(`flush ${kind} ${NFTABLES_OWNED_TABLE} ${name}`);
+  }
+  return `${lines.join('\n')}\n${saved}`;
 }

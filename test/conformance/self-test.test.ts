@@ -55,7 +55,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     title: 'NodePort filter before DNAT removed',
-    adapter: mutated('no-before-dnat', (t) => replaceOrThrow(t, /type filter hook prerouting priority -150/, 'type filter hook input priority 10')),
+    adapter: mutated('no-before-dnat', (t) => replaceOrThrow(t, /type filter hook prerouting priority -150/g, 'type filter hook input priority 10')),
     cluster: 'examples/nodeports-from-load-balancers.yaml',
     roles: ['worker'],
     fails: 'nodeport-dnat',

@@ -566,7 +566,7 @@ export function parseNftItems(text: string, selection: { readonly items: readonl
       const type = body['type'];
       const family: Family | undefined = type === 'ipv4_addr' ? 'ipv4' : type === 'ipv6_addr' ? 'ipv6' : undefined;
       if (item.kind === 'map' || !family) {
-        warnings.push({ code: 'foreign-object', message: `${item.kind} ${String(body['name'])} (type ${JSON.stringify(type)}) in table ${NFT_TABLE.family} ${NFT_TABLE.name} is not kubewall's; applying removes it` });
+        warnings.push({ code: 'foreign-object', message: `${item.kind} ${String(body['name'])} (type ${JSON.stringify(type)}) in table ${NFT_TABLE.family} ${NFT_TABLE.name} is not kubewall's: applying keeps it (kubewall's file empties and refills only its own sets and chains) and fails if it bears the name of one of them; remove it with nft delete ${item.kind} ${NFT_TABLE.family} ${NFT_TABLE.name} ${String(body['name'])}` });
         continue;
       }
       const raw = Array.isArray(body['elem']) ? body['elem'] : [];

@@ -1,4 +1,4 @@
-import type { Family } from '../../model.js';
+import { ADDRESS_PEER_CLASSES, FAMILIES, type Family } from '../../model.js';
 import { formatPortRange, formatPortRanges } from '../../ports.js';
 import {
   networkIpProtocolRules,
@@ -35,11 +35,27 @@ export interface NftChainView {
   readonly rules: readonly string[];
 }
 
+/** A set or chain named only to be emptied or deleted: no elements, no rules. */
+export interface NftDeclaration {
+  readonly name: string;
+  /** `type ipv4_addr; flags interval;` or `type filter hook input priority filter; policy accept;` */
+  readonly spec: string;
+}
+
 export interface NftablesView {
   readonly header: { readonly lines: readonly string[] };
   readonly table: typeof NFT_TABLE;
   readonly sets: readonly NftSetView[];
   readonly chains: readonly NftChainView[];
+  /**
+   * Everything the file empties or deletes, declared first so that both work
+   * on a host that lacks it: this plan's sets and chains, and those an
+   * earlier plan may have left (`obsoleteSets`, `obsoleteChains`).
+   */
+  readonly declaredSets: readonly NftDeclaration[];
+  readonly declaredChains: readonly NftDeclaration[];
+  readonly obsoleteSets: readonly string[];
+  readonly obsoleteChains: readonly string[];
 }
 
 const ICMP_NAMES: Record<IcmpType, string> = {
@@ -213,15 +229,39 @@ function setView(plan: Plan, index: number): NftSetView {
   };
 }
 
-/** The nftables view model: everything the template lays out, escaped for nft. */
+const setSpec = (type: NftSetView['type']) => `type ${type}; flags interval;`;
+const chainSpec = (chain: Pick<NftChainView, 'hook' | 'priority' | 'policy'>) => `type filter hook ${chain.hook} priority ${chain.priority}; policy ${chain.policy};`;
+
+/** Every base chain kubewall renders in some plan, with the hook it always has there. */
+const KNOWN_CHAINS: readonly Pick<NftChainView, 'name' | 'hook' | 'priority' | 'policy'>[] = [
+  { name: 'input', hook: 'input', priority: 'filter', policy: 'accept' },
+  { name: 'before-dnat', hook: 'prerouting', priority: String(NFT_BEFORE_DNAT_PRIORITY), policy: 'accept' },
+];
+
+/**
+ * The nftables view model: everything the template lays out, escaped for nft.
+ * The file replaces the table's contents without deleting the table, its sets
+ * or its base chains (see the template): a set re-created in a transaction is
+ * empty to lookups until the end of the commit, after its rules are active.
+ */
 export function buildNftablesView(plan: Plan, headerLines: readonly string[]): NftablesView {
   const chains = [inputChain(plan)];
   const beforeDnat = beforeDnatChain(plan);
   if (beforeDnat) chains.push(beforeDnat);
+  const sets = plan.sets.map((_, index) => setView(plan, index));
+  const used = new Set(sets.map((set) => set.name));
+  const obsoleteSetViews = ADDRESS_PEER_CLASSES.flatMap((peer) =>
+    FAMILIES.map((family) => ({ name: assertNftIdentifier(setName(peer, family)), type: family === 'ipv4' ? ('ipv4_addr' as const) : ('ipv6_addr' as const) })),
+  ).filter((set) => !used.has(set.name));
+  const obsoleteChainViews = KNOWN_CHAINS.filter((known) => !chains.some((chain) => chain.name === known.name));
   return {
     header: { lines: headerLines },
     table: NFT_TABLE,
-    sets: plan.sets.map((_, index) => setView(plan, index)),
+    sets,
     chains,
+    declaredSets: [...sets, ...obsoleteSetViews].map((set) => ({ name: set.name, spec: setSpec(set.type) })),
+    declaredChains: [...chains, ...obsoleteChainViews].map((chain) => ({ name: chain.name, spec: chainSpec(chain) })),
+    obsoleteSets: obsoleteSetViews.map((set) => set.name),
+    obsoleteChains: obsoleteChainViews.map((chain) => chain.name),
   };
 }
