@@ -42,6 +42,21 @@ test('input chain: baseline first, then one statement per rule and family, an ex
   assert.is(view.chains.length, 1, 'NodePorts open to all need no before-DNAT chain');
 });
 
+test('the file empties and refills: every set and chain kubewall could have is declared; this plan\'s are flushed, the others deleted', () => {
+  const plan = planRole({ catalogue, cluster: EMBEDDED_DEFAULT_CLUSTER, roles: ['worker'] });
+  const view = buildNftablesView(plan, []);
+  const planned = view.sets.map((s) => s.name);
+  assert.equal(view.declaredSets.map((s) => s.name).slice(0, planned.length), planned);
+  assert.equal([...view.declaredSets.map((s) => s.name)].sort(), ['admin', 'control-plane', 'etcd', 'load-balancers', 'nodes', 'pods'].flatMap((c) => [`${c}-v4`, `${c}-v6`]).sort());
+  assert.equal([...view.obsoleteSets, ...planned].sort(), view.declaredSets.map((s) => s.name).sort());
+  assert.ok(view.declaredSets.every((s) => /^type ipv[46]_addr; flags interval;$/.test(s.spec)));
+  assert.equal(view.declaredChains, [
+    { name: 'input', spec: 'type filter hook input priority filter; policy accept;' },
+    { name: 'before-dnat', spec: 'type filter hook prerouting priority -150; policy accept;' },
+  ]);
+  assert.equal(view.obsoleteChains, ['before-dnat']);
+});
+
 test('restricted NodePorts get a prerouting chain at -150 that drops other sources before DNAT', () => {
   const cluster = parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
   const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['worker'] });
