@@ -38,7 +38,11 @@ export interface NftChainView {
 /** A set or chain named only to be emptied or deleted: no elements, no rules. */
 export interface NftDeclaration {
   readonly name: string;
-  /** `type ipv4_addr; flags interval;` or `type filter hook input priority filter; policy accept;` */
+  /**
+   * `{ type ipv4_addr; flags interval; }`, `{ type filter hook input priority filter; policy accept; }`,
+   * or `{ }` for a chain only named to be deleted: declaring it without a hook
+   * registers none where it is missing (and changes none where it is there).
+   */
   readonly spec: string;
 }
 
@@ -229,14 +233,11 @@ function setView(plan: Plan, index: number): NftSetView {
   };
 }
 
-const setSpec = (type: NftSetView['type']) => `type ${type}; flags interval;`;
-const chainSpec = (chain: Pick<NftChainView, 'hook' | 'priority' | 'policy'>) => `type filter hook ${chain.hook} priority ${chain.priority}; policy ${chain.policy};`;
+const setSpec = (type: NftSetView['type']) => `{ type ${type}; flags interval; }`;
+const chainSpec = (chain: Pick<NftChainView, 'hook' | 'priority' | 'policy'>) => `{ type filter hook ${chain.hook} priority ${chain.priority}; policy ${chain.policy}; }`;
 
-/** Every base chain kubewall renders in some plan, with the hook it always has there. */
-const KNOWN_CHAINS: readonly Pick<NftChainView, 'name' | 'hook' | 'priority' | 'policy'>[] = [
-  { name: 'input', hook: 'input', priority: 'filter', policy: 'accept' },
-  { name: 'before-dnat', hook: 'prerouting', priority: String(NFT_BEFORE_DNAT_PRIORITY), policy: 'accept' },
-];
+/** Every chain kubewall renders in some plan. */
+const KNOWN_CHAINS = ['input', 'before-dnat'] as const;
 
 /**
  * The nftables view model: everything the template lays out, escaped for nft.
@@ -253,15 +254,15 @@ export function buildNftablesView(plan: Plan, headerLines: readonly string[]): N
   const obsoleteSetViews = ADDRESS_PEER_CLASSES.flatMap((peer) =>
     FAMILIES.map((family) => ({ name: assertNftIdentifier(setName(peer, family)), type: family === 'ipv4' ? ('ipv4_addr' as const) : ('ipv6_addr' as const) })),
   ).filter((set) => !used.has(set.name));
-  const obsoleteChainViews = KNOWN_CHAINS.filter((known) => !chains.some((chain) => chain.name === known.name));
+  const obsoleteChains = KNOWN_CHAINS.filter((known) => !chains.some((chain) => chain.name === known));
   return {
     header: { lines: headerLines },
     table: NFT_TABLE,
     sets,
     chains,
     declaredSets: [...sets, ...obsoleteSetViews].map((set) => ({ name: set.name, spec: setSpec(set.type) })),
-    declaredChains: [...chains, ...obsoleteChainViews].map((chain) => ({ name: chain.name, spec: chainSpec(chain) })),
+    declaredChains: [...chains.map((chain) => ({ name: chain.name, spec: chainSpec(chain) })), ...obsoleteChains.map((name) => ({ name, spec: '{ }' }))],
     obsoleteSets: obsoleteSetViews.map((set) => set.name),
-    obsoleteChains: obsoleteChainViews.map((chain) => chain.name),
+    obsoleteChains,
   };
 }

@@ -49,10 +49,11 @@ test('the file empties and refills: every set and chain kubewall could have is d
   assert.equal(view.declaredSets.map((s) => s.name).slice(0, planned.length), planned);
   assert.equal([...view.declaredSets.map((s) => s.name)].sort(), ['admin', 'control-plane', 'etcd', 'load-balancers', 'nodes', 'pods'].flatMap((c) => [`${c}-v4`, `${c}-v6`]).sort());
   assert.equal([...view.obsoleteSets, ...planned].sort(), view.declaredSets.map((s) => s.name).sort());
-  assert.ok(view.declaredSets.every((s) => /^type ipv[46]_addr; flags interval;$/.test(s.spec)));
+  assert.ok(view.declaredSets.every((s) => /^\{ type ipv[46]_addr; flags interval; \}$/.test(s.spec)));
+  // A chain only named to be deleted gets no hook: declaring it hooks nothing, even for the instant of the commit.
   assert.equal(view.declaredChains, [
-    { name: 'input', spec: 'type filter hook input priority filter; policy accept;' },
-    { name: 'before-dnat', spec: 'type filter hook prerouting priority -150; policy accept;' },
+    { name: 'input', spec: '{ type filter hook input priority filter; policy accept; }' },
+    { name: 'before-dnat', spec: '{ }' },
   ]);
   assert.equal(view.obsoleteChains, ['before-dnat']);
 });
