@@ -114,7 +114,7 @@ table inet kubewall {
 	set pods-v4 { type ipv4_addr; flags interval; }
 	set pods-v6 { type ipv6_addr; flags interval; }
 	chain input { type filter hook input priority filter; policy accept; }
-	chain before-dnat { type filter hook prerouting priority -150; policy accept; }
+	chain before-dnat { }
 }
 flush table inet kubewall
 flush set inet kubewall control-plane-v4
