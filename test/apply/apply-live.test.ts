@@ -60,7 +60,40 @@ async function withStateDir<T>(fn: (stateDir: string) => Promise<T>): Promise<T>
   }
 }
 
-const nftRuleset = async (netns: string) => (await inNetns(netns, 'nft', ['list', 'ruleset'])).stdout;
+/**
+ * `nft list ruleset` with the set blocks of each table sorted by name: nft
+ * lists sets in creation order, and a restore that empties and refills the
+ * sets both states have (instead of deleting and re-creating them, which
+ * dropped new connections) keeps their order and appends the others. The
+ * order of sets filters nothing; rules and elements are compared as listed.
+ */
+function sortNftSets(listing: string): string {
+  const lines = listing.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    if (!/^\tset \S+ \{$/.test(lines[i]!)) {
+      out.push(lines[i++]!);
+      continue;
+    }
+    const blocks: string[][] = [];
+    while (i < lines.length && /^\tset \S+ \{$/.test(lines[i]!)) {
+      const block: string[] = [];
+      while (i < lines.length && lines[i] !== '\t}') block.push(lines[i++]!);
+      block.push(lines[i++] ?? '');
+      if (lines[i] === '') block.push(lines[i++]!);
+      blocks.push(block);
+    }
+    // The last block's blank line separates the sets from what follows: keep it there.
+    const trailing = blocks.at(-1)!.at(-1) === '' ? (blocks.at(-1)!.pop(), ['']) : [];
+    for (const block of blocks) if (block.at(-1) === '') block.pop();
+    blocks.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+    blocks.forEach((block, index) => out.push(...block, ...(index < blocks.length - 1 ? [''] : [])));
+    out.push(...trailing);
+  }
+  return out.join('\n');
+}
+
+const nftRuleset = async (netns: string) => sortNftSets((await inNetns(netns, 'nft', ['list', 'ruleset'])).stdout);
 
 /** iptables-save without its dated comments and counters, and ipset save grouped by set (the kernel lists sets in slot order). */
 async function iptablesState(netns: string, variant: 'nft' | 'legacy'): Promise<string> {
