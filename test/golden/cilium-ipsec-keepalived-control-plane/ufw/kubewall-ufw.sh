@@ -101,7 +101,7 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 22
 
-# 2. The plan's ports, from their peers (38 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (40 kubewall rules in all, SSH included).
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.30.0.11' proto tcp from 10.30.0.11 to any port 2379:2380
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.30.0.12' proto tcp from 10.30.0.12 to any port 2379:2380

@@ -100,7 +100,7 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 22
 
-# 2. The plan's ports, from their peers (25 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (27 kubewall rules in all, SSH included).
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.10.0.11' proto tcp from 10.10.0.11 to any port 2379:2380
 kw_allow 'kubewall etcd/tcp/control-plane port 2379:2380 from 10.10.0.12' proto tcp from 10.10.0.12 to any port 2379:2380
@@ -129,6 +129,10 @@ kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.10.0.13' proto t
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:10::11' proto tcp from fd00:10::11 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:10::12' proto tcp from fd00:10::12 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:10::13' proto tcp from fd00:10::13 to any port 10250
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/tcp/any port 30000:32767 from any' proto tcp to any port 30000:32767
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/udp/any port 30000:32767 from any' proto udp to any port 30000:32767
 
 # 3. kubewall-tagged rules this file no longer lists, from an earlier render.
 [ "$kw_changed" = no ] || kw_read_own

@@ -100,7 +100,7 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 2222 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 2222
 kw_allow 'kubewall ssh/tcp/admin port 2222 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 2222
 
-# 2. The plan's ports, from their peers (29 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (31 kubewall rules in all, SSH included).
 # kube-apiserver: Kubernetes API server (used by: All)
 kw_allow 'kubewall kube-apiserver/tcp/any port 443 from any' proto tcp to any port 443
 # etcd: etcd server client API (used by: kube-apiserver, etcd)
@@ -133,6 +133,10 @@ kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.20.0.11' proto t
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.20.0.12' proto tcp from 10.20.0.12 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:20::11' proto tcp from fd00:20::11 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:20::12' proto tcp from fd00:20::12 to any port 10250
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/tcp/any port 30000:32767 from any' proto tcp to any port 30000:32767
+# nodeport-services: NodePort Services (default range) (used by: All)
+kw_allow 'kubewall nodeport-services/udp/any port 30000:32767 from any' proto udp to any port 30000:32767
 
 # 3. kubewall-tagged rules this file no longer lists, from an earlier render.
 [ "$kw_changed" = no ] || kw_read_own

@@ -20,8 +20,10 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
-# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered
+# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/tcp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
+# warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
+# warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/tcp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
+# warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/udp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
 # warning: ufw has no address sets: one rule per peer address (largest peer set: 2)
 
 # Stop on the first failing command or unset variable; no globbing anywhere.

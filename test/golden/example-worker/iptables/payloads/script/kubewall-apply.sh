@@ -3,7 +3,8 @@
 # backend: iptables
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # format: script
@@ -87,7 +88,8 @@ cat > "$tmp" <<'KUBEWALL_RULES_EOF'
 # backend: iptables
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # variant: iptables-nft (the default when no variant is given); every command names iptables-nft-restore, ip6tables-nft-restore, iptables-nft or ip6tables-nft, never the other variant
@@ -168,6 +170,28 @@ add KUBEWALL-CONTROL-PLANE-V6-NEW fd00:10::13
 create KUBEWALL-CONTROL-PLANE-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
 swap KUBEWALL-CONTROL-PLANE-V6-NEW KUBEWALL-CONTROL-PLANE-V6
 destroy KUBEWALL-CONTROL-PLANE-V6-NEW
+# peer class nodes, IPv4: 5 entries
+create KUBEWALL-NODES-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-NODES-V4-NEW
+add KUBEWALL-NODES-V4-NEW 10.10.0.11
+add KUBEWALL-NODES-V4-NEW 10.10.0.12
+add KUBEWALL-NODES-V4-NEW 10.10.0.13
+add KUBEWALL-NODES-V4-NEW 10.10.0.21
+add KUBEWALL-NODES-V4-NEW 10.10.0.22
+create KUBEWALL-NODES-V4 hash:net family inet hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-NODES-V4-NEW KUBEWALL-NODES-V4
+destroy KUBEWALL-NODES-V4-NEW
+# peer class nodes, IPv6: 5 entries
+create KUBEWALL-NODES-V6-NEW hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+flush KUBEWALL-NODES-V6-NEW
+add KUBEWALL-NODES-V6-NEW fd00:10::11
+add KUBEWALL-NODES-V6-NEW fd00:10::12
+add KUBEWALL-NODES-V6-NEW fd00:10::13
+add KUBEWALL-NODES-V6-NEW fd00:10::21
+add KUBEWALL-NODES-V6-NEW fd00:10::22
+create KUBEWALL-NODES-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
+swap KUBEWALL-NODES-V6-NEW KUBEWALL-NODES-V6
+destroy KUBEWALL-NODES-V6-NEW
 # peer class load-balancers, IPv4: 1 entry
 create KUBEWALL-LOAD-BALANCERS-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
 flush KUBEWALL-LOAD-BALANCERS-V4-NEW
@@ -212,6 +236,7 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p icmp -m icmp --icmp-type time-exceeded -m comment --comment "baseline: ICMP that IPv4 needs" -j RETURN
 -A KUBEWALL-INPUT -p icmp -m icmp --icmp-type parameter-problem -m comment --comment "baseline: ICMP that IPv4 needs" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V4 src -m tcp --dport 22 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V4 src -m udp --dport 8472 -m comment --comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V4 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m tcp --dport 10256 -m comment --comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
@@ -238,7 +263,13 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
 -A KUBEWALL-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment "baseline: ICMPv6 that IPv6 needs" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 132 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m comment --comment "baseline: MLD from link-local (RFC 4890 4.4.1)" -j RETURN
+-A KUBEWALL-INPUT -s fe80::/10 -p udp -m udp --sport 547 --dport 546 -m comment --comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-ADMIN-V6 src -m tcp --dport 22 -m comment --comment "ssh: SSH (management) (used by: Admin networks)" -j RETURN
+-A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-NODES-V6 src -m udp --dport 8472 -m comment --comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-CONTROL-PLANE-V6 src -m tcp --dport 10250 -m comment --comment "kubelet: Kubelet API (used by: Self, Control plane)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m tcp --dport 10256 -m comment --comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m tcp --dport 30000:32767 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: All)" -j RETURN
@@ -275,7 +306,7 @@ ensure_jump ip6tables-nft mangle PREROUTING KUBEWALL-BEFORE-DNAT
 for set in $(ipset list -n); do
 	case $set in
 	KUBEWALL-*)
-		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-LOAD-BALANCERS-V4 KUBEWALL-LOAD-BALANCERS-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
+		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-LOAD-BALANCERS-V4 KUBEWALL-LOAD-BALANCERS-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 " in
 		*" $set "*) ;;
 		*) ipset destroy "$set" 2>/dev/null || echo "kubewall: note: $set is no longer kubewall's but something still refers to it; not destroyed" >&2 ;;
 		esac

@@ -3,7 +3,8 @@
 # backend: nftables
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # format: script
@@ -87,7 +88,8 @@ cat > "$tmp" <<'KUBEWALL_RULES_EOF'
 # backend: nftables
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # apply: nft -f FILE  (one transaction: replaces table inet kubewall only)
@@ -103,14 +105,14 @@ cat > "$tmp" <<'KUBEWALL_RULES_EOF'
 table inet kubewall {
 	set control-plane-v4 { type ipv4_addr; flags interval; }
 	set control-plane-v6 { type ipv6_addr; flags interval; }
+	set nodes-v4 { type ipv4_addr; flags interval; }
+	set nodes-v6 { type ipv6_addr; flags interval; }
 	set load-balancers-v4 { type ipv4_addr; flags interval; }
 	set load-balancers-v6 { type ipv6_addr; flags interval; }
 	set admin-v4 { type ipv4_addr; flags interval; }
 	set admin-v6 { type ipv6_addr; flags interval; }
 	set etcd-v4 { type ipv4_addr; flags interval; }
 	set etcd-v6 { type ipv6_addr; flags interval; }
-	set nodes-v4 { type ipv4_addr; flags interval; }
-	set nodes-v6 { type ipv6_addr; flags interval; }
 	set pods-v4 { type ipv4_addr; flags interval; }
 	set pods-v6 { type ipv6_addr; flags interval; }
 	chain input { type filter hook input priority filter; policy accept; }
@@ -119,14 +121,14 @@ table inet kubewall {
 flush table inet kubewall
 flush set inet kubewall control-plane-v4
 flush set inet kubewall control-plane-v6
+flush set inet kubewall nodes-v4
+flush set inet kubewall nodes-v6
 flush set inet kubewall load-balancers-v4
 flush set inet kubewall load-balancers-v6
 flush set inet kubewall admin-v4
 flush set inet kubewall admin-v6
 delete set inet kubewall etcd-v4
 delete set inet kubewall etcd-v6
-delete set inet kubewall nodes-v4
-delete set inet kubewall nodes-v6
 delete set inet kubewall pods-v4
 delete set inet kubewall pods-v6
 delete chain inet kubewall before-dnat
@@ -151,6 +153,32 @@ table inet kubewall {
 			fd00:10::11,
 			fd00:10::12,
 			fd00:10::13
+		}
+	}
+
+	set nodes-v4 {
+		type ipv4_addr
+		flags interval
+		comment "peer class nodes"
+		elements = {
+			10.10.0.11,
+			10.10.0.12,
+			10.10.0.13,
+			10.10.0.21,
+			10.10.0.22
+		}
+	}
+
+	set nodes-v6 {
+		type ipv6_addr
+		flags interval
+		comment "peer class nodes"
+		elements = {
+			fd00:10::11,
+			fd00:10::12,
+			fd00:10::13,
+			fd00:10::21,
+			fd00:10::22
 		}
 	}
 
@@ -198,8 +226,12 @@ table inet kubewall {
 		ct state invalid drop comment "baseline: invalid packets"
 		meta l4proto icmp icmp type { echo-request, destination-unreachable, time-exceeded, parameter-problem } accept comment "baseline: ICMP that IPv4 needs"
 		meta l4proto ipv6-icmp icmpv6 type { echo-request, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept comment "baseline: ICMPv6 that IPv6 needs"
+		ip6 saddr fe80::/10 icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } accept comment "baseline: MLD from link-local (RFC 4890 4.4.1)"
+		ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "baseline: DHCPv6 replies from link-local (RFC 8415 7.2)"
 		ip saddr @admin-v4 tcp dport 22 accept comment "ssh: SSH (management) (used by: Admin networks)"
 		ip6 saddr @admin-v6 tcp dport 22 accept comment "ssh: SSH (management) (used by: Admin networks)"
+		ip saddr @nodes-v4 udp dport 8472 accept comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)"
+		ip6 saddr @nodes-v6 udp dport 8472 accept comment "flannel-vxlan: flannel VXLAN (used by: flannel nodes)"
 		ip saddr @control-plane-v4 tcp dport 10250 accept comment "kubelet: Kubelet API (used by: Self, Control plane)"
 		ip6 saddr @control-plane-v6 tcp dport 10250 accept comment "kubelet: Kubelet API (used by: Self, Control plane)"
 		ip saddr @load-balancers-v4 tcp dport 10256 accept comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)"

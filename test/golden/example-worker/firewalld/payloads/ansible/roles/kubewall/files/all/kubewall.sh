@@ -3,7 +3,8 @@
 # backend: firewalld
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # apply (script): sh kubewall.sh  (replaces the permanent zone kubewall and every permanent ipset kubewall-*, then reloads firewalld)
@@ -115,6 +116,26 @@ fd00:10::12
 fd00:10::13
 KUBEWALL_ENTRIES
 
+# ipset kubewall-nodes-v4: kubewall peer class nodes (ipv4)
+fw_permanent --new-ipset=kubewall-nodes-v4 --type='hash:net' --option='family=inet' >/dev/null
+fw_permanent --ipset=kubewall-nodes-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
+10.10.0.11
+10.10.0.12
+10.10.0.13
+10.10.0.21
+10.10.0.22
+KUBEWALL_ENTRIES
+
+# ipset kubewall-nodes-v6: kubewall peer class nodes (ipv6)
+fw_permanent --new-ipset=kubewall-nodes-v6 --type='hash:net' --option='family=inet6' >/dev/null
+fw_permanent --ipset=kubewall-nodes-v6 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
+fd00:10::11
+fd00:10::12
+fd00:10::13
+fd00:10::21
+fd00:10::22
+KUBEWALL_ENTRIES
+
 # ipset kubewall-load-balancers-v4: kubewall peer class load-balancers (ipv4)
 fw_permanent --new-ipset=kubewall-load-balancers-v4 --type='hash:net' --option='family=inet' >/dev/null
 fw_permanent --ipset=kubewall-load-balancers-v4 --add-entries-from-file=/dev/stdin >/dev/null <<'KUBEWALL_ENTRIES'
@@ -185,10 +206,18 @@ set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="router-advertise
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-solicitation" accept'
 # baseline: ICMPv6 neighbour-advertisement
 set -- "$@" --add-rich-rule='rule family="ipv6" icmp-type name="neighbour-advertisement" accept'
+# baseline: MLD from link-local (RFC 4890 4.4.1); firewalld: every ICMPv6 type
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" protocol value="58" accept'
+# baseline: DHCPv6 replies from link-local (RFC 8415 7.2)
+set -- "$@" --add-rich-rule='rule family="ipv6" source address="fe80::/10" port port="546" protocol="udp" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-admin-v4" port port="22" protocol="tcp" accept'
 # ssh: SSH (management) (used by: Admin networks)
 set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-admin-v6" port port="22" protocol="tcp" accept'
+# flannel-vxlan: flannel VXLAN (used by: flannel nodes)
+set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-nodes-v4" port port="8472" protocol="udp" accept'
+# flannel-vxlan: flannel VXLAN (used by: flannel nodes)
+set -- "$@" --add-rich-rule='rule family="ipv6" source ipset="kubewall-nodes-v6" port port="8472" protocol="udp" accept'
 # kubelet: Kubelet API (used by: Self, Control plane)
 set -- "$@" --add-rich-rule='rule family="ipv4" source ipset="kubewall-control-plane-v4" port port="10250" protocol="tcp" accept'
 # kubelet: Kubelet API (used by: Self, Control plane)
@@ -201,8 +230,8 @@ fw_permanent --zone=kubewall "$@" >/dev/null
 # Given several items, firewall-cmd adds those it accepts, warns about the
 # others and exits 0: count what the zone holds now.
 kw_have=$(fw_permanent --zone=kubewall --list-rich-rules | grep -c . || true)
-if [ "$kw_have" -ne 15 ]; then
-	echo "kubewall: zone kubewall holds $kw_have of the 15 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
+if [ "$kw_have" -ne 19 ]; then
+	echo "kubewall: zone kubewall holds $kw_have of the 19 rich rules given (firewall-cmd's warnings above say which it refused); the running firewall is unchanged" >&2
 	exit 1
 fi
 

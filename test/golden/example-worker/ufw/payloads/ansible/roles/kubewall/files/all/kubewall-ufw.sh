@@ -3,7 +3,8 @@
 # backend: ufw
 # roles: worker
 # cluster: examples/cluster.yaml
-# catalogue: catalogue/kubernetes.yaml
+# catalogue: catalogue/kubernetes.yaml, catalogue/profiles/cni/flannel.yaml
+# profiles: cni flannel (modes: vxlan)
 # ssh: port 22/tcp from admin networks
 # defaulted peers: none
 # apply: sudo sh kubewall-ufw.sh   (preview: sudo sh kubewall-ufw.sh --dry-run, every ufw command with --dry-run)
@@ -19,7 +20,7 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 3)
+# warning: ufw has no address sets: one rule per peer address (largest peer set: 5)
 
 # Stop on the first failing command or unset variable; no globbing anywhere.
 set -euf
@@ -99,7 +100,18 @@ kw_allow() {
 kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22
 kw_allow 'kubewall ssh/tcp/admin port 22 from fd00:99::/64' proto tcp from fd00:99::/64 to any port 22
 
-# 2. The plan's ports, from their peers (12 kubewall rules in all, SSH included).
+# 2. The plan's ports, from their peers (22 kubewall rules in all, SSH included).
+# flannel-vxlan: flannel VXLAN (used by: flannel nodes)
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.10.0.11' proto udp from 10.10.0.11 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.10.0.12' proto udp from 10.10.0.12 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.10.0.13' proto udp from 10.10.0.13 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.10.0.21' proto udp from 10.10.0.21 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from 10.10.0.22' proto udp from 10.10.0.22 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:10::11' proto udp from fd00:10::11 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:10::12' proto udp from fd00:10::12 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:10::13' proto udp from fd00:10::13 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:10::21' proto udp from fd00:10::21 to any port 8472
+kw_allow 'kubewall flannel-vxlan/udp/nodes port 8472 from fd00:10::22' proto udp from fd00:10::22 to any port 8472
 # kubelet: Kubelet API (used by: Self, Control plane)
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.10.0.11' proto tcp from 10.10.0.11 to any port 10250
 kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.10.0.12' proto tcp from 10.10.0.12 to any port 10250
