@@ -39,6 +39,21 @@ export function linkLocalNormalized(plan: Plan, chain: ChainName = 'input'): Nor
   }));
 }
 
+/** kube-proxy ipvs: one accept per Service or external network, by destination, from anyone. */
+function serviceDestinationRules(plan: Plan, chain: ChainName): NormalizedRule[] {
+  return FAMILIES.flatMap((family) =>
+    plan.kubeProxy.serviceDestinations[family].map((destination): NormalizedRule => ({
+      chain,
+      family,
+      source: null,
+      destination,
+      match: { kind: 'all' },
+      verdict: 'accept',
+      origin: 'kube-proxy ipvs: Service and external IPs',
+    })),
+  );
+}
+
 /** One rule per family the IP protocol is written for (IP-in-IP: IPv4 only). */
 function ipProtocolAcceptRules(rule: IpProtocolRule): NormalizedRule[] {
   return rule.families.map((family) => ({
@@ -57,7 +72,10 @@ function ipProtocolAcceptRules(rule: IpProtocolRule): NormalizedRule[] {
  * (baseline, then one accept per rule and family, port rules before IP
  * protocols) and, where the backend can
  * filter before kube-proxy's DNAT and the plan restricts a NodePort-like
- * rule, a `before-dnat` chain (accept the peers, drop the rest).
+ * rule or the NodePort range has ports no rule allows, a `before-dnat` chain
+ * (accept the peers, drop the rest, drop the closed part of the range). In
+ * kube-proxy ipvs mode both chains first accept the Service and external
+ * networks by destination.
  */
 export function normalizePlan(plan: Plan, capabilities: Pick<BackendCapabilities, 'filterBeforeDnat'>, scope = 'kubewall'): NormalizedRuleset {
   const rules = networkRules(plan);
@@ -67,25 +85,31 @@ export function normalizePlan(plan: Plan, capabilities: Pick<BackendCapabilities
     ...both('input', { kind: 'invalid' }, 'drop', 'baseline'),
     { chain: 'input', family: 'ipv4', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmp].sort() }, verdict: 'accept', origin: 'baseline' },
     { chain: 'input', family: 'ipv6', source: null, match: { kind: 'icmp', types: [...plan.baseline.icmpv6].sort() }, verdict: 'accept', origin: 'baseline' },
+    ...serviceDestinationRules(plan, 'input'),
     ...linkLocalNormalized(plan),
     ...rules.flatMap((rule) => acceptRules('input', rule)),
     ...networkIpProtocolRules(plan).flatMap(ipProtocolAcceptRules),
   ];
   const chains: NormalizedChain[] = [{ name: 'input', policy: plan.baseline.inputPolicy, details: {} }];
   const restricted = rules.filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
+  const { closedNodePorts } = plan.kubeProxy;
   const beforeDnat: NormalizedRule[] = [];
-  if (capabilities.filterBeforeDnat && restricted.length > 0) {
+  if (capabilities.filterBeforeDnat && (restricted.length > 0 || closedNodePorts.length > 0)) {
     chains.push({ name: 'before-dnat', policy: 'accept', details: {} });
     beforeDnat.push(
       ...both('before-dnat', { kind: 'loopback' }, 'accept', 'baseline'),
       ...both('before-dnat', { kind: 'established' }, 'accept', 'baseline'),
       ...both('before-dnat', { kind: 'not-local' }, 'accept', 'baseline'),
+      ...serviceDestinationRules(plan, 'before-dnat'),
       ...restricted.flatMap((rule) => acceptRules('before-dnat', rule)),
     );
     const dropped = new Map<string, PlanRule>();
     // Like the render: one drop per entry and protocol, with the ports of the last rule for it.
     for (const rule of restricted) dropped.set(`${rule.entry}/${rule.protocol}`, rule);
     for (const rule of dropped.values()) beforeDnat.push(...both('before-dnat', portMatch(rule), 'drop', `${rule.entry}/${rule.protocol}: other sources`));
+    for (const closed of closedNodePorts) {
+      beforeDnat.push(...both('before-dnat', { kind: 'ports', protocol: closed.protocol, ports: mergePortRanges(closed.ports) }, 'drop', `nodePortRange: ${closed.protocol} no rule allows`));
+    }
   }
   return {
     scope,

@@ -207,7 +207,8 @@ export function readSavedRule(body: string, family: Family): SavedRuleParts | st
     }
     return { match: { kind: 'ip-protocol', protocol: ipProtocol }, source, verdict, target, comment };
   }
-  if (destination !== undefined) return `-d ${destination}`;
+  // kube-proxy ipvs: a Service or external network accepted by destination alone.
+  if (destination !== undefined) return match || source !== null || verdict !== 'accept' ? `-d ${destination}` : { match: { kind: 'all' }, source, destination, verdict, target, comment };
   if (match && source !== null) return 'source';
   return { match: match ?? { kind: 'all' }, source, verdict, target, comment };
 }

@@ -58,13 +58,13 @@ await describeWithNetns('kubewall diff against a live firewalld in a namespace',
       await withFirewalld(netns, async (daemon) => {
         const before = await diff(daemon);
         assert.is(before.exitCode, 2, before.stderr);
-        assert.is(before.json!.sets.add.length, 6);
+        assert.is(before.json!.sets.add.length, 8);
 
         await daemon.exec('sh', ['-c', script!.content], { timeoutMs: 300_000 });
         const applied = await diff(daemon, 'text');
         assert.is(applied.exitCode, 0, `${applied.stdout}\n${applied.stderr}`);
         assert.match(applied.stdout, /In sync: applying would change nothing in firewalld zone kubewall and ipsets kubewall-\*/);
-        assert.match(applied.stdout, /Unchanged: 12 rules, 10 set elements\./);
+        assert.match(applied.stdout, /Unchanged: 16 rules, 20 set elements\./, applied.stdout);
         assert.not.match(applied.stdout, /Warnings/);
 
         // The two documented one-liners give dumps that --from reads as in sync too (off the machine, no firewalld).
@@ -75,7 +75,7 @@ await describeWithNetns('kubewall diff against a live firewalld in a namespace',
             await writeFile(file, (await daemon.exec('sh', ['-c', line])).stdout);
             const saved = await runCli(['diff', ...WORKER, '--from', file]);
             assert.is(saved.exitCode, 0, `${name}: ${saved.stdout}\n${saved.stderr}`);
-            assert.match(saved.stdout, /Unchanged: 12 rules, 10 set elements\./, name);
+            assert.match(saved.stdout, /Unchanged: 16 rules, 20 set elements\./, name);
           }
         } finally {
           await rm(scratch, { recursive: true, force: true });

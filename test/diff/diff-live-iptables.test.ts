@@ -43,8 +43,8 @@ await describeWithNetns('kubewall diff --backend iptables against live iptables-
       assert.is(result.exitCode, 2, result.stderr);
       const json = JSON.parse(result.stdout);
       assert.is(json.present, false);
-      assert.is(json.summary.rulesToAdd, 20);
-      assert.is(json.summary.setsToAdd, 6);
+      assert.is(json.summary.rulesToAdd, 24);
+      assert.is(json.summary.setsToAdd, 8);
     });
   });
 
@@ -116,7 +116,7 @@ await describeWithNetns('kubewall diff --backend iptables against live iptables-
       assert.is(result.exitCode, 0, result.stdout);
       const json = JSON.parse(result.stdout);
       assert.equal(json.warnings, []);
-      assert.is(json.summary.rulesUnchanged, 20);
+      assert.is(json.summary.rulesUnchanged, 24);
     });
   });
 

@@ -89,7 +89,7 @@ await describeWithNetns('kubewall diff --backend ufw against a live ufw in a nam
       const result = await diffInNetns(netns, [...WORKER, '--format', 'json']);
       assert.is(result.exitCode, 0, result.stdout);
       const json = JSON.parse(result.stdout);
-      assert.is(json.summary.rulesUnchanged, 14);
+      assert.is(json.summary.rulesUnchanged, 24);
       assert.equal(json.warnings.map((w: { code: string }) => w.code), ['untagged-ufw-rules']);
     });
   });

@@ -63,7 +63,7 @@ await describeWithNetns('kubewall diff against a live ruleset in a namespace', [
       assert.is(result.exitCode, 2, result.stderr);
       const json = JSON.parse(result.stdout);
       assert.is(json.present, false);
-      assert.is(json.summary.rulesToAdd, 20);
+      assert.is(json.summary.rulesToAdd, 24);
     });
   });
 
@@ -115,7 +115,7 @@ await describeWithNetns('kubewall diff against a live ruleset in a namespace', [
       assert.is(result.exitCode, 0, result.stdout);
       const json = JSON.parse(result.stdout);
       assert.equal(json.warnings, []);
-      assert.is(json.summary.rulesUnchanged, 20);
+      assert.is(json.summary.rulesUnchanged, 24);
     });
   });
 

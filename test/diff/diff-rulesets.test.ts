@@ -191,10 +191,15 @@ test('normalizePlan: every plan rule appears per family, address peers by their 
   assert.equal(kubelet.map((r) => `${r.family}:${r.source}`), ['ipv4:control-plane-v4', 'ipv6:control-plane-v6']);
   const drops = withDnat.rules.filter((r) => r.chain === 'before-dnat' && r.verdict === 'drop');
   assert.equal(drops.map((r) => `${r.family}:${JSON.stringify(r.match)}`).sort(), [
+    // The restricted part (30000-30999) and the rest of the range the API server allocates from (closed: nodePortRange).
     'ipv4:{"kind":"ports","protocol":"tcp","ports":[{"from":30000,"to":30999}]}',
+    'ipv4:{"kind":"ports","protocol":"tcp","ports":[{"from":31000,"to":32767}]}',
     'ipv4:{"kind":"ports","protocol":"udp","ports":[{"from":30000,"to":30999}]}',
+    'ipv4:{"kind":"ports","protocol":"udp","ports":[{"from":31000,"to":32767}]}',
     'ipv6:{"kind":"ports","protocol":"tcp","ports":[{"from":30000,"to":30999}]}',
+    'ipv6:{"kind":"ports","protocol":"tcp","ports":[{"from":31000,"to":32767}]}',
     'ipv6:{"kind":"ports","protocol":"udp","ports":[{"from":30000,"to":30999}]}',
+    'ipv6:{"kind":"ports","protocol":"udp","ports":[{"from":31000,"to":32767}]}',
   ]);
   assert.ok(diffRulesets(withDnat, withDnat).inSync);
 });

@@ -354,6 +354,8 @@ interface RuleParts {
   /** A literal source prefix (`fe80::/10`), as only the link-local baseline writes. */
   sourcePrefix?: string;
   destination?: string;
+  /** `daddr { a, b/n }`: kube-proxy ipvs's Service and external networks, accepted by destination alone. */
+  destinations?: string[];
   sourcePort?: number;
   verdict?: Verdict;
   l4proto?: string;
@@ -414,6 +416,16 @@ function readMatch(parts: RuleParts, match: JsonObject): boolean {
       parts.destination = right;
       return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
     }
+    if ((protocol === 'ip' || protocol === 'ip6') && field === 'daddr' && isObject(right) && isObject(right['prefix']) && parts.destination === undefined && parts.destinations === undefined) {
+      parts.destinations = [`${String(right['prefix']['addr'])}/${String(right['prefix']['len'])}`];
+      return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
+    }
+    if ((protocol === 'ip' || protocol === 'ip6') && field === 'daddr' && isObject(right) && Array.isArray(right['set']) && parts.destination === undefined && parts.destinations === undefined) {
+      const elements = right['set'].map((element) => (typeof element === 'string' ? element : isObject(element) && isObject(element['prefix']) ? `${String(element['prefix']['addr'])}/${String(element['prefix']['len'])}` : undefined));
+      if (elements.some((e) => e === undefined)) return false;
+      parts.destinations = elements as string[];
+      return setFamily(parts, protocol === 'ip' ? 'ipv4' : 'ipv6');
+    }
     if (protocol === 'udp' && field === 'sport' && typeof right === 'number' && parts.sourcePort === undefined) {
       parts.sourcePort = right;
       return true;
@@ -462,6 +474,15 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
     }
     return [{ chain, family: 'ipv6', source: LINK_LOCAL_V6, match: linkLocal, verdict, origin }];
   }
+  // A lone address (`ip daddr 192.0.2.10 accept`) is the one-element form of the same rule.
+  if (parts.destination !== undefined && parts.match === undefined && parts.l4proto === undefined) parts.destinations = [parts.destination];
+  if (parts.destinations !== undefined) {
+    const { destinations, family } = parts;
+    if (!known || parts.match || parts.source !== undefined || parts.l4proto !== undefined || verdict !== 'accept' || family === undefined) {
+      return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
+    }
+    return destinations.map((destination) => ({ chain, family, source: null, destination, match: { kind: 'all' }, verdict, origin }));
+  }
   // Only a verdict (and perhaps a counter): the catch-all at the end of a chain.
   const ipProtocol = parts.match === undefined && parts.l4proto !== undefined ? hostIpProtocolNumber(parts.l4proto) : undefined;
   const match: RuleMatch | undefined =
@@ -472,7 +493,7 @@ export function normalizeNftRule(chain: string, expr: readonly Json[], origin: s
         ? { kind: 'all' }
         : undefined);
   const dependencyOk = parts.l4proto === undefined || match?.kind === 'ip-protocol' || (match?.kind === 'icmp' && parts.l4proto === (parts.family === 'ipv4' ? 'icmp' : 'ipv6-icmp')) || (match?.kind === 'ports' && parts.l4proto === match.protocol);
-  const sourceOk = (parts.source === undefined || match?.kind === 'ports' || match?.kind === 'ip-protocol') && (parts.destination === undefined || match?.kind === 'ports');
+  const sourceOk = (parts.source === undefined || match?.kind === 'ports' || match?.kind === 'ip-protocol') && (parts.destination === undefined || match?.kind === 'ports' || (match?.kind === 'all' && parts.source === undefined && verdict === 'accept'));
   if (!known || !match || !verdict || !dependencyOk || !sourceOk) {
     return [{ chain, family: null, source: null, match: { kind: 'other', text: describeExpressions(expr) }, verdict: verdict ?? 'accept', origin }];
   }
