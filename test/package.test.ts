@@ -42,6 +42,12 @@ for (const example of examples) {
       const plan = await planFromFiles({ roles: [role], clusterFile: `examples/${example}`, cwd: REPO_ROOT });
       assert.equal(plan.defaultedPeers, [], `examples/${example} leaves peers defaulted for ${role}`);
       for (const backend of BACKEND_NAMES) {
+        // kube-proxy ipvs needs an accept by destination, which only nftables and iptables can write.
+        if (plan.kubeProxy.serviceDestinations.ipv4.length + plan.kubeProxy.serviceDestinations.ipv6.length > 0 && (backend === 'firewalld' || backend === 'ufw')) {
+          const refused = await renderPlan(plan, backend).then(() => 'rendered', (e: unknown) => String(e));
+          assert.match(refused, /cannot accept traffic by destination/, `examples/${example} ${role} ${backend}`);
+          continue;
+        }
         const result = await renderPlan(plan, backend);
         assert.ok(result.files.length > 0 && result.files[0]!.content.length > 0);
       }
