@@ -2,6 +2,8 @@ import { applyOverrides, type Catalogue } from './catalogue/catalogue.js';
 import { loadCatalogue, type ProfileChoice, type ProfileSelection } from './catalogue/load-catalogue.js';
 import { EMBEDDED_DEFAULT_CLUSTER, type Cluster } from './cluster/cluster.js';
 import type { KubeProxyMode, Role } from './model.js';
+import { parseHostAddress } from './addresses.js';
+import { KubewallError } from './errors.js';
 import { planRole } from './plan/plan-role.js';
 import type { Plan } from './plan/types.js';
 
@@ -16,6 +18,12 @@ export interface PlanFromFilesOptions {
   readonly profiles?: ProfileFlags | undefined;
   /** `--kube-proxy`: takes precedence over the cluster file's `kubeProxy`. */
   readonly kubeProxy?: KubeProxyMode | undefined;
+  /**
+   * NodeLocal DNSCache an inventory turns on (kubespray's enable_nodelocaldns):
+   * adds the node-local-dns add-on, and its address where the cluster file
+   * names none.
+   */
+  readonly inventoryNodeLocalDNS?: { readonly address: string; readonly where: string } | null | undefined;
   readonly cwd?: string | undefined;
 }
 
@@ -54,11 +62,22 @@ export async function loadInputs(options: Omit<PlanFromFilesOptions, 'roles' | '
     options.clusterFile === undefined
       ? EMBEDDED_DEFAULT_CLUSTER
       : await import('./cluster/load-cluster.js').then(({ loadCluster }) => loadCluster(options.clusterFile!, options.cwd));
-  const cluster: Cluster =
+  let cluster: Cluster =
     options.kubeProxy === undefined ? fileCluster : { ...fileCluster, kubeProxy: { mode: options.kubeProxy, where: '--kube-proxy' } };
+  const selected = selectProfiles(options.profiles, cluster);
+  const addons = [...(selected.addons ?? [])];
+  const fromInventory = options.inventoryNodeLocalDNS;
+  if (fromInventory) {
+    if (!addons.some((a) => a.value === 'node-local-dns')) addons.push({ value: 'node-local-dns', where: fromInventory.where, code: 'INVENTORY' });
+    if (cluster.nodeLocalDNS === null) {
+      const address = parseHostAddress(fromInventory.address);
+      if (typeof address === 'string') throw new KubewallError('INVENTORY', `${fromInventory.where}: nodelocaldns_ip: ${address}`);
+      cluster = { ...cluster, nodeLocalDNS: address };
+    }
+  }
   const baseCatalogue = await loadCatalogue({
     patterns: options.cataloguePatterns ?? [],
-    profiles: selectProfiles(options.profiles, cluster),
+    profiles: { ...selected, addons },
     cwd: options.cwd,
   });
   return { catalogue: applyOverrides(baseCatalogue, cluster.overrides, cluster.locate, cluster.source ?? 'the embedded default cluster'), cluster };

@@ -4,7 +4,7 @@ import type { BackendOptions, RenderedFile, RenderResult } from '../backends/typ
 import type { Cluster } from '../cluster/cluster.js';
 import { KubewallError } from '../errors.js';
 import { fleetFromInventory, parseGroupRoleFlags } from '../inventory/fleet-hosts.js';
-import { clusterWithFleet, kubeProxyModeFromInventory, loadInventory } from '../inventory/load-inventory.js';
+import { clusterWithFleet, kubeProxyModeFromInventory, loadInventory, nodeLocalDnsFromInventory } from '../inventory/load-inventory.js';
 import { loadInputs, type ProfileFlags } from '../load-plan.js';
 import type { KubeProxyMode, Role } from '../model.js';
 import { PACKAGE_PATHS } from '../paths.js';
@@ -88,19 +88,20 @@ interface PlanGroup {
 export async function renderPayloads(options: RenderPayloadsOptions): Promise<PayloadOutput> {
   const format = getPayloadFormat(options.format);
   const backend = getBackend(options.backend);
-  const { catalogue, cluster: baseCluster } = await loadInputs(options);
+  // The inventory comes first: kubespray's enable_nodelocaldns changes which add-ons the catalogue holds.
+  const inventory = options.inventory === undefined ? undefined : await loadInventory(options.inventory, options.cwd);
+  const { catalogue, cluster: baseCluster } = await loadInputs({ ...options, inventoryNodeLocalDNS: inventory ? nodeLocalDnsFromInventory(inventory) : null });
   let cluster: Cluster = baseCluster;
   let fleetGroups: string[] | null = null;
   let skipped: readonly string[] = [];
   const groups: PlanGroup[] = [];
   const plan = (roles: readonly Role[]) => planRole({ catalogue, cluster, roles, options: { allowLockout: options.allowLockout ?? false } });
 
-  if (options.inventory === undefined) {
+  if (options.inventory === undefined || inventory === undefined) {
     if (options.groupRoles && options.groupRoles.length > 0) throw new KubewallError('USAGE', '--group-role needs --inventory');
     if (!options.roles || options.roles.length === 0) throw new KubewallError('USAGE', '--role is required without --inventory');
     groups.push({ hosts: null, plan: plan(options.roles) });
   } else {
-    const inventory = await loadInventory(options.inventory, options.cwd);
     const groupRoles = parseGroupRoleFlags(options.groupRoles);
     const fleet = fleetFromInventory(inventory, groupRoles);
     skipped = fleet.skipped;

@@ -85,3 +85,34 @@ export function kubeProxyModeFromInventory(inventory: Inventory): { mode: KubePr
   }
   return { mode: first.value as KubeProxyMode, where: `${first.where}: kube_proxy_mode` };
 }
+
+/** kubespray's `nodelocaldns_ip` default (roles/kubespray-defaults). */
+export const KUBESPRAY_NODE_LOCAL_DNS = '169.254.25.10';
+
+/**
+ * kubespray's NodeLocal DNSCache: `enable_nodelocaldns` set to true in the
+ * inventory turns on the node-local-dns add-on, at `nodelocaldns_ip` (or
+ * kubespray's default address). Null when the inventory does not enable it
+ * (kubespray's own default is true, but an inventory that says nothing
+ * could be any installer's: kubewall does not guess).
+ */
+export function nodeLocalDnsFromInventory(inventory: Inventory): { address: string; where: string } | null {
+  const read = (key: string) => {
+    const found: { value: string; where: string }[] = [];
+    for (const scope of [...inventory.groups.values(), ...inventory.hosts.values()]) {
+      const entry = scope.vars.get(key);
+      if (entry) found.push({ value: String(entry.value).toLowerCase() === 'true' ? 'true' : String(entry.value), where: entry.where });
+    }
+    const [first] = found;
+    for (const item of found) {
+      if (item.value !== first!.value) {
+        throw new KubewallError('INVENTORY', `${item.where}: ${key}: ${JSON.stringify(item.value)} differs from ${JSON.stringify(first!.value)} at ${first!.where} (one value per cluster)`);
+      }
+    }
+    return first;
+  };
+  const enabled = read('enable_nodelocaldns');
+  if (!enabled || enabled.value !== 'true') return null;
+  const address = read('nodelocaldns_ip');
+  return { address: address?.value ?? KUBESPRAY_NODE_LOCAL_DNS, where: `${enabled.where}: enable_nodelocaldns` };
+}

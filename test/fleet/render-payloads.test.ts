@@ -259,3 +259,40 @@ test('CLI: --inventory --out-dir writes every host atomically; usage errors exit
 });
 
 test.run();
+
+test("a kubespray inventory's vars choose the kube-proxy mode and NodeLocal DNSCache (enable_nodelocaldns, nodelocaldns_ip); conflicting values are refused", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-kubespray-vars-'));
+  try {
+    const inventory = (vars: string) =>
+      `[kube_control_plane]\ncp-1 ip=10.10.0.11\n\n[kube_node]\nworker-01 ip=10.10.0.21\n\n[k8s_cluster:children]\nkube_control_plane\nkube_node\n\n[k8s_cluster:vars]\n${vars}\n`;
+    const render = async (vars: string) => {
+      const file = path.join(dir, `inventory-${Math.random().toString(36).slice(2)}.ini`);
+      await writeFile(file, inventory(vars));
+      const output = await renderPayloads({ ...base, backend: 'nftables', format: 'files', inventory: file });
+      return output.files.find((f) => f.name === 'worker-01/kubewall.nft')!.content;
+    };
+    const kubespray = await render('kube_proxy_mode=ipvs\nenable_nodelocaldns=true');
+    assert.match(kubespray, /kube-proxy ipvs: Service and external IPs/);
+    // kubespray's default nodelocaldns_ip.
+    assert.match(kubespray, /ip saddr @pods-v4 ip daddr 169\.254\.25\.10 udp dport 53 accept/);
+    const ownAddress = await render('enable_nodelocaldns=True\nnodelocaldns_ip=169.254.30.10');
+    assert.match(ownAddress, /ip daddr 169\.254\.30\.10 udp dport 53 accept/);
+    assert.not.match(ownAddress, /kube-proxy ipvs/);
+    const silent = await render('kube_proxy_mode=iptables');
+    assert.not.match(silent, /dport 53/);
+    assert.not.match(await render('enable_nodelocaldns=false'), /dport 53/);
+    for (const [vars, message] of [
+      ['kube_proxy_mode=userspace', /kube_proxy_mode: unknown value "userspace" \(expected iptables, ipvs, nftables, none\)/],
+      ['enable_nodelocaldns=true\nnodelocaldns_ip=not-an-address', /nodelocaldns_ip: /],
+    ] as const) {
+      const error = await render(vars).then(() => null, (e: unknown) => String(e));
+      assert.match(error ?? 'rendered', message);
+    }
+    const file = path.join(dir, 'conflict.ini');
+    await writeFile(file, `${inventory('enable_nodelocaldns=true')}\n[kube_node:vars]\nenable_nodelocaldns=false\n`);
+    const conflict = await renderPayloads({ ...base, backend: 'nftables', format: 'files', inventory: file }).then(() => 'rendered', (e: unknown) => String(e));
+    assert.match(conflict, /enable_nodelocaldns: "false" differs from "true" at .*conflict\.ini:\d+ \(one value per cluster\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
