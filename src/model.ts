@@ -101,3 +101,20 @@ export type LocalDestination = (typeof LOCAL_DESTINATIONS)[number];
 
 /** NodeLocal DNSCache's default address (k8s.io/dns cmd/node-cache, the nodelocaldns.yaml manifest's __PILLAR__LOCAL__DNS__). */
 export const DEFAULT_NODE_LOCAL_DNS = '169.254.20.10';
+
+// Backend vocabulary that host readers use too: here, below both src/backends/ and src/host/, so neither imports the other's types.
+
+/** What a backend can express; the plan's needs are checked against it before rendering. */
+export interface BackendCapabilities {
+  /** Can filter traffic by its original destination port before kube-proxy's DNAT (NodePorts). */
+  readonly filterBeforeDnat: boolean;
+  /** Holds peers in sets, so rules do not multiply with the number of addresses. */
+  readonly addressSets: boolean;
+  /** The IP protocols without ports (IP-in-IP, ESP, VRRP) it can accept by protocol number. */
+  readonly ipProtocols: readonly IpProtocol[];
+  /** Can accept traffic by destination address from anyone (kube-proxy ipvs: Service IPs on kube-ipvs0). */
+  readonly acceptByDestination: boolean;
+}
+
+/** Backend-specific settings from the CLI edge (e.g. `iptablesVariant`), already validated there. */
+export type BackendOptions = Readonly<Record<string, string | undefined>>;

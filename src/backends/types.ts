@@ -1,19 +1,9 @@
 import type { HostReader } from '../host/types.js';
-import type { IpProtocol } from '../model.js';
+import type { BackendCapabilities, BackendOptions } from '../model.js';
 import type { Plan } from '../plan/types.js';
 import type { TemplateEngine } from '../render/template-engine.js';
 
-/** What a backend can express; the plan's needs are checked against it before rendering. */
-export interface BackendCapabilities {
-  /** Can filter traffic by its original destination port before kube-proxy's DNAT (NodePorts). */
-  readonly filterBeforeDnat: boolean;
-  /** Holds peers in sets, so rules do not multiply with the number of addresses. */
-  readonly addressSets: boolean;
-  /** The IP protocols without ports (IP-in-IP, ESP, VRRP) it can accept by protocol number. */
-  readonly ipProtocols: readonly IpProtocol[];
-  /** Can accept traffic by destination address from anyone (kube-proxy ipvs: Service IPs on kube-ipvs0). */
-  readonly acceptByDestination: boolean;
-}
+export type { BackendCapabilities, BackendOptions } from '../model.js';
 
 /** One file of a rendering; most backends produce exactly one. */
 export interface RenderedFile {
@@ -30,9 +20,6 @@ export interface RenderResult {
   /** Harmless gaps and notes; also written into the output header. */
   readonly warnings: readonly string[];
 }
-
-/** Backend-specific settings from the CLI edge (e.g. `iptablesVariant`), already validated there. */
-export type BackendOptions = Readonly<Record<string, string | undefined>>;
 
 export interface BackendContext {
   readonly templates: TemplateEngine;

@@ -1,7 +1,6 @@
 import type { NormalizedRuleset, HostWarning } from '../diff/types.js';
 import type { Plan } from '../plan/types.js';
-import type { BackendCapabilities, BackendOptions } from '../backends/types.js';
-import type { Family } from '../model.js';
+import type { BackendCapabilities, BackendOptions, Family } from '../model.js';
 
 /** How a command ended: the runner never throws for these, so readers decide what each means. */
 export type CommandOutcome =

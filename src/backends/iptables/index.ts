@@ -1,38 +1,23 @@
 import { IP_PROTOCOLS } from '../../model.js';
-import { KubewallError } from '../../errors.js';
 import { iptablesInstall } from './install.js';
 import { buildHeaderLines } from '../../render/header.js';
-import type { Backend, BackendOptions } from '../types.js';
+import type { Backend } from '../types.js';
 import { iptablesHostReader } from './host-read.js';
 import {
   buildIptablesView,
   IPSET_NEW_SUFFIX,
   IPSET_PREFIX,
   IPTABLES_CHAINS,
-  IPTABLES_VARIANTS,
+  readIptablesVariant,
   variantCommands,
   type IptablesVariant,
 } from './view.js';
 
-export { IPTABLES_VARIANTS, type IptablesVariant } from './view.js';
+export { IPTABLES_VARIANTS, readIptablesVariant, type IptablesVariant } from './view.js';
 
 /** The self-contained main file (stdout, --out); the split files follow it with --out-dir. */
 export const IPTABLES_SCRIPT = 'kubewall.sh';
 export const IPTABLES_FILES = { ipset: 'kubewall.ipset', v4: 'kubewall.rules.v4', v6: 'kubewall.rules.v6' } as const;
-
-/**
- * Backend options: `iptablesVariant` (`nft` or `legacy`; without it `nft`,
- * so a library render is deterministic) and `iptablesVariantSource` (how the
- * CLI chose it, for the header).
- */
-export function readIptablesVariant(options: BackendOptions): { variant: IptablesVariant; source: string } {
-  const value = options['iptablesVariant'];
-  if (value === undefined) return { variant: 'nft', source: 'the default when no variant is given' };
-  if (!(IPTABLES_VARIANTS as readonly string[]).includes(value)) {
-    throw new KubewallError('USAGE', `iptables variant ${JSON.stringify(value)} is unknown (expected ${IPTABLES_VARIANTS.join(', ')})`);
-  }
-  return { variant: value as IptablesVariant, source: options['iptablesVariantSource'] ?? `--iptables-variant ${value}` };
-}
 
 /** What every iptables file says about its variant and about applying it next to kube-proxy and the CNI. */
 export function iptablesHeaderLines(variant: IptablesVariant, source: string): string[] {

@@ -1,6 +1,5 @@
 import type { BackendInstall, BackendOptions } from '../types.js';
-import { readIptablesVariant } from './index.js';
-import { variantCommands } from './view.js';
+import { readIptablesVariant, variantCommands } from './view.js';
 
 /**
  * The self-contained kubewall.sh, run at boot by kubewall.service rather than

@@ -1,5 +1,5 @@
 import { KubewallError } from '../../errors.js';
-import type { Family, PortRange, Protocol } from '../../model.js';
+import type { BackendOptions, Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
 import { MLD_TYPES, networkIpProtocolRules, networkRules, setName, type IpProtocolRule, type LinkLocalRule, type Plan, type PlanRule, type PeerSet } from '../../plan/types.js';
 import { assertIpsetName, assertIptablesAddress, assertIptablesChain, quoteIptablesComment } from './escape.js';
@@ -49,6 +49,20 @@ export function variantCommands(variant: IptablesVariant): VariantCommands {
 
 export function otherVariant(variant: IptablesVariant): IptablesVariant {
   return variant === 'nft' ? 'legacy' : 'nft';
+}
+
+/**
+ * Backend options: `iptablesVariant` (`nft` or `legacy`; without it `nft`,
+ * so a library render is deterministic) and `iptablesVariantSource` (how the
+ * CLI chose it, for the header).
+ */
+export function readIptablesVariant(options: BackendOptions): { variant: IptablesVariant; source: string } {
+  const value = options['iptablesVariant'];
+  if (value === undefined) return { variant: 'nft', source: 'the default when no variant is given' };
+  if (!(IPTABLES_VARIANTS as readonly string[]).includes(value)) {
+    throw new KubewallError('USAGE', `iptables variant ${JSON.stringify(value)} is unknown (expected ${IPTABLES_VARIANTS.join(', ')})`);
+  }
+  return { variant: value as IptablesVariant, source: options['iptablesVariantSource'] ?? `--iptables-variant ${value}` };
 }
 
 /** `admin-v4` → `KUBEWALL-ADMIN-V4`. */

@@ -12,8 +12,18 @@ import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { parseRoles, planInputs, printWarnings } from '../options.js';
-import type { ApplyFlags } from './apply.js';
+import { parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
+
+/** Flags of `kubewall apply` (declared in apply.ts); parsed here, in the module that loads only when apply runs. */
+export interface ApplyFlags extends PlanInputFlags {
+  backend: string;
+  templates?: string;
+  iptablesVariant?: string;
+  confirmTimeout: string;
+  stateDir?: string;
+  allowDroppingSshSession?: boolean;
+  prompt: boolean;
+}
 
 const say = (line: string): void => {
   process.stderr.write(`kubewall: ${escapeTerminal(line)}\n`);

@@ -1,16 +1,6 @@
 import type { Command } from 'commander';
-import { addPlanOptions, type PlanInputFlags } from '../options.js';
-
-/** Flags of `kubewall apply`; parsed in apply-action.ts, which loads only when apply runs. */
-export interface ApplyFlags extends PlanInputFlags {
-  backend: string;
-  templates?: string;
-  iptablesVariant?: string;
-  confirmTimeout: string;
-  stateDir?: string;
-  allowDroppingSshSession?: boolean;
-  prompt: boolean;
-}
+import { addPlanOptions } from '../options.js';
+import type { ApplyFlags } from './apply-action.js';
 
 const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STATE_DIR, else /run/kubewall)';
 
