@@ -10,7 +10,7 @@ import {
   firewalldNeedsReload,
   isOwnedFirewalldFile,
   type FirewalldSnapshot,
-} from './firewalld-state.js';
+} from '../backends/firewalld/apply-state.js';
 import type { CommandOutcome } from '../host/types.js';
 import {
   emptiedTables,
@@ -20,8 +20,8 @@ import {
   readOwnedIptables,
   type OwnedIpset,
   type OwnedIptables,
-} from './iptables-state.js';
-import { NFTABLES_OWNED_TABLE, nftablesRestoreScript, nftablesSnapshotFrom, type NftablesSnapshot } from './nftables-state.js';
+} from '../backends/iptables/apply-state.js';
+import { NFTABLES_OWNED_TABLE, nftablesRestoreScript, nftablesSnapshotFrom, type NftablesSnapshot } from '../backends/nftables/apply-state.js';
 import {
   readOwnedUfwBlocks,
   readUfwSetting,
@@ -34,7 +34,7 @@ import {
   UFW_DEFAULTS_FILE,
   UFW_RULES_FILES,
   type UfwSnapshot,
-} from './ufw-state.js';
+} from '../backends/ufw/apply-state.js';
 import { describeOutcome, type WriteRunner } from './write-runner.js';
 
 export interface IptablesSnapshot {

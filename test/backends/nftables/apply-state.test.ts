@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nftablesRestoreScript, nftablesSnapshotFrom, nftTableObjects } from '../../src/apply/nftables-state.js';
+import { nftablesRestoreScript, nftablesSnapshotFrom, nftTableObjects } from '../../../src/backends/nftables/apply-state.js';
 
 const TABLE = 'table inet kubewall {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t}\n}\n';
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readOwnedUfwBlocks, readUfwSetting, restoredUfwRules, ufwChainsLoaded, ufwLeftoverRemoval, ufwRestoreCommands, ufwStatusActive } from '../../src/apply/ufw-state.js';
+import { readOwnedUfwBlocks, readUfwSetting, restoredUfwRules, ufwChainsLoaded, ufwLeftoverRemoval, ufwRestoreCommands, ufwStatusActive } from '../../../src/backends/ufw/apply-state.js';
 
 const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 const HEAD = '*filter\n:ufw-user-input - [0:0]\n:ufw-user-output - [0:0]\n### RULES ###\n';

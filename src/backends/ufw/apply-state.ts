@@ -5,9 +5,9 @@
  * runs (the script enables it). Pure functions from file and command text to
  * that state, and from (saved, current) to what a restore writes and runs.
  */
-import { decodeTupleComment } from '../backends/ufw/parse.js';
-import { UFW_TAG_PREFIX } from '../backends/ufw/view.js';
-import { KubewallError } from '../errors.js';
+import { decodeTupleComment } from './parse.js';
+import { UFW_TAG_PREFIX } from './view.js';
+import { KubewallError } from '../../errors.js';
 
 /** ufw's rule files, IPv4 then IPv6 (ip netns exec bind-mounts /etc/netns/<ns>/ufw over /etc/ufw). */
 export const UFW_RULES_FILES = ['/etc/ufw/user.rules', '/etc/ufw/user6.rules'] as const;

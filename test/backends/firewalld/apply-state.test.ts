@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { firewalldFileChanges, firewalldNeedsReload, isOwnedFirewalldFile } from '../../src/apply/firewalld-state.js';
+import { firewalldFileChanges, firewalldNeedsReload, isOwnedFirewalldFile } from '../../../src/backends/firewalld/apply-state.js';
 
 test('kubewall owns its zone and its kubewall-* ipsets, nothing else', () => {
   for (const name of ['zones/kubewall.xml', 'ipsets/kubewall-admin-v4.xml', 'ipsets/kubewall-load-balancers-v6.xml']) assert.ok(isOwnedFirewalldFile(name), name);
