@@ -2,32 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
 import { PACKAGE_PATHS } from '../paths.js';
 import type { Plan } from '../plan/types.js';
-import type { RenderedFile } from '../backends/types.js';
-import { applyIsAtomic, applyRenderedFile, restoreSnapshot, takeSnapshot, type ApplyBackend } from './host-snapshot.js';
+import type { BackendOptions, RenderedFile } from '../backends/types.js';
+import { APPLY_COMMAND_TIMEOUT_MS, applyCommandTimeoutMs, applyIsAtomic, applyRenderedFile, restoreSnapshot, takeSnapshot, type ApplyBackend } from './host-snapshot.js';
 import { describePending, formatDeadline, nextWatcherStep, type PendingRecord } from './pending.js';
 import type { FoundSshConnection } from './find-ssh-connection.js';
 import { checkSshSession, describeDroppedSession, parseSshConnection } from './ssh-session.js';
 import { processAlive, StateStore } from './state-store.js';
 import type { WriteRunner } from './write-runner.js';
 
-/** How long apply's own commands may take; the first deadline leaves room for it. */
-export const APPLY_COMMAND_TIMEOUT_MS = 30_000;
-/** A first ufw apply runs one ufw process per rule, each re-reading every rule (300 rules ≈ 2 min). */
-const UFW_APPLY_COMMAND_TIMEOUT_MS = 300_000;
-
-/** How long applying the rendered file may take for this backend; the runner and the first deadline both use it. */
-export function applyCommandTimeoutMs(backend: ApplyBackend): number {
-  return backend === 'ufw' ? UFW_APPLY_COMMAND_TIMEOUT_MS : APPLY_COMMAND_TIMEOUT_MS;
-}
+export { APPLY_COMMAND_TIMEOUT_MS, applyCommandTimeoutMs };
 const WATCHER_START_TIMEOUT_MS = 5_000;
 
 export interface ApplyRequest {
   readonly backend: ApplyBackend;
-  readonly variant?: IptablesVariant | undefined;
+  /** The backend options the file was rendered with (iptables: `iptablesVariant`): the snapshot reads with the same. */
+  readonly backendOptions?: BackendOptions | undefined;
   readonly plan: Plan;
   readonly file: RenderedFile;
   readonly confirmTimeoutSeconds: number;
@@ -102,7 +94,7 @@ export async function runApply(request: ApplyRequest): Promise<number> {
     backend,
     roles: request.plan.roles,
     startedAt: new Date().toISOString(),
-    deadline: Date.now() + applyCommandTimeoutMs(backend) + confirmMs,
+    deadline: Date.now() + (await applyCommandTimeoutMs(backend)) + confirmMs,
     confirmTimeoutSeconds: request.confirmTimeoutSeconds,
     phase: 'prepared',
     applyPid: process.pid,
@@ -110,7 +102,7 @@ export async function runApply(request: ApplyRequest): Promise<number> {
   };
   let file: string;
   try {
-    await store.writeSnapshot(await takeSnapshot(backend, runner, request.variant));
+    await store.writeSnapshot(await takeSnapshot(backend, runner, request.backendOptions));
     file = await store.writeApplied(request.file.name.replace(/\//g, '-'), request.file.content);
     await store.writeRecord(record);
     const watcherPid = await request.startWatcher(store);
@@ -128,7 +120,7 @@ export async function runApply(request: ApplyRequest): Promise<number> {
     await applyRenderedFile(backend, file, runner);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    if (applyIsAtomic(backend)) {
+    if (await applyIsAtomic(backend)) {
       const claim = await store.claim('failed');
       if (claim.won) await store.finish();
       throw new KubewallError('APPLY', `apply failed, nothing was changed (one transaction): ${detail}`, { cause: error });

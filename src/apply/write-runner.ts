@@ -1,3 +1,4 @@
+import { KubewallError } from '../errors.js';
 import type { CommandOutcome } from '../host/types.js';
 
 /**
@@ -45,4 +46,11 @@ export function describeOutcome(command: string, outcome: CommandOutcome): strin
       return `${command} failed with exit code ${outcome.exitCode}${detail === undefined ? '' : `: ${detail}`}`;
     }
   }
+}
+
+/** Runs one command of an apply or a restore; its stdout, or an APPLY error naming the command. */
+export async function runForOutput(runner: WriteRunner, command: string, args: readonly string[], input?: string): Promise<string> {
+  const outcome = await runner.run(command, args, input);
+  if (outcome.status === 'exited' && outcome.exitCode === 0) return outcome.stdout;
+  throw new KubewallError('APPLY', describeOutcome([command, ...args].join(' '), outcome));
 }

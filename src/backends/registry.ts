@@ -1,24 +1,43 @@
 import { KubewallError } from '../errors.js';
-import { firewalldBackend } from './firewalld/index.js';
-import { iptablesBackend } from './iptables/index.js';
-import { nftablesBackend } from './nftables/index.js';
-import { ufwBackend } from './ufw/index.js';
 import type { Backend } from './types.js';
 
-/** Every backend kubewall renders for; adding one is a folder of templates, a module and a line here. */
-export const BACKENDS: Readonly<Record<string, Backend>> = {
-  nftables: nftablesBackend,
-  firewalld: firewalldBackend,
-  iptables: iptablesBackend,
-  ufw: ufwBackend,
+/** The optional sides of a backend (`render` every backend has): diff's host reader, the fleet formats' install, apply. */
+export const BACKEND_SIDES = ['hostReader', 'install', 'apply'] as const;
+export type BackendSide = (typeof BACKEND_SIDES)[number];
+
+/** One line of the registry: the sides the backend declares, and how to load its module. */
+export interface BackendEntry {
+  readonly sides: readonly BackendSide[];
+  load(): Promise<Backend>;
+}
+
+/**
+ * Every backend kubewall renders for; adding one is a folder of templates, a
+ * module and a line here. A module is imported only when its backend is used,
+ * so a render does not load the other backends' views, parsers and apply code;
+ * the sides are declared here so that `apply` and `diff` know who supports
+ * them without loading anyone (test/backends/registry.test.ts holds each
+ * module to what its line declares).
+ */
+export const BACKEND_REGISTRY: Readonly<Record<string, BackendEntry>> = {
+  nftables: { sides: ['hostReader', 'install', 'apply'], load: async () => (await import('./nftables/index.js')).nftablesBackend },
+  iptables: { sides: ['hostReader', 'install', 'apply'], load: async () => (await import('./iptables/index.js')).iptablesBackend },
+  firewalld: { sides: ['hostReader', 'install', 'apply'], load: async () => (await import('./firewalld/index.js')).firewalldBackend },
+  ufw: { sides: ['hostReader', 'install', 'apply'], load: async () => (await import('./ufw/index.js')).ufwBackend },
 };
 
-export const BACKEND_NAMES = Object.keys(BACKENDS);
+export const BACKEND_NAMES = Object.keys(BACKEND_REGISTRY);
 
-export function getBackend(name: string): Backend {
-  const backend = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
-  if (!backend) {
+/** The backends that declare `side`, in registry order. */
+export function backendsWith(side: BackendSide): string[] {
+  return BACKEND_NAMES.filter((name) => BACKEND_REGISTRY[name]!.sides.includes(side));
+}
+
+/** Loads a backend's module (once: the module cache keeps it). */
+export async function getBackend(name: string): Promise<Backend> {
+  const entry = Object.hasOwn(BACKEND_REGISTRY, name) ? BACKEND_REGISTRY[name] : undefined;
+  if (!entry) {
     throw new KubewallError('USAGE', `unknown backend ${JSON.stringify(name)} (expected ${BACKEND_NAMES.join(', ')})`);
   }
-  return backend;
+  return entry.load();
 }

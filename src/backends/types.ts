@@ -1,3 +1,4 @@
+import type { WriteRunner } from '../apply/write-runner.js';
 import type { HostReader } from '../host/types.js';
 import type { BackendCapabilities, BackendOptions } from '../model.js';
 import type { Plan } from '../plan/types.js';
@@ -69,6 +70,34 @@ export interface BackendInstall {
   readonly persist: readonly PersistStep[];
 }
 
+/** What `kubewall apply` saved of one backend: JSON in the state directory, shaped by the backend. */
+export interface BackendSnapshot {
+  /** The backend that took it, and restores it. */
+  readonly backend: string;
+}
+
+/**
+ * The apply side of a backend (`kubewall apply`, `confirm`, `rollback`):
+ * save what kubewall owns, load the rendered main file, put the saved state
+ * back when the apply is not confirmed. `snapshot` only reads; `restore`
+ * computes each step from what is there now, so restoring twice is the same
+ * as once. Neither names anything kubewall does not own.
+ */
+export interface BackendApply<S extends BackendSnapshot = BackendSnapshot> {
+  /** What is saved and restored, and nothing else: `table inet kubewall (or its absence)`. */
+  readonly owns: string;
+  /** Loading is one transaction: a failed load changed nothing, so nothing is restored. */
+  readonly atomic: boolean;
+  /** How long loading the main file may take (ms); without it the apply default (APPLY_COMMAND_TIMEOUT_MS). */
+  readonly loadTimeoutMs?: number;
+  /** Reads what kubewall owns now. Nothing is changed. `options`: the backend options the file was rendered with. */
+  snapshot(runner: WriteRunner, options: BackendOptions): Promise<S>;
+  /** Loads a rendered main file (a path in the state directory). */
+  load(file: string, runner: WriteRunner): Promise<void>;
+  /** Puts the saved state back. */
+  restore(snapshot: S, runner: WriteRunner): Promise<void>;
+}
+
 /**
  * A backend: a folder of templates plus one module like this, registered in
  * `registry.ts`. It receives the backend-neutral plan, never the cluster file.
@@ -100,4 +129,6 @@ export interface Backend {
   readonly hostReader?: HostReader;
   /** Optional: how `--format ansible|cloud-init|script` install the main file (see BackendInstall). */
   install?(options: BackendOptions): BackendInstall;
+  /** Optional: how `kubewall apply` saves, loads and restores (see BackendApply). */
+  readonly apply?: BackendApply;
 }

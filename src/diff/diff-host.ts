@@ -15,8 +15,8 @@ export type HostSource =
   | { readonly kind: 'live'; readonly runner: CommandRunner }
   | { readonly kind: 'saved'; readonly text: string; readonly origin: string };
 
-export function getHostReader(backendName: string): HostReader {
-  const backend = getBackend(backendName);
+export async function getHostReader(backendName: string): Promise<HostReader> {
+  const backend = await getBackend(backendName);
   if (!backend.hostReader) {
     throw new KubewallError('USAGE', `diff cannot read the ${backend.name} backend's host state yet (it renders, but has no host reader)`);
   }
@@ -28,7 +28,7 @@ export function getHostReader(backendName: string): HostReader {
  * runner) or takes a saved dump, parses, normalizes both sides, compares.
  */
 export async function diffHost(plan: Plan, backendName: string, source: HostSource, options: BackendOptions = {}): Promise<DiffReport> {
-  return diffWithReader(plan, getBackend(backendName), getHostReader(backendName), source, options);
+  return diffWithReader(plan, await getBackend(backendName), await getHostReader(backendName), source, options);
 }
 
 /** The desired side without what the host's dump did not hold (see `HostState.unread`). */

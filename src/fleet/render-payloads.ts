@@ -87,7 +87,7 @@ interface PlanGroup {
  */
 export async function renderPayloads(options: RenderPayloadsOptions): Promise<PayloadOutput> {
   const format = getPayloadFormat(options.format);
-  const backend = getBackend(options.backend);
+  const backend = await getBackend(options.backend);
   // The inventory comes first: kubespray's enable_nodelocaldns changes which add-ons the catalogue holds.
   const inventory = options.inventory === undefined ? undefined : await loadInventory(options.inventory, options.cwd);
   const { catalogue, cluster: baseCluster } = await loadInputs({ ...options, inventoryNodeLocalDNS: inventory ? nodeLocalDnsFromInventory(inventory) : null });

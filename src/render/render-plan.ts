@@ -17,7 +17,7 @@ export interface RenderOptions {
  * anything renders: errors all at once, warnings into the result and header.
  */
 export async function renderPlan(plan: Plan, backendName: string, options: RenderOptions = {}): Promise<RenderResult> {
-  const backend = getBackend(backendName);
+  const backend = await getBackend(backendName);
   const gaps = requireExpressible(plan, backend.name, backend.capabilities);
   const warnings = [...gaps.warnings, ...(backend.planWarnings?.(plan) ?? [])];
   const templates = await createTemplateEngine(options.templatesDir ?? PACKAGE_PATHS.templates);

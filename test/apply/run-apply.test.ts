@@ -36,7 +36,7 @@ async function request(backend: ApplyBackend, runner: WriteRunner, store: StateS
   const [file] = (await renderPlan(plan, backend, { backendOptions: backend === 'iptables' ? { iptablesVariant: 'nft' } : {} })).files;
   return {
     backend,
-    variant: backend === 'iptables' ? 'nft' : undefined,
+    backendOptions: backend === 'iptables' ? { iptablesVariant: 'nft' } : {},
     plan,
     file: file!,
     confirmTimeoutSeconds: 60,

@@ -4,6 +4,7 @@ import { firewalldInstall } from './install.js';
 import type { Backend, RenderedFile } from '../types.js';
 import { buildFirewalldConfig, FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
 import { firewalldHostReader } from './host-read.js';
+import { firewalldApply } from './apply.js';
 import { buildFirewalldIpsetXmlView, buildFirewalldScriptView, buildFirewalldZoneXmlView } from './view.js';
 
 /** The self-contained main file (stdout, --out); the XML files follow it with --out-dir. */
@@ -38,6 +39,7 @@ export const firewalldBackend: Backend = {
   capabilities: { filterBeforeDnat: false, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: false },
   install: firewalldInstall,
   hostReader: firewalldHostReader,
+  apply: firewalldApply,
   async render(plan, context) {
     const [script, zoneXml, ipsetXml] = await Promise.all([
       context.templates.load('firewalld/kubewall.sh.hbs'),

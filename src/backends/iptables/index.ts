@@ -3,6 +3,7 @@ import { iptablesInstall } from './install.js';
 import { buildHeaderLines } from '../../render/header.js';
 import type { Backend } from '../types.js';
 import { iptablesHostReader } from './host-read.js';
+import { iptablesApply } from './apply.js';
 import {
   buildIptablesView,
   IPSET_NEW_SUFFIX,
@@ -47,6 +48,7 @@ export const iptablesBackend: Backend = {
   capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: true },
   install: iptablesInstall,
   hostReader: iptablesHostReader,
+  apply: iptablesApply,
   async render(plan, context) {
     const { variant, source } = readIptablesVariant(context.options);
     const [script, ipset, rules] = await Promise.all([

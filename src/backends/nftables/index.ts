@@ -3,6 +3,7 @@ import { buildHeaderLines } from '../../render/header.js';
 import { nftablesInstall } from './install.js';
 import type { Backend } from '../types.js';
 import { nftablesHostReader } from './host-read.js';
+import { nftablesApply } from './apply.js';
 import { buildNftablesView, NFT_TABLE } from './view.js';
 
 const APPLY_LINES = [
@@ -17,6 +18,7 @@ export const nftablesBackend: Backend = {
   description: `an nft -f script owning table ${NFT_TABLE.family} ${NFT_TABLE.name}`,
   capabilities: { filterBeforeDnat: true, addressSets: true, ipProtocols: IP_PROTOCOLS, acceptByDestination: true },
   hostReader: nftablesHostReader,
+  apply: nftablesApply,
   install: nftablesInstall,
   async render(plan, context) {
     const template = await context.templates.load('nftables/kubewall.nft.hbs');

@@ -2,6 +2,7 @@ import { buildHeaderLines } from '../../render/header.js';
 import { ufwInstall } from './install.js';
 import type { Backend } from '../types.js';
 import { ufwHostReader } from './host-read.js';
+import { ufwApply } from './apply.js';
 import { buildUfwView, describeLargePeerClass, findLargePeerClasses, UFW_LARGE_PEER_CLASS, UFW_TAG_PREFIX } from './view.js';
 
 /** The one rendered file: a POSIX sh script of `ufw` commands. */
@@ -33,6 +34,7 @@ export const ufwBackend: Backend = {
   capabilities: { filterBeforeDnat: false, addressSets: false, ipProtocols: ['esp', 'vrrp'], acceptByDestination: false },
   install: ufwInstall,
   hostReader: ufwHostReader,
+  apply: ufwApply,
   planWarnings: (plan) => findLargePeerClasses(plan).map(describeLargePeerClass),
   async render(plan, context) {
     const template = await context.templates.load('ufw/kubewall-ufw.sh.hbs');

@@ -68,12 +68,12 @@ export async function applyAction(flags: ApplyFlags): Promise<number> {
   printWarnings([...plan.warnings, ...(iptables?.warning ? [iptables.warning] : []), ...result.warnings]);
   return runApply({
     backend,
-    variant: iptables?.variant,
+    backendOptions,
     plan,
     file,
     confirmTimeoutSeconds,
     store,
-    runner: createExecaWriteRunner({ timeoutMs: applyCommandTimeoutMs(backend) }),
+    runner: createExecaWriteRunner({ timeoutMs: await applyCommandTimeoutMs(backend) }),
     sshConnection: await findSshConnection(process.env, process.ppid),
     allowDroppingSshSession: flags.allowDroppingSshSession === true,
     ask: flags.prompt && process.stdin.isTTY && process.stderr.isTTY ? ask : undefined,

@@ -127,7 +127,7 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
         if (flags.backend === undefined) throw new DiffUsageError(`--backend is required (expected ${BACKEND_NAMES.join(', ')})`);
         const roles = parseRoles(flags.role);
         const format = parseChoice('--format', flags.format, ['text', 'json'] as const);
-        getHostReader(flags.backend);
+        await getHostReader(flags.backend);
         if (flags.from === '') throw new DiffUsageError('--from: empty file name (use - for stdin)');
         const timeout = Number(flags.timeout);
         if (!/^\d+(\.\d+)?$/.test(flags.timeout) || timeout <= 0) throw new DiffUsageError(`--timeout: expected seconds > 0, e.g. 10 or 0.5, not ${showValue(flags.timeout)}`);
