@@ -11,15 +11,25 @@ export interface Network {
   readonly prefix: number;
 }
 
+const FOUR_PART_DECIMAL = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+
+/** The four bytes of a plain dotted quad (no leading zeros, each at most 255), else undefined. */
+function ipv4Bytes(text: string): number[] | undefined {
+  if (!FOUR_PART_DECIMAL.test(text)) return undefined;
+  const bytes = text.split('.').map(Number);
+  return bytes.every((b) => b <= 255) ? bytes : undefined;
+}
+
 /**
  * 4 or 6 when text is a plain IPv4 dotted quad or IPv6 address, else 0.
  * ipaddr.isValid alone would also take "10", "0x0a.1" and zone ids.
  * (Not node:net's isIP: loading node:net cost the CLI measurable start-up time.)
+ * The ':' test comes first because ipaddr's IPv4 check throws and catches
+ * for every IPv6 address, which cost a 50,000-node render a third of its time.
  */
 export function ipVersion(text: string): 0 | 4 | 6 {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return 4;
-  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return 6;
-  return 0;
+  if (text.includes(':')) return !text.includes('%') && ipaddr.IPv6.isValid(text) ? 6 : 0;
+  return ipv4Bytes(text) ? 4 : 0;
 }
 
 /**
@@ -57,7 +67,11 @@ export function invalidHostAddress(value: string): string {
 /** Parses a host address (no prefix). Returns the network or what is wrong. */
 export function parseHostAddress(value: string): Network | string {
   if (isIpv4Mapped(value)) return ipv4MappedRefusal(value);
-  const address = parseStrictAddress(value.trim());
+  const text = value.trim();
+  // A fleet's cluster file is mostly dotted quads: already canonical, so ipaddr is not needed.
+  const bytes = text.includes(':') ? undefined : ipv4Bytes(text);
+  if (bytes) return { family: 'ipv4', text, bytes, prefix: 32 };
+  const address = parseStrictAddress(text);
   if (!address) return invalidHostAddress(value);
   return toNetwork(address, address.kind() === 'ipv4' ? 32 : 128);
 }
