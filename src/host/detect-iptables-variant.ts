@@ -1,3 +1,5 @@
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { IPTABLES_VARIANTS, type IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
 
@@ -50,17 +52,56 @@ export function chooseIptablesVariant(versionOutput: string | null): ResolvedIpt
   };
 }
 
+/** The multi-call binaries of iptables 1.8+ (and their per-variant names); their name is the variant. */
+const VARIANT_BINARY = /^(?:xtables-(nft|legacy)-multi|iptables-(nft|legacy))$/;
+
+/** The `iptables` the PATH finds, with symlinks (the alternatives system) resolved; null when there is none. */
+export function findIptablesBinary(env: NodeJS.ProcessEnv = process.env): { found: string; real: string } | null {
+  for (const dir of (env['PATH'] ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const found = path.join(dir, 'iptables');
+    try {
+      if (!statSync(found).isFile()) continue;
+      return { found, real: realpathSync(found) };
+    } catch {
+      // Not in this directory (or a dangling link): keep looking, as the shell would.
+    }
+  }
+  return null;
+}
+
+/**
+ * The variant from the name `iptables` resolves to (xtables-nft-multi,
+ * xtables-legacy-multi): what `iptables -V` would print, without starting a
+ * process, which cost a render half a `node -e 0`. Undefined when the name
+ * does not say (iptables before 1.8, a wrapper script): then ask `iptables -V`.
+ */
+export function variantFromBinary(binary: { found: string; real: string }): ResolvedIptablesVariant | undefined {
+  const match = VARIANT_BINARY.exec(path.basename(binary.real));
+  const variant = (match?.[1] ?? match?.[2]) as IptablesVariant | undefined;
+  if (!variant) return undefined;
+  return { variant, source: `detected from ${binary.found} -> ${binary.real}` };
+}
+
+/** The host's variant: from where `iptables` resolves to, else from `iptables -V`. */
+export async function detectIptablesVariant(env: NodeJS.ProcessEnv = process.env): Promise<ResolvedIptablesVariant> {
+  const binary = findIptablesBinary(env);
+  if (binary === null) return chooseIptablesVariant(null);
+  return variantFromBinary(binary) ?? chooseIptablesVariant(await readIptablesVersion(env));
+}
+
 /**
  * `--iptables-variant`: an explicit variant is used as given; `auto` (and no
- * option at all) asks the host's `iptables -V`. Only the CLI calls this.
+ * option at all) asks the host (detectIptablesVariant, or readVersion's
+ * `iptables -V` output when given). Only the CLI calls this.
  */
 export async function resolveIptablesVariant(
   choice: string | undefined,
-  readVersion: () => Promise<string | null> = () => readIptablesVersion(),
+  readVersion?: () => Promise<string | null>,
 ): Promise<ResolvedIptablesVariant> {
   if (choice !== undefined && !(IPTABLES_VARIANT_CHOICES as readonly string[]).includes(choice)) {
     throw new KubewallError('USAGE', `--iptables-variant: unknown value ${JSON.stringify(choice)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
   }
   if (choice === 'nft' || choice === 'legacy') return { variant: choice, source: `--iptables-variant ${choice}` };
-  return chooseIptablesVariant(await readVersion());
+  return readVersion ? chooseIptablesVariant(await readVersion()) : detectIptablesVariant();
 }

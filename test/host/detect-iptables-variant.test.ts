@@ -1,11 +1,13 @@
 import { execa } from 'execa';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   chooseIptablesVariant,
+  detectIptablesVariant,
+  findIptablesBinary,
   parseIptablesVersion,
   readIptablesVersion,
   resolveIptablesVariant,
@@ -67,10 +69,56 @@ test('readIptablesVersion runs the iptables on PATH (a fixture executable) and r
   }
 });
 
+test('detectIptablesVariant reads the variant from where iptables resolves (alternatives links) without running it', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-iptables-link-'));
+  try {
+    const sbin = path.join(dir, 'sbin');
+    const alternatives = path.join(dir, 'alternatives');
+    await mkdir(sbin);
+    await mkdir(alternatives);
+    // Executables that fail when run: the answer must come from the names alone.
+    for (const name of ['xtables-legacy-multi', 'xtables-nft-multi']) {
+      await writeFile(path.join(sbin, name), '#!/bin/sh\nexit 99\n');
+      await chmod(path.join(sbin, name), 0o755);
+    }
+    await symlink(path.join(sbin, 'xtables-legacy-multi'), path.join(sbin, 'iptables-legacy'));
+    await symlink(path.join(sbin, 'iptables-legacy'), path.join(alternatives, 'iptables'));
+    await symlink(path.join(alternatives, 'iptables'), path.join(sbin, 'iptables'));
+    const env = { PATH: `${path.join(dir, 'empty')}:${sbin}` };
+    assert.equal(findIptablesBinary(env), { found: path.join(sbin, 'iptables'), real: path.join(sbin, 'xtables-legacy-multi') });
+    assert.equal(await detectIptablesVariant(env), {
+      variant: 'legacy',
+      source: `detected from ${path.join(sbin, 'iptables')} -> ${path.join(sbin, 'xtables-legacy-multi')}`,
+    });
+    await rm(path.join(alternatives, 'iptables'));
+    await symlink(path.join(sbin, 'xtables-nft-multi'), path.join(alternatives, 'iptables'));
+    assert.is((await detectIptablesVariant(env)).variant, 'nft');
+    assert.equal(await detectIptablesVariant({ PATH: path.join(dir, 'empty') }), chooseIptablesVariant(null));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('detectIptablesVariant asks iptables -V when the name does not say (a wrapper, iptables before 1.8)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-iptables-wrap-'));
+  try {
+    const sh = (await execa('sh', ['-c', 'command -v sh'])).stdout.trim();
+    await writeFile(path.join(dir, 'iptables'), `#!${sh}\n[ "$1" = -V ] || exit 2\necho '${CAPTURED.legacy}'\n`);
+    await chmod(path.join(dir, 'iptables'), 0o755);
+    assert.equal(await detectIptablesVariant({ PATH: dir }), chooseIptablesVariant(CAPTURED.legacy));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the real iptables, where installed, prints a variant this parser knows', async () => {
   const output = await readIptablesVersion();
   if (output === null) return;
   assert.ok(parseIptablesVersion(output) !== null, `unrecognised: ${output}`);
+  // Where the name says the variant, it says what iptables -V says.
+  const binary = findIptablesBinary();
+  const fromName = binary && (await detectIptablesVariant()).source.startsWith('detected from /') ? (await detectIptablesVariant()).variant : undefined;
+  if (fromName) assert.is(fromName, parseIptablesVersion(output));
 });
 
 test.run();

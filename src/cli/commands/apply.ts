@@ -10,7 +10,7 @@ export function registerApply(program: Command): void {
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
     .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw')
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
-    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: detect from iptables -V)')
+    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: from the binary iptables resolves to, else iptables -V)')
     .option('--confirm-timeout <seconds>', 'restore the previous state unless confirmed within this long', '60')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--allow-dropping-ssh-session', 'apply even though the rules would drop new SSH connections from this session\'s client (SSH_CONNECTION)')

@@ -29,7 +29,7 @@ export function registerRender(program: Command): void {
     .option('-i, --inventory <file>', 'Ansible inventory (YAML or INI): its hosts are the nodes; without --role, --out-dir gets one output per host')
     .option('--group-role <group=roles>', 'map an inventory group to roles, e.g. masters=control-plane or bastion=none (repeatable; defaults: kubespray, k3s-ansible)', collect)
     .option('-f, --format <format>', 'files (default: the backend\'s own), ansible (a role), cloud-init (#cloud-config), script (provisioning sh)')
-    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (detect from iptables -V; the default, nft when iptables is not installed)')
+    .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (the default: from the binary iptables resolves to, else iptables -V; nft when iptables is not installed)')
     .addHelpText(
       'after',
       `
