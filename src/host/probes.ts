@@ -12,19 +12,23 @@ export async function gatherCommonProbes(runner: CommandRunner, probe: { readonl
   const notes: string[] = [];
   const dumps: HostDump[] = [];
   // The firewalld backend's own reader asks firewalld itself; for it, firewalld running is no warning.
-  if (probe.firewalld ?? true) {
-    const firewalld = await runner.run('firewall-cmd', ['--state']);
-    if (firewalld.status === 'exited' && firewalld.exitCode === 0 && /^running/m.test(firewalld.stdout)) notes.push('firewalld-state: running');
-  }
-  const ufw = await runner.run('ufw', ['status']);
+  const [firewalld, ufw] = await Promise.all([(probe.firewalld ?? true) ? runner.run('firewall-cmd', ['--state']) : undefined, runner.run('ufw', ['status'])]);
+  if (firewalld?.status === 'exited' && firewalld.exitCode === 0 && /^running/m.test(firewalld.stdout)) notes.push('firewalld-state: running');
   if (ufw.status === 'exited' && ufw.exitCode === 0 && /^Status: active/m.test(ufw.stdout)) notes.push('ufw-status: active');
   // The legacy tables exist only once their module is loaded; reading the names never loads it.
-  for (const [names, save] of [['/proc/net/ip_tables_names', 'iptables-legacy-save'], ['/proc/net/ip6_tables_names', 'ip6tables-legacy-save']] as const) {
-    const loaded = await runner.run('cat', [names]);
-    if (loaded.status !== 'exited' || loaded.exitCode !== 0 || loaded.stdout.trim() === '') continue;
-    const dump = await runner.run(save, []);
-    if (dump.status === 'exited' && dump.exitCode === 0) dumps.push({ origin: save, kind: LEGACY_DUMP, text: dump.stdout });
-  }
+  // Each loaded table is saved on its own, nat never: kube-proxy's Services fill nat, and no
+  // rule there can drop what kubewall accepts. Probes run in parallel, each waiting on its tool.
+  const legacy = await Promise.all(
+    ([['/proc/net/ip_tables_names', 'iptables-legacy-save'], ['/proc/net/ip6_tables_names', 'ip6tables-legacy-save']] as const).map(async ([names, save]) => {
+      const loaded = await runner.run('cat', [names]);
+      if (loaded.status !== 'exited' || loaded.exitCode !== 0) return [];
+      const tables = loaded.stdout.split(/\s+/).filter((table) => /^[a-z]+$/.test(table) && table !== 'nat').sort();
+      const saved = await Promise.all(tables.map((table) => runner.run(save, ['-t', table])));
+      const texts = saved.flatMap((dump) => (dump.status === 'exited' && dump.exitCode === 0 ? [dump.stdout] : []));
+      return texts.length === 0 ? [] : [{ origin: save, kind: LEGACY_DUMP, text: texts.join('') }];
+    }),
+  );
+  dumps.push(...legacy.flat());
   return { dumps, notes };
 }
 

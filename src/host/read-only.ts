@@ -8,7 +8,8 @@ import type { CommandRunner } from './types.js';
  * host reader adds its commands here.
  */
 export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
-  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables)$/.test(args.join(' ')),
+  // A chain is named only with plain names (NFT_SAFE_NAME): nft joins its arguments into one command line.
+  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables|chains|table inet kubewall|chain (ip|ip6|inet|arp|bridge|netdev) [A-Za-z_][\w.-]* [A-Za-z_][\w.-]*)$/.test(args.join(' ')),
   'iptables-save': saveArgs,
   'ip6tables-save': saveArgs,
   'iptables-nft-save': saveArgs,
@@ -16,11 +17,11 @@ export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[
   'iptables-legacy-save': saveArgs,
   'ip6tables-legacy-save': saveArgs,
   iptables: (args) => args.length === 1 && (args[0] === '-V' || args[0] === '--version'),
-  // detect: one rule of kube-proxy's nat chain, never a dump (the nat table is the big one).
-  'iptables-nft': natChainProbe,
-  'ip6tables-nft': natChainProbe,
-  'iptables-legacy': natChainProbe,
-  'ip6tables-legacy': natChainProbe,
+  // diff: one chain's rules (-S); detect: one rule of kube-proxy's nat chain. Never a dump.
+  'iptables-nft': (args) => listChainArgs(args) || natChainProbe(args),
+  'ip6tables-nft': (args) => listChainArgs(args) || natChainProbe(args),
+  'iptables-legacy': (args) => listChainArgs(args) || natChainProbe(args),
+  'ip6tables-legacy': (args) => listChainArgs(args) || natChainProbe(args),
   // detect: interfaces with their details and addresses; listening sockets with their processes.
   ip: (args) => args.join(' ') === '-d -j addr show',
   ss: (args) => args.join(' ') === '-H -lntuwp',
@@ -36,6 +37,11 @@ const READABLE_FILES = /^(\/proc\/net\/(ip|ip6)_tables_names|\/etc\/firewalld\/f
 
 function natChainProbe(args: readonly string[]): boolean {
   return args.join(' ') === '-t nat -S KUBE-SERVICES 1';
+}
+
+/** `-t TABLE -S CHAIN`: prints one chain's rules, nothing else (-S is --list-rules). */
+function listChainArgs(args: readonly string[]): boolean {
+  return /^-t (filter|mangle|raw|security) -S [A-Za-z_][\w-]*$/.test(args.join(' '));
 }
 
 function saveArgs(args: readonly string[]): boolean {

@@ -11,6 +11,7 @@ import { isKubewallError } from '../../src/errors.js';
 import { guardReadOnly, isReadOnlyCommand } from '../../src/host/read-only.js';
 import type { CommandOutcome, CommandRunner, HostReader } from '../../src/host/types.js';
 import { planFromFiles } from '../../src/load-plan.js';
+import { listChainArgs, listChainFromSave } from '../helpers/fake-iptables.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../helpers/paths.js';
 
 /** A fake host: answers each command from a table and records every command it was asked to run. */
@@ -59,6 +60,13 @@ const ALLOWED = [
   'ip6tables-nft -t nat -S KUBE-SERVICES 1',
   'iptables-legacy -t nat -S KUBE-SERVICES 1',
   'ip6tables-legacy -t nat -S KUBE-SERVICES 1',
+  // kubewall diff, live
+  'nft -j list table inet kubewall',
+  'nft -j list chains',
+  'nft -j list chain ip filter INPUT',
+  'nft -j list chain inet kube-proxy filter-input',
+  'iptables-nft -t filter -S INPUT',
+  'ip6tables-legacy -t mangle -S KUBEWALL-BEFORE-DNAT',
 ];
 const REFUSED = [
   'ip link set eth0 down',
@@ -113,6 +121,16 @@ const REFUSED = [
   'ufw allow 22/tcp',
   'sh -c nft',
   'rm -rf /',
+  'nft -j list chain ip filter INPUT;flush',
+  'nft -j list chain ip filter -f',
+  'nft -j list table ip nat',
+  'nft -j list chain ip filter',
+  'nft list chain ip filter INPUT flush ruleset',
+  'iptables-nft -t filter -F INPUT',
+  'iptables-nft -t nat -S',
+  'iptables-nft -t filter -S',
+  'iptables-nft -t filter -S INPUT -Z',
+  'ip6tables-legacy -t filter -D INPUT 1',
 ];
 for (const line of ALLOWED) test(`read-only: allows ${line}`, () => assert.ok(isReadOnlyCommand(line.split(' ')[0]!, line.split(' ').slice(1))));
 for (const line of REFUSED) test(`read-only: refuses ${line}`, () => assert.not.ok(isReadOnlyCommand(line.split(' ')[0]!, line.split(' ').slice(1))));
@@ -161,7 +179,8 @@ test('the nftables reader never runs a command that changes state, whatever the 
         if (!isKubewallError(error) || error.code !== 'HOST_READ') throw error;
       });
     for (const call of runner.calls) assert.ok(isReadOnlyCommand(call[0]!, call.slice(1)), `ran ${call.join(' ')}`);
-    assert.equal(runner.calls[0], ['nft', '-j', 'list', 'ruleset']);
+    assert.equal(runner.calls[0], ['nft', '-j', 'list', 'table', 'inet', 'kubewall']);
+    assert.not.ok(runner.calls.some((call) => call.join(' ').includes('list ruleset')), 'never the whole ruleset');
     runs += runner.calls.length;
   }
   assert.ok(runs > ANSWERS.length ** 2, 'the probes ran too');
@@ -188,11 +207,11 @@ test('diff runs every reader behind the guard: a reader that tries to write is r
   const honest = recordingRunner((command) => (command === 'nft' ? ok(APPLIED) : { status: 'not-found' }));
   const report = await diffHost(plan, 'nftables', { kind: 'live', runner: honest });
   assert.ok(report.result.inSync);
-  assert.equal(honest.calls[0], ['nft', '-j', 'list', 'ruleset']);
+  assert.equal(honest.calls[0], ['nft', '-j', 'list', 'table', 'inet', 'kubewall']);
 });
 
 const FAILURES: [string, CommandOutcome, RegExp][] = [
-  ['nft not installed', { status: 'not-found' }, /^nft -j list ruleset: nft is not installed \(install nftables, or diff against a saved dump with --from FILE\)$/],
+  ['nft not installed', { status: 'not-found' }, /^nft -j list table inet kubewall: nft is not installed \(install nftables, or diff against a saved dump with --from FILE\)$/],
   ['not root', failed(1, 'netlink: Error: cache initialization failed: Operation not permitted'), /permission denied, reading the ruleset needs root/],
   ['timeout', { status: 'timed-out', timeoutMs: 10_000 }, /no answer within 10 s/],
   ['other failure', failed(1, 'Error: JSON support not compiled-in'), /failed with exit code 1: Error: JSON support not compiled-in/],
@@ -269,7 +288,15 @@ test('the firewalld reader never runs a command that changes state, whatever the
 // The iptables and ufw readers, likewise: every answer to every command, with and without --iptables-variant.
 const IPTABLES_APPLIED = readFileSync(`${FIXTURES_DIR}iptables/example-worker-applied.dump`, 'utf8');
 const UFW_APPLIED = readFileSync(`${FIXTURES_DIR}ufw/example-worker-applied.dump`, 'utf8');
-const MORE_ANSWERS: CommandOutcome[] = [...ANSWERS, ok(IPTABLES_APPLIED), ok(UFW_APPLIED), ok('iptables v1.8.9 (legacy)\n'), ok('create KUBEWALL-A-V4 hash:net family inet\n')];
+const MORE_ANSWERS: CommandOutcome[] = [
+  ...ANSWERS,
+  ok(IPTABLES_APPLIED),
+  ok(UFW_APPLIED),
+  ok('iptables v1.8.9 (legacy)\n'),
+  ok('create KUBEWALL-A-V4 hash:net family inet\n'),
+  ok('filter\nmangle\nnat\n'),
+  ok('-P INPUT DROP\n-A INPUT -j KUBEWALL-INPUT\n'),
+];
 const READERS: [string, HostReader, Record<string, string>[]][] = [
   ['iptables', iptablesHostReader, [{}, { iptablesVariant: 'nft' }, { iptablesVariant: 'legacy' }, { iptablesVariant: 'auto' }]],
   ['ufw', ufwHostReader, [{}]],
@@ -280,7 +307,7 @@ for (const [name, reader, optionSets] of READERS) {
     for (const options of optionSets) {
       for (let seed = 0; seed < MORE_ANSWERS.length ** 2; seed++) {
         const runner = recordingRunner((command, args) => {
-          const main = (command.endsWith('-save') && !command.includes('legacy')) || (command === 'ufw' && args[0] === 'status');
+          const main = /^ip6?tables-(nft|legacy)$/.test(command) || (command === 'ufw' && args[0] === 'status');
           const index = main ? seed % MORE_ANSWERS.length : (Math.floor(seed / MORE_ANSWERS.length) + args.length + command.length) % MORE_ANSWERS.length;
           return MORE_ANSWERS[index]!;
         });
@@ -295,31 +322,54 @@ for (const [name, reader, optionSets] of READERS) {
         }
       }
     }
-    const expected = name === 'ufw' ? ['ufw status verbose', 'cat /etc/ufw/user.rules'] : ['iptables -V', 'iptables-nft-save', 'iptables-legacy-save', 'ipset save'];
+    const expected =
+      name === 'ufw'
+        ? ['ufw status verbose', 'cat /etc/ufw/user.rules']
+        : ['iptables -V', 'iptables-nft -t filter -S INPUT', 'ip6tables-nft -t mangle -S KUBEWALL-BEFORE-DNAT', 'iptables-legacy -t filter -S KUBEWALL-INPUT', 'iptables-legacy-save -t filter', 'ipset save'];
     for (const command of expected) assert.ok(ran.has(command), `never ran ${command}: ${[...ran].join(', ')}`);
+    // kube-proxy's nat table is never read, and no whole-ruleset dump (18 s on a busy node).
+    for (const command of ran) assert.not.ok(/nat|^ip6?tables-(nft|legacy)-save$/.test(command), `ran ${command}`);
   });
 }
 
-test('iptables: the variant is --iptables-variant when given, else what iptables -V says', async () => {
-  const answer = (version: string) => (command: string) => (command === 'iptables' ? ok(version) : command === 'ipset' ? ok('') : command.endsWith('-save') ? ok('') : ({ status: 'not-found' }) as CommandOutcome);
+test('iptables: the variant is --iptables-variant when given, else what iptables -V says; only kubewall\'s chains and the built-ins that jump to them are listed', async () => {
+  const answer = (version: string) => (command: string, args: readonly string[]) =>
+    command === 'iptables'
+      ? ok(version)
+      : command === 'ipset' || command.endsWith('-save')
+        ? ok('')
+        : command === 'cat'
+          ? ok('filter\nmangle\nnat\n')
+          : listChainArgs(args)
+            ? listChainFromSave(IPTABLES_APPLIED, listChainArgs(args)!.table, listChainArgs(args)!.chain)
+            : ({ status: 'not-found' } as CommandOutcome);
   const legacy = recordingRunner(answer('iptables v1.8.9 (legacy)'));
   await iptablesHostReader.gather(guardReadOnly(legacy), {});
-  assert.equal(legacy.calls.slice(0, 3), [['iptables', '-V'], ['iptables-legacy-save'], ['ip6tables-legacy-save']]);
+  assert.equal(legacy.calls[0], ['iptables', '-V']);
+  const lists = (calls: string[][], tool: string) => calls.filter((c) => c[0] === tool).map((c) => c.slice(1).join(' ')).sort();
+  const OWN = ['-t filter -S INPUT', '-t filter -S KUBEWALL-INPUT', '-t mangle -S KUBEWALL-BEFORE-DNAT', '-t mangle -S PREROUTING'];
+  assert.equal(lists(legacy.calls, 'iptables-legacy'), OWN);
+  assert.equal(lists(legacy.calls, 'ip6tables-legacy'), OWN);
   const forced = recordingRunner(answer('iptables v1.8.9 (legacy)'));
   await iptablesHostReader.gather(guardReadOnly(forced), { iptablesVariant: 'nft' });
-  assert.equal(forced.calls.slice(0, 2), [['iptables-nft-save'], ['ip6tables-nft-save']]);
+  assert.equal(lists(forced.calls, 'iptables-nft'), OWN);
+  assert.equal(lists(forced.calls, 'ip6tables-nft'), OWN);
   assert.not.ok(forced.calls.some((c) => c[0] === 'iptables'));
-  // On a legacy host the other variant is dumped for the mixed-rules warning, never the legacy tables twice.
-  assert.ok(legacy.calls.some((c) => c[0] === 'iptables-nft-save'));
-  assert.not.ok(legacy.calls.some((c) => c[0] === 'cat' && c[1] === '/proc/net/ip_tables_names' && legacy.calls.filter((d) => d[0] === 'iptables-legacy-save').length > 1));
+  // On a legacy host the other variant's filter table is dumped for the mixed-rules warning, never the legacy tables twice.
+  assert.ok(legacy.calls.some((c) => c.join(' ') === 'iptables-nft-save -t filter'));
+  assert.not.ok(legacy.calls.some((c) => c[0] === 'iptables-legacy-save' && legacy.calls.filter((d) => d[0] === 'iptables-legacy-save').length > 3));
+  // A legacy table that is not loaded is not named (naming it would load its module).
+  const bare = recordingRunner((command, args) => (command === 'cat' ? ok('filter\n') : answer('iptables v1.8.9 (legacy)')(command, args)));
+  await iptablesHostReader.gather(guardReadOnly(bare), { iptablesVariant: 'legacy' });
+  assert.not.ok(bare.calls.some((c) => c[0]!.startsWith('ip') && c.includes('mangle')), bare.calls.map((c) => c.join(' ')).join('\n'));
 });
 
 const BACKEND_FAILURES: [string, HostReader, string, CommandOutcome, RegExp][] = [
-  ['iptables', iptablesHostReader, 'iptables-nft-save', { status: 'not-found' }, /^iptables-nft-save: iptables-nft-save is not installed \(install iptables, or diff against a saved dump with --from FILE\)$/],
+  ['iptables', iptablesHostReader, 'iptables-nft', { status: 'not-found' }, /^iptables-nft -t \w+ -S [\w-]+: iptables-nft is not installed \(install iptables, or diff against a saved dump with --from FILE\)$/],
   ['iptables', iptablesHostReader, 'ipset', { status: 'not-found' }, /^ipset save: ipset is not installed \(install ipset/],
-  ['iptables', iptablesHostReader, 'iptables-nft-save', failed(4, 'iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)'), /permission denied, reading the ruleset needs root/],
-  ['iptables', iptablesHostReader, 'ip6tables-nft-save', { status: 'timed-out', timeoutMs: 10_000 }, /^ip6tables-nft-save: no answer within 10 s/],
-  ['iptables', iptablesHostReader, 'iptables-nft-save', ok('Bad output\n'), /cannot parse the iptables ruleset: iptables-nft-save: line 1: not iptables-save output/],
+  ['iptables', iptablesHostReader, 'iptables-nft', failed(4, 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)'), /permission denied, reading the ruleset needs root/],
+  ['iptables', iptablesHostReader, 'ip6tables-nft', { status: 'timed-out', timeoutMs: 10_000 }, /^ip6tables-nft -t \w+ -S [\w-]+: no answer within 10 s/],
+  ['iptables', iptablesHostReader, 'iptables-nft', ok('Bad output\n'), /cannot parse the iptables ruleset: iptables-nft -t \w+ -S [\w-]+: line 1: not iptables -S output/],
   ['ufw', ufwHostReader, 'ufw', { status: 'not-found' }, /^ufw status verbose: ufw is not installed \(install ufw/],
   ['ufw', ufwHostReader, 'ufw', failed(1, 'ERROR: You need to be root to run this script'), /permission denied, reading the ruleset needs root/],
   ['ufw', ufwHostReader, 'ufw', { status: 'timed-out', timeoutMs: 10_000 }, /^ufw status verbose: no answer within 10 s/],
@@ -333,6 +383,7 @@ for (const [name, reader, failing, outcome, pattern] of BACKEND_FAILURES) {
       if (command === 'ufw') return ok('Status: active\n');
       if (command === 'cat') return ok(UFW_APPLIED);
       if (command.endsWith('-save') || command === 'ipset') return ok('');
+      if (/^ip6?tables-nft$/.test(command)) return ok('');
       return { status: 'not-found' };
     });
     try {
@@ -350,7 +401,12 @@ test('diff runs the iptables and ufw readers behind the guard, and in sync again
   const ipv6At = IPTABLES_APPLIED.indexOf('# Generated by ip6tables');
   const setsAt = IPTABLES_APPLIED.indexOf('create ');
   const [v4, v6, sets] = [IPTABLES_APPLIED.slice(0, ipv6At), IPTABLES_APPLIED.slice(ipv6At, setsAt), IPTABLES_APPLIED.slice(setsAt)];
-  const iptables = recordingRunner((command) => (command === 'iptables-nft-save' ? ok(v4) : command === 'ip6tables-nft-save' ? ok(v6) : command === 'ipset' ? ok(sets) : { status: 'not-found' }));
+  const iptables = recordingRunner((command, args) => {
+    const list = listChainArgs(args);
+    if (list && command === 'iptables-nft') return listChainFromSave(v4, list.table, list.chain);
+    if (list && command === 'ip6tables-nft') return listChainFromSave(v6, list.table, list.chain);
+    return command === 'ipset' ? ok(sets) : { status: 'not-found' };
+  });
   assert.ok((await diffHost(plan, 'iptables', { kind: 'live', runner: iptables }, { iptablesVariant: 'nft' })).result.inSync);
   const ufw = recordingRunner((command) => (command === 'ufw' || command === 'cat' ? ok(UFW_APPLIED) : { status: 'not-found' }));
   const report = await diffHost(plan, 'ufw', { kind: 'live', runner: ufw });

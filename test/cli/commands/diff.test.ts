@@ -134,23 +134,25 @@ async function withFakeTools(tools: Record<string, string>, args: readonly strin
 test('live: nft not installed is one clear message, exit 1', async () => {
   const result = await withFakeTools({}, WORKER);
   assert.is(result.exitCode, 1);
-  assert.is(result.stderr.trim(), 'kubewall: nft -j list ruleset: nft is not installed (install nftables, or diff against a saved dump with --from FILE)');
+  assert.is(result.stderr.trim(), 'kubewall: nft -j list table inet kubewall: nft is not installed (install nftables, or diff against a saved dump with --from FILE)');
 });
 
 test('live: permission denied is one clear message, exit 1', async () => {
   const result = await withFakeTools({ nft: 'echo "netlink: Error: cache initialization failed: Operation not permitted" >&2; exit 1' }, WORKER);
   assert.is(result.exitCode, 1);
-  assert.match(result.stderr.trim(), /^kubewall: nft -j list ruleset: permission denied, reading the ruleset needs root \(run kubewall diff with sudo, or diff against a saved dump with --from FILE\): netlink: Error: cache initialization failed: Operation not permitted$/);
+  assert.match(result.stderr.trim(), /^kubewall: nft -j list table inet kubewall: permission denied, reading the ruleset needs root \(run kubewall diff with sudo, or diff against a saved dump with --from FILE\): netlink: Error: cache initialization failed: Operation not permitted$/);
 });
 
 test('live: a command that hangs is stopped at --timeout, one clear message, exit 1', async () => {
   const result = await withFakeTools({ nft: 'exec /bin/sleep 10' }, [...WORKER, '--timeout', '0.3']);
   assert.is(result.exitCode, 1);
-  assert.is(result.stderr.trim(), 'kubewall: nft -j list ruleset: no answer within 0.3 s (a hung daemon or lock?); nothing was changed');
+  assert.is(result.stderr.trim(), 'kubewall: nft -j list table inet kubewall: no answer within 0.3 s (a hung daemon or lock?); nothing was changed');
 });
 
-test('live: the ruleset comes from nft -j list ruleset (fake nft answering a captured dump)', async () => {
-  const result = await withFakeTools({ nft: `[ "$*" = "-j list ruleset" ] || exit 99\n/bin/cat '${fixture('example-worker-drift')}'` }, [...WORKER, '--format', 'json']);
+test('live: kubewall\'s table comes from nft -j list table inet kubewall, never nft -j list ruleset (fake nft answering from a captured dump)', async () => {
+  // The fake answers every listing kubewall may ask with the whole captured ruleset: the reader keeps what it asked for.
+  const nft = `case "$*" in "-j list table inet kubewall"|"-j list chains"|"-j list chain "*) /bin/cat '${fixture('example-worker-drift')}';; *) exit 99;; esac`;
+  const result = await withFakeTools({ nft }, [...WORKER, '--format', 'json']);
   assert.is(result.exitCode, 2, result.stderr);
   assert.is(JSON.parse(result.stdout).source, 'live');
 });
