@@ -42,6 +42,14 @@ test('every shipped entry carries provenance: document, section, origin', () => 
   assert.ok(builtin.entries.find((e) => e.id === 'nodeport-services')!.dnatByKubeProxy);
 });
 
+test('shipped provenance names the public page and its language edition, never a file the package does not ship', () => {
+  for (const entry of builtin.entries) {
+    assert.is(entry.source.url, 'https://kubernetes.io/id/docs/reference/networking/ports-and-protocols/', entry.id);
+    assert.match(entry.source.document, /Indonesian edition/, entry.id);
+    assert.not.match(entry.source.document, /seeds\/|\.txt/, entry.id);
+  }
+});
+
 test('roles compose entries: a multi-role node gets the union, once each', () => {
   assert.equal(entriesForRoles(builtin, ['etcd']).map((e) => e.id), ['etcd']);
   const both = entriesForRoles(builtin, ['worker', 'control-plane']).map((e) => e.id);
