@@ -210,6 +210,22 @@ function sshRule(port: number): PlanRule {
   };
 }
 
+/** The cluster-file keys that describe each address peer class. */
+const PEER_CLASS_KEYS: Readonly<Record<AddressPeerClass, string>> = {
+  'control-plane': 'nodes with roles: [control-plane]',
+  etcd: 'nodes with roles: [etcd] (stacked etcd: control-plane)',
+  nodes: 'nodes',
+  'load-balancers': 'loadBalancers',
+  pods: 'podCIDRs',
+  admin: 'adminNetworks',
+};
+
+/** Without a file, pass one; with a file, name the keys to add to it. */
+function howToNarrow(cluster: Cluster, peers: readonly AddressPeerClass[]): string {
+  if (cluster.source === null) return `pass --cluster FILE to narrow ${peers.length > 1 ? 'them' : 'it'}`;
+  return `add ${peers.map((peer) => PEER_CLASS_KEYS[peer]).join('; ')} to ${cluster.source} to narrow ${peers.length > 1 ? 'them' : 'it'}`;
+}
+
 function clusterName(cluster: Cluster): string {
   return cluster.source ?? 'the embedded default cluster';
 }
@@ -392,7 +408,7 @@ export function planRole(input: PlanInput): Plan {
   const defaultedPeers = ADDRESS_PEER_CLASSES.filter((peer) => sets.some((s) => s.peer === peer && s.defaulted));
   if (defaultedPeers.length > 0) {
     warnings.push(
-      `${clusterName(cluster)} does not describe peer class${defaultedPeers.length > 1 ? 'es' : ''} ${defaultedPeers.join(', ')}: defaulted to private address space (${PRIVATE_NETWORKS.join(', ')}); pass --cluster FILE to narrow ${defaultedPeers.length > 1 ? 'them' : 'it'}`,
+      `${clusterName(cluster)} does not describe peer class${defaultedPeers.length > 1 ? 'es' : ''} ${defaultedPeers.join(', ')}: defaulted to private address space (${PRIVATE_NETWORKS.join(', ')}); ${howToNarrow(cluster, defaultedPeers)}`,
     );
   }
   for (const entry of entries) {
