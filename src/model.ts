@@ -118,3 +118,13 @@ export interface BackendCapabilities {
 
 /** Backend-specific settings from the CLI edge (e.g. `iptablesVariant`), already validated there. */
 export type BackendOptions = Readonly<Record<string, string | undefined>>;
+/** Names other tools use for kubewall's roles. */
+export const ROLE_ALIASES: Readonly<Record<string, Role>> = {
+  master: 'control-plane',
+  controlplane: 'control-plane',
+  control_plane: 'control-plane',
+  server: 'control-plane',
+  node: 'worker',
+  agent: 'worker',
+  minion: 'worker',
+};

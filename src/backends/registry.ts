@@ -1,4 +1,5 @@
 import { KubewallError } from '../errors.js';
+import { unknownValueMessage } from '../suggest.js';
 import type { Backend } from './types.js';
 
 /** The optional sides of a backend (`render` every backend has): diff's host reader, the fleet formats' install, apply. */
@@ -37,7 +38,7 @@ export function backendsWith(side: BackendSide): string[] {
 export async function getBackend(name: string): Promise<Backend> {
   const entry = Object.hasOwn(BACKEND_REGISTRY, name) ? BACKEND_REGISTRY[name] : undefined;
   if (!entry) {
-    throw new KubewallError('USAGE', `unknown backend ${JSON.stringify(name)} (expected ${BACKEND_NAMES.join(', ')})`);
+    throw new KubewallError('USAGE', `--backend: ${unknownValueMessage('backend', name, BACKEND_NAMES)}`);
   }
   return entry.load();
 }

@@ -6,9 +6,11 @@ import { registerApply } from './commands/apply.js';
 import { registerCatalogue } from './commands/catalogue.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerDetect } from './commands/detect.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDiff } from './commands/diff.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
+import { formatCommanderError } from './options.js';
 
 const BUG_URL = 'https://github.com/kubewall/kubewall/issues';
 
@@ -18,7 +20,6 @@ export function buildProgram(): Command {
       'Least-privilege host firewall rules for bare-metal Kubernetes nodes: each port open only to the peers that use it.',
     )
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
       'after',
@@ -45,9 +46,16 @@ Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
   registerApply(program);
   registerDetect(program);
   registerCluster(program);
+  registerCompletion(program);
+  // Commander's own messages (unknown option, missing value) are printed by runMain, in kubewall's one style.
+  program.configureOutput({ outputError: () => undefined });
   const override = (commands: readonly Command[]): void => {
     for (const command of commands) {
-      command.exitOverride();
+      command.configureOutput({ outputError: () => undefined });
+      if (command.name() === 'diff') command.exitOverride();
+      else command.exitOverride((error) => {
+        throw Object.assign(error, { commandName: command.name() });
+      });
       override(command.commands);
     }
   };
@@ -75,7 +83,8 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<v
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has printed its message already; help and --version end with exit code 0.
+      // Help and --version end with exit code 0 and have printed what was asked.
+      if (error.exitCode !== 0) process.stderr.write(`kubewall: ${formatCommanderError(error)}\n`);
       process.exitCode = error.exitCode === 0 ? 0 : 2;
     } else if (isKubewallError(error)) {
       process.stderr.write(`kubewall: ${escapeTerminal(error.message)}\n`);

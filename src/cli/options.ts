@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { KubewallError } from '../errors.js';
 import type { PlanFromFilesOptions, ProfileFlags } from '../load-plan.js';
-import { KUBE_PROXY_MODES, ROLES, type Role } from '../model.js';
-import { escapeTerminalLine, showValue } from '../text/terminal.js';
+import { KUBE_PROXY_MODES, ROLE_ALIASES, ROLES, type Role } from '../model.js';
+import { unknownValueMessage } from '../suggest.js';
+import { escapeTerminalLine } from '../text/terminal.js';
 
 /** Commander collector: `--role a,b --role c` → ['a', 'b', 'c']. */
 export function collectList(value: string, previous: string[] = []): string[] {
@@ -20,16 +21,22 @@ export function parseRoles(values: readonly string[] | undefined): Role[] {
   }
   const unknown = values.filter((v) => !(ROLES as readonly string[]).includes(v));
   if (unknown.length > 0) {
-    throw new KubewallError('USAGE', `--role: unknown role ${unknown.map((u) => showValue(u)).join(', ')} (expected ${ROLES.join(', ')})`);
+    throw new KubewallError('USAGE', `--role: ${unknownValueMessage('role', unknown[0]!, ROLES, ROLE_ALIASES)}`);
   }
   return ROLES.filter((role) => values.includes(role));
 }
 
 export function parseChoice<T extends string>(option: string, value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) {
-    throw new KubewallError('USAGE', `${option}: unknown value ${showValue(value)} (expected ${choices.join(', ')})`);
+    throw new KubewallError('USAGE', `${option}: ${unknownValueMessage('value', value, choices)}`);
   }
   return value as T;
+}
+
+/** A backend is required; checked in the action, so that commander reports an unknown option first. */
+export function requireBackend(backend: string | undefined, names: readonly string[]): string {
+  if (backend === undefined || backend === '') throw new KubewallError('USAGE', `--backend is required (expected ${names.join(', ')}, e.g. --backend nftables)`);
+  return backend;
 }
 
 /** Warnings go to stderr, one line each, so stdout stays a clean script. */
@@ -84,4 +91,16 @@ export function planInputs(flags: PlanInputFlags): Omit<PlanFromFilesOptions, 'r
     profiles: profileFlags(flags),
     kubeProxy: flags.kubeProxy === undefined ? undefined : parseChoice('--kube-proxy', flags.kubeProxy, KUBE_PROXY_MODES),
   };
+}
+
+/**
+ * Commander's `error: unknown option '--oout'\n(Did you mean --out?)` as one
+ * line in kubewall's style, with where to find the usage.
+ */
+export function formatCommanderError(error: CommanderError & { commandName?: string }): string {
+  const lines = error.message.replace(/^error: /, '').split('\n').map((line) => line.trim()).filter(Boolean);
+  const [first = 'usage error', ...rest] = lines;
+  const hints = rest.map((line) => line.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'));
+  const help = `run kubewall${error.commandName ? ` ${error.commandName}` : ''} --help for usage`;
+  return `${first} (${[...hints, help].join('; ')})`;
 }

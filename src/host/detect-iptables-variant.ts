@@ -2,6 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { IPTABLES_VARIANTS, type IptablesVariant } from '../backends/iptables/view.js';
 import { KubewallError } from '../errors.js';
+import { unknownValueMessage } from '../suggest.js';
 
 /** What `--iptables-variant` accepts: a variant, or `auto` to ask the host. */
 export const IPTABLES_VARIANT_CHOICES = [...IPTABLES_VARIANTS, 'auto'] as const;
@@ -100,7 +101,7 @@ export async function resolveIptablesVariant(
   readVersion?: () => Promise<string | null>,
 ): Promise<ResolvedIptablesVariant> {
   if (choice !== undefined && !(IPTABLES_VARIANT_CHOICES as readonly string[]).includes(choice)) {
-    throw new KubewallError('USAGE', `--iptables-variant: unknown value ${JSON.stringify(choice)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
+    throw new KubewallError('USAGE', `--iptables-variant: ${unknownValueMessage('value', choice, IPTABLES_VARIANT_CHOICES)}`);
   }
   if (choice === 'nft' || choice === 'legacy') return { variant: choice, source: `--iptables-variant ${choice}` };
   return readVersion ? chooseIptablesVariant(await readVersion()) : detectIptablesVariant();

@@ -2,6 +2,8 @@ import type * as z from 'zod';
 import { KubewallError, formatPath, type KubewallErrorCode } from '../errors.js';
 import type { SourceDocument } from './read-document.js';
 import { showValue } from '../text/terminal.js';
+import { ROLE_ALIASES } from '../model.js';
+import { closest, suggestValue } from '../suggest.js';
 
 /** The keys a strict object schema allows at `path`, for "unknown key" messages. */
 function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
@@ -29,23 +31,6 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   return d.type === 'object' ? Object.keys(d['shape'] as object) : [];
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const distance = (a: string, b: string) => {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const current = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = current;
-      }
-    }
-    return row[b.length]!;
-  };
-  const best = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
-}
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   let current = data;
@@ -64,8 +49,11 @@ function show(value: unknown): string {
 export function describeIssue(issue: z.core.$ZodIssue, data: unknown, schema?: z.ZodType): string {
   const value = valueAt(data, issue.path);
   switch (issue.code) {
-    case 'invalid_value':
-      return `unknown value ${show(value)} (expected ${issue.values.map((v) => String(v)).join(', ')})`;
+    case 'invalid_value': {
+      const expected = issue.values.map((v) => String(v));
+      const suggestion = typeof value === 'string' ? suggestValue(value, expected, ROLE_ALIASES) : undefined;
+      return `unknown value ${show(value)} (${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${expected.join(', ')})`;
+    }
     case 'unrecognized_keys': {
       const allowed = schema ? allowedKeys(schema, issue.path).filter((k) => k !== '$schema') : [];
       const suggestion = issue.keys.length === 1 ? closest(issue.keys[0]!, allowed) : undefined;

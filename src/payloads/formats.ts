@@ -1,4 +1,5 @@
 import { KubewallError } from '../errors.js';
+import { unknownValueMessage } from '../suggest.js';
 import { ansibleFormat } from './ansible.js';
 import { cloudInitFormat } from './cloud-init.js';
 import { filesFormat } from './files.js';
@@ -17,6 +18,6 @@ export const PAYLOAD_FORMAT_NAMES = Object.keys(PAYLOAD_FORMATS);
 
 export function getPayloadFormat(name: string): PayloadFormat {
   const format = Object.hasOwn(PAYLOAD_FORMATS, name) ? PAYLOAD_FORMATS[name] : undefined;
-  if (!format) throw new KubewallError('USAGE', `--format: unknown value ${JSON.stringify(name)} (expected ${PAYLOAD_FORMAT_NAMES.join(', ')})`);
+  if (!format) throw new KubewallError('USAGE', `--format: ${unknownValueMessage('value', name, PAYLOAD_FORMAT_NAMES)}`);
   return format;
 }

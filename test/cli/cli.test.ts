@@ -48,13 +48,19 @@ test('--out into a folder that does not exist is one clear error, nothing writte
 });
 
 const usage: Array<[string, string[], RegExp]> = [
-  ['unknown role', ['render', '--backend', 'nftables', '--role', 'wroker'], /--role: unknown role "wroker" \(expected control-plane, worker, etcd\)/],
-  ['unknown backend', ['render', '--backend', 'pf', '--role', 'worker'], /unknown backend "pf" \(expected nftables/],
+  ['unknown role', ['render', '--backend', 'nftables', '--role', 'wroker'], /^kubewall: --role: unknown role "wroker" \(did you mean "worker"\? expected control-plane, worker, etcd\)$/],
+  ['another tool\'s role name', ['render', '--backend', 'nftables', '--role', 'master'], /^kubewall: --role: unknown role "master" \(did you mean "control-plane"\? expected control-plane, worker, etcd\)$/],
+  ['unknown backend', ['render', '--backend', 'pf', '--role', 'worker'], /^kubewall: --backend: unknown backend "pf" \(expected nftables/],
+  ['a backend abbreviated', ['render', '--backend', 'nft', '--role', 'worker'], /^kubewall: --backend: unknown backend "nft" \(did you mean "nftables"\? expected nftables, firewalld, iptables, ufw\)$/],
   ['missing role', ['render', '--backend', 'nftables'], /--role is required/],
-  ['missing backend', ['render', '--role', 'worker'], /required option '-b, --backend <name>' not specified/],
-  ['unknown option', ['render', '--backend', 'nftables', '--role', 'worker', '--frobnicate'], /unknown option '--frobnicate'/],
-  ['unknown command', ['rendr'], /unknown command 'rendr'/],
-  ['bad format', ['plan', '--role', 'worker', '--format', 'xml'], /--format: unknown value "xml" \(expected table, json\)/],
+  ['missing backend', ['render', '--role', 'worker'], /^kubewall: --backend is required \(expected nftables, firewalld, iptables, ufw, e\.g\. --backend nftables\)$/],
+  ['unknown option', ['render', '--backend', 'nftables', '--role', 'worker', '--frobnicate'], /^kubewall: unknown option '--frobnicate' \(run kubewall render --help for usage\)$/],
+  ['unknown option before a missing required one', ['render', '--bogus'], /^kubewall: unknown option '--bogus' \(run kubewall render --help for usage\)$/],
+  ['a mistyped option', ['render', '-b', 'nftables', '-r', 'worker', '--oout', 'x'], /^kubewall: unknown option '--oout' \(did you mean --out\?; run kubewall render --help for usage\)$/],
+  ['unknown command', ['rendr'], /^kubewall: unknown command 'rendr' \(did you mean render\?; run kubewall --help for usage\)$/],
+  ['bad format', ['plan', '--role', 'worker', '--format', 'xml'], /^kubewall: --format: unknown value "xml" \(expected table, json\)$/],
+  ['a format mistyped', ['plan', '--role', 'worker', '--format', 'jsn'], /^kubewall: --format: unknown value "jsn" \(did you mean "json"\? expected table, json\)$/],
+  ['apply: unknown option before a missing backend', ['apply', '--bogus'], /^kubewall: unknown option '--bogus' \(run kubewall apply --help for usage\)$/],
 ];
 for (const [name, args, message] of usage) {
   test(`usage error exits 2: ${name}`, async () => {
@@ -62,12 +68,13 @@ for (const [name, args, message] of usage) {
     assert.is(result.exitCode, 2, result.stderr);
     assert.match(result.stderr, message);
     assert.not.match(result.stderr, /\n\s+at /, 'a usage error printed a stack trace');
+    assert.is(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
     assert.is(result.stdout, '');
   });
 }
 
 const inputErrors: Array<[string, string, RegExp]> = [
-  ['invalid role in the file', 'nodes:\n  - name: a\n    addresses: [10.0.0.1]\n    roles: [wroker]\n', /cluster\.yaml:4:13: nodes\[0\]\.roles\[0\]: unknown value "wroker" \(expected control-plane, worker, etcd\)/],
+  ['invalid role in the file', 'nodes:\n  - name: a\n    addresses: [10.0.0.1]\n    roles: [wroker]\n', /cluster\.yaml:4:13: nodes\[0\]\.roles\[0\]: unknown value "wroker" \(did you mean "worker"\? expected control-plane, worker, etcd\)/],
   ['invalid CIDR', 'adminNetworks: [10.0.0.0/33]\n', /cluster\.yaml:1:17: adminNetworks\[0\]: invalid CIDR "10\.0\.0\.0\/33"/],
   ['malformed YAML', 'nodes: [\n', /cluster\.yaml:\d+:\d+: malformed YAML/],
   ['conflicting override', 'overrides:\n  kube-apiserver: {ports: 10250}\n', /catalogue conflict for role control-plane: "kube-apiserver" .* overlaps "kubelet"/],

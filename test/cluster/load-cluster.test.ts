@@ -26,7 +26,7 @@ test('a valid file becomes the cluster model; omitted classes stay undescribed (
 });
 
 const cases: Array<[string, string, RegExp]> = [
-  ['unknown role', `nodes:\n  - name: cp-1\n    addresses: [10.0.0.11]\n    roles: [wroker]\n`, /^cluster\.yaml:4:13: nodes\[0\]\.roles\[0\]: unknown value "wroker" \(expected control-plane, worker, etcd\)$/],
+  ['unknown role', `nodes:\n  - name: cp-1\n    addresses: [10.0.0.11]\n    roles: [wroker]\n`, /^cluster\.yaml:4:13: nodes\[0\]\.roles\[0\]: unknown value "wroker" \(did you mean "worker"\? expected control-plane, worker, etcd\)$/],
   ['unknown key', `${node()}adminNetwork: [10.0.0.0/8]\n`, /^cluster\.yaml:5:1: adminNetwork: unknown key "adminNetwork" \(did you mean "adminNetworks"\? expected name, nodes, loadBalancers, adminNetworks, podCIDRs, serviceCIDRs, serviceExternalIPs, kubeProxy, nodePortRange, nodeLocalDNS, ssh, profiles, overrides\)$/],
   ['invalid CIDR', `${node()}adminNetworks: [10.0.0.0/33]\n`, /^cluster\.yaml:5:17: adminNetworks\[0\]: invalid CIDR "10\.0\.0\.0\/33" \(expected a network like 10\.0\.0\.0\/24 or fd00::\/64\)$/],
   ['host bits', `${node()}podCIDRs: [10.244.1.7/16]\n`, /podCIDRs\[0\]: CIDR "10\.244\.1\.7\/16" has host bits set \(did you mean 10\.244\.0\.0\/16\?\)/],

@@ -12,11 +12,12 @@ import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
+import { unknownValueMessage } from '../../suggest.js';
+import { parseRoles, planInputs, printWarnings, requireBackend, type PlanInputFlags } from '../options.js';
 
 /** Flags of `kubewall apply` (declared in apply.ts); parsed here, in the module that loads only when apply runs. */
 export interface ApplyFlags extends PlanInputFlags {
-  backend: string;
+  backend?: string;
   templates?: string;
   iptablesVariant?: string;
   confirmTimeout: string;
@@ -49,8 +50,9 @@ async function ask(question: string, signal: AbortSignal): Promise<string | unde
 }
 
 export async function applyAction(flags: ApplyFlags): Promise<number> {
+  flags.backend = requireBackend(flags.backend, APPLY_BACKENDS);
   if (!(APPLY_BACKENDS as readonly string[]).includes(flags.backend)) {
-    throw new KubewallError('USAGE', `apply: --backend ${flags.backend} is not supported; apply supports ${APPLY_BACKENDS.join(', ')}`);
+    throw new KubewallError('USAGE', `--backend: ${unknownValueMessage('backend', flags.backend, APPLY_BACKENDS)}`);
   }
   const backend = flags.backend as ApplyBackend;
   const roles = parseRoles(flags.role);

@@ -8,7 +8,7 @@ const STATE_DIR_HELP = 'where the pending apply is kept (default: $KUBEWALL_STAT
 export function registerApply(program: Command): void {
   addPlanOptions(program.command('apply'))
     .description('apply the rendered rules now, and restore the previous state unless confirmed in time (like iptables-apply)')
-    .requiredOption('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw')
+    .option('-b, --backend <name>', 'firewall backend: nftables, iptables, firewalld or ufw (required)')
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
     .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (default: from the binary iptables resolves to, else iptables -V)')
     .option('--confirm-timeout <seconds>', 'restore the previous state unless confirmed within this long', '60')

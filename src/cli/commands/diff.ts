@@ -9,7 +9,8 @@ import { KubewallError } from '../../errors.js';
 import { IPTABLES_VARIANT_CHOICES } from '../../host/detect-iptables-variant.js';
 import { createExecaRunner, DEFAULT_COMMAND_TIMEOUT_MS } from '../../host/execa-runner.js';
 import { planFromFiles } from '../../load-plan.js';
-import { addPlanOptions, parseChoice, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
+import { unknownValueMessage } from '../../suggest.js';
+import { addPlanOptions, formatCommanderError, parseChoice, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
 
 interface DiffFlags extends PlanInputFlags {
   backend?: string;
@@ -41,7 +42,7 @@ class DiffCommand extends Command {
   override exitOverride(): this {
     return super.exitOverride((error: CommanderError) => {
       if (error.exitCode === 0) throw error; // --help
-      throw new DiffUsageError(`diff: ${error.message.replace(/^error: /, '')} (run kubewall diff --help for usage)`, { cause: error });
+      throw new DiffUsageError(formatCommanderError(Object.assign(error, { commandName: 'diff' })), { cause: error });
     });
   }
 }
@@ -136,7 +137,7 @@ Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or
           throw new DiffUsageError(`--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
         }
         if (flags.iptablesVariant !== undefined && !(IPTABLES_VARIANT_CHOICES as readonly string[]).includes(flags.iptablesVariant)) {
-          throw new DiffUsageError(`--iptables-variant: unknown value ${showValue(flags.iptablesVariant)} (expected ${IPTABLES_VARIANT_CHOICES.join(', ')})`);
+          throw new DiffUsageError(`--iptables-variant: ${unknownValueMessage('value', flags.iptablesVariant, IPTABLES_VARIANT_CHOICES)}`);
         }
         const source: HostSource = flags.from === undefined ? { kind: 'live', runner: createExecaRunner({ timeoutMs: timeout * 1000 }) } : await readSaved(flags.from);
         const report = await diffHost(plan, flags.backend, source, flags.iptablesVariant === undefined ? {} : { iptablesVariant: flags.iptablesVariant });

@@ -6,7 +6,7 @@ import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
 import { writeFileAtomic } from '../../output/write-atomic.js';
 import { renderPlan } from '../../render/render-plan.js';
-import { addPlanOptions, collect, parseRoles, planInputs, printWarnings, type PlanInputFlags } from '../options.js';
+import { addPlanOptions, collect, parseRoles, planInputs, printWarnings, requireBackend, type PlanInputFlags } from '../options.js';
 
 interface RenderFlags extends PlanInputFlags {
   backend: string;
@@ -22,7 +22,7 @@ interface RenderFlags extends PlanInputFlags {
 export function registerRender(program: Command): void {
   addPlanOptions(program.command('render'))
     .description('render firewall rules for a node role with one backend')
-    .requiredOption('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')})`)
+    .option('-b, --backend <name>', `firewall backend (${BACKEND_NAMES.join(', ')}; required)`)
     .option('--templates <dir>', 'use your own copy of the templates folder instead of the shipped one')
     .option('-o, --out <file>', 'write to this file (atomically: temporary file, then rename) instead of stdout')
     .option('--out-dir <dir>', 'write every rendered file into this folder (backends that render several files)')
@@ -53,6 +53,7 @@ ip, access_ip, ip6, access_ip6, else ansible_host or the host name. One plan per
 combination; every host gets its own file under --out-dir.`,
     )
     .action(async (flags: RenderFlags) => {
+      flags.backend = requireBackend(flags.backend, BACKEND_NAMES);
       const roles = flags.inventory !== undefined && flags.role === undefined ? [] : parseRoles(flags.role);
       if (flags.out === '') throw new KubewallError('USAGE', '--out: empty file name');
       if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {

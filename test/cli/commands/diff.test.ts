@@ -89,7 +89,7 @@ test('--from - reads the dump from stdin; warnings about other managers are in t
 });
 
 const USAGE: [string, string[], RegExp][] = [
-  ['unknown option', [...WORKER, '--bogus'], /^kubewall: diff: unknown option '--bogus' \(run kubewall diff --help for usage\)$/],
+  ['unknown option', [...WORKER, '--bogus'], /^kubewall: unknown option '--bogus' \(run kubewall diff --help for usage\)$/],
   ['no role', ['diff', '--backend', 'nftables'], /--role is required/],
   ['no backend', ['diff', '--role', 'worker'], /--backend is required/],
   ['unknown backend', ['diff', '--backend', 'pf', '--role', 'worker'], /unknown backend "pf"/],
