@@ -42,6 +42,31 @@ function clock(epochMs: number): string {
 }
 
 /** Pure: why a second apply (or a confirm) cannot go on, and what to do. */
+/**
+ * Pure: what `kubewall confirm` says when nothing is pending: the last apply
+ * (from `last/`), how it ended, when, and why.
+ */
+export function describeLastApply(
+  last: { readonly record: PendingRecord; readonly outcome: Outcome | undefined; readonly endedAt: Date | undefined; readonly watcherLog: string } | undefined,
+  stateDir: string,
+): string {
+  const none = `nothing to confirm: no apply is pending in ${stateDir}`;
+  if (last === undefined) return `${none} (none was made with this --state-dir)`;
+  const { record, outcome, endedAt } = last;
+  const what = `the apply of --backend ${record.backend} --role ${record.roles.join(',')} started ${record.startedAt}`;
+  const when = endedAt ? ` at ${endedAt.toISOString()}` : '';
+  if (outcome === 'confirmed') return `${none}: ${what} was already confirmed${when}`;
+  if (outcome === 'failed') return `${none}: ${what} failed${when} and left the previous rules in place`;
+  if (outcome === 'rolled-back') {
+    const byWatcher = /deadline passed without confirmation/.test(last.watcherLog);
+    const why = byWatcher
+      ? `it was not confirmed within --confirm-timeout ${record.confirmTimeoutSeconds}s, so the watcher restored the previous rules`
+      : 'kubewall rollback restored the previous rules';
+    return `${none}: ${what} was rolled back${when}: ${why}. Run kubewall apply again to apply it anew`;
+  }
+  return `${none}: ${what} has ended`;
+}
+
 export function describePending(record: PendingRecord | undefined, watcherAlive: boolean, now: number, stateDir: string): string {
   const where = `${stateDir}/pending`;
   if (record === undefined) {

@@ -7,7 +7,7 @@ import { PACKAGE_PATHS } from '../paths.js';
 import type { Plan } from '../plan/types.js';
 import type { BackendOptions, RenderedFile } from '../backends/types.js';
 import { APPLY_COMMAND_TIMEOUT_MS, applyCommandTimeoutMs, applyIsAtomic, applyRenderedFile, restoreSnapshot, takeSnapshot, type ApplyBackend } from './host-snapshot.js';
-import { describePending, formatDeadline, nextWatcherStep, type PendingRecord } from './pending.js';
+import { describeLastApply, describePending, formatDeadline, nextWatcherStep, type PendingRecord } from './pending.js';
 import type { FoundSshConnection } from './find-ssh-connection.js';
 import { checkSshSession, describeDroppedSession, parseSshConnection } from './ssh-session.js';
 import { processAlive, StateStore } from './state-store.js';
@@ -177,7 +177,7 @@ async function askWhilePending(
 /** `kubewall confirm`: keeps what the pending apply installed. */
 export async function runConfirm(store: StateStore, say: (line: string) => void): Promise<number> {
   const record = await store.readRecord();
-  if (!record) throw new KubewallError('APPLY', `nothing to confirm: no apply is pending in ${store.stateDir} (already rolled back, or applied with another --state-dir?)`);
+  if (!record) throw new KubewallError('APPLY', describeLastApply(await store.readLast(), store.stateDir));
   if (record.phase !== 'applied') throw new KubewallError('APPLY', describePending(record, true, Date.now(), store.stateDir));
   const claim = await store.claim('confirmed');
   if (!claim.won) throw new KubewallError('APPLY', `too late: the pending apply has already ${claim.by ?? 'ended'}`);

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KubewallError } from '../errors.js';
 import { writeFileAtomic } from '../output/write-atomic.js';
@@ -92,6 +92,15 @@ export class StateStore {
     } catch {
       return undefined;
     }
+  }
+
+  /** The last finished apply, for telling a late `confirm` what became of it. */
+  async readLast(): Promise<{ record: PendingRecord; outcome: Outcome | undefined; endedAt: Date | undefined; watcherLog: string } | undefined> {
+    const read = (name: string) => readFile(path.join(this.lastDir, name), 'utf8').catch(() => undefined);
+    const recordText = await read('record.json');
+    if (recordText === undefined) return undefined;
+    const endedAt = await stat(path.join(this.lastDir, 'outcome')).then((s) => s.mtime, () => undefined);
+    return { record: JSON.parse(recordText) as PendingRecord, outcome: await this.readLastOutcome(), endedAt, watcherLog: (await read('watcher.log')) ?? '' };
   }
 
   /** The first of confirm, the watcher and a failing apply to get here acts; the others learn who did. */

@@ -132,6 +132,9 @@ await describeWithNetns('kubewall apply with rollback, nftables, in a namespace'
         assert.is(await settled(stateDir), 'rolled-back');
         assert.is(await nftRuleset(netns), before);
         assert.match(await readFile(path.join(stateDir, 'last', 'watcher.log'), 'utf8'), /deadline passed without confirmation/);
+        const late = await kubewall(netns, stateDir, ['confirm']);
+        assert.is(late.exitCode, 1);
+        assert.match(late.stderr, /--role worker started \S+ was rolled back at \S+: it was not confirmed within --confirm-timeout 2s, so the watcher restored the previous rules/);
       });
     });
   });
@@ -528,7 +531,7 @@ await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['u
 test('an unknown backend is refused with the list of those apply supports', async () => {
   const result = await execa(process.execPath, [BIN, 'apply', '--backend', 'pf', '--role', 'worker', '--state-dir', '/nonexistent/kubewall'], { reject: false, cwd: REPO_ROOT });
   assert.is(result.exitCode, 2);
-  assert.match(result.stderr, /apply: --backend pf is not supported; apply supports nftables, iptables, firewalld, ufw/);
+  assert.match(result.stderr, /--backend: unknown backend "pf" \(expected nftables, iptables, firewalld, ufw\)/);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describePending, nextWatcherStep, type PendingRecord } from '../../src/apply/pending.js';
+import { describeLastApply, describePending, nextWatcherStep, type PendingRecord } from '../../src/apply/pending.js';
 
 const RECORD: PendingRecord = {
   version: 1,
@@ -46,6 +46,20 @@ test('a pending apply whose watcher died says its rules may still be in place', 
 test('an apply still in progress, and a lock without a record, are named as such', () => {
   assert.match(describePending({ ...RECORD, phase: 'applying' }, true, 0, '/s'), /still being applied/);
   assert.match(describePending(undefined, false, 0, '/s'), /\/s\/pending exists without a record/);
+});
+
+test('confirm after an automatic rollback says when and why it rolled back', () => {
+  const endedAt = new Date('2026-01-01T00:01:05.000Z');
+  const log = '2026-01-01T00:01:05.000Z deadline passed without confirmation: restoring the saved state\n';
+  const message = describeLastApply({ record: RECORD, outcome: 'rolled-back', endedAt, watcherLog: log }, '/run/kubewall');
+  assert.match(message, /^nothing to confirm: no apply is pending in \/run\/kubewall: /);
+  assert.match(message, /--backend nftables --role worker started 2026-01-01T00:00:00.000Z was rolled back at 2026-01-01T00:01:05.000Z/);
+  assert.match(message, /not confirmed within --confirm-timeout 60s, so the watcher restored the previous rules/);
+  const manual = describeLastApply({ record: RECORD, outcome: 'rolled-back', endedAt, watcherLog: '' }, '/run/kubewall');
+  assert.match(manual, /kubewall rollback restored the previous rules/);
+  assert.match(describeLastApply({ record: RECORD, outcome: 'confirmed', endedAt, watcherLog: '' }, '/s'), /already confirmed at 2026-01-01T00:01:05.000Z/);
+  assert.match(describeLastApply({ record: RECORD, outcome: 'failed', endedAt, watcherLog: '' }, '/s'), /failed at .* left the previous rules in place/);
+  assert.match(describeLastApply(undefined, '/s'), /none was made with this --state-dir/);
 });
 
 test.run();
