@@ -19,8 +19,8 @@ export function registerApply(program: Command): void {
       'after',
       `
 Examples:
-  $ sudo kubewall apply --backend nftables --role worker --cluster cluster.yaml
-  $ sudo kubewall apply -b iptables -r control-plane -c cluster.yaml --confirm-timeout 120 --no-prompt
+  $ sudo kubewall apply --backend nftables --role worker --cluster examples/cluster.yaml
+  $ sudo kubewall apply -b iptables -r control-plane -c examples/cluster.yaml --confirm-timeout 120 --no-prompt
   $ sudo kubewall confirm          # from a second SSH session: keep the new rules
   $ sudo kubewall rollback         # restore the previous state now
 

@@ -85,9 +85,9 @@ export function registerDiff(program: Command): void {
       'after',
       `
 Examples:
-  $ sudo kubewall diff --backend nftables --role worker --cluster cluster.yaml
+  $ sudo kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml
   $ sudo nft -j list ruleset > node-1.json     # on the node
-  $ kubewall diff --backend nftables --role worker --cluster cluster.yaml --from node-1.json
+  $ kubewall diff --backend nftables --role worker --cluster examples/cluster.yaml --from node-1.json
   $ ssh node-1 sudo nft -j list ruleset | kubewall diff -b nftables -r worker --from - --format json
 
 Reads only (nftables): nft -j list ruleset, firewall-cmd --state, ufw status,
@@ -102,7 +102,7 @@ and ipsets kubewall-*; warns where the permanent configuration differs, where an
 traffic first, and where a reload would flush iptables rules. firewalld must be running; otherwise,
 or off the machine, diff its permanent XML files:
   $ sudo tail -v -n +1 /etc/firewalld/zones/*.xml /etc/firewalld/ipsets/*.xml > node-1.firewalld
-  $ kubewall diff --backend firewalld --role worker --cluster cluster.yaml --from node-1.firewalld
+  $ kubewall diff --backend firewalld --role worker --cluster examples/cluster.yaml --from node-1.firewalld
 
 iptables: reads iptables -V (unless --iptables-variant nft|legacy; as render, auto detects),
 then that variant's iptables-save and ip6tables-save, and ipset save. Compares chains
@@ -112,14 +112,14 @@ DROP or ACCEPT rules ahead of kubewall's jump, INPUT policy DROP, ufw's or firew
 and rules in the other iptables variant. --from takes the three dumps in one file (a plain
 iptables-save works too: IPv6 and sets are then not compared, and the report says so):
   $ sudo sh -c 'iptables-save; ip6tables-save; ipset save' > node-1.iptables
-  $ kubewall diff --backend iptables --role worker --cluster cluster.yaml --from node-1.iptables
+  $ kubewall diff --backend iptables --role worker --cluster examples/cluster.yaml --from node-1.iptables
 
 ufw: reads ufw status verbose, /etc/default/ufw and /etc/ufw/user{,6}.rules (the rules ufw
 loads, with each rule's comment: only rules tagged "kubewall ..." are compared, one per peer
 address; ufw has no sets). Compares whether ufw is active and its default incoming policy;
 warns about untagged rules and a DROP forward policy. --from takes the same in one file:
   $ sudo sh -c 'ufw status verbose; cat /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules' > node-1.ufw
-  $ kubewall diff --backend ufw --role worker --cluster cluster.yaml --from node-1.ufw
+  $ kubewall diff --backend ufw --role worker --cluster examples/cluster.yaml --from node-1.ufw
 
 Exit codes: 0 in sync, 2 changes pending, 1 error (bad usage, unreadable host or dump).`,
     )

@@ -103,7 +103,7 @@ for (const [name, text, pattern] of UNPARSABLE) {
 test('the one-liners the docs, README and --help show are the ones the fixtures were captured with (iptables: the variant named)', () => {
   const iptables = `sudo sh -c '${IPTABLES_DUMP_COMMAND.replace(/-nft-save/g, '-save')}' > node-1.iptables`;
   const ufw = `sudo sh -c '${UFW_DUMP_COMMAND}' > node-1.ufw`;
-  for (const file of ['docs/diff.md', 'README.md', 'src/cli/commands/diff.ts']) {
+  for (const file of ['docs/diff.md', 'docs/commands.md', 'src/cli/commands/diff.ts']) {
     const text = readFileSync(`${REPO_ROOT}${file}`, 'utf8');
     assert.ok(text.includes(iptables), `${file}: ${iptables}`);
     assert.ok(text.includes(ufw), `${file}: ${ufw}`);
