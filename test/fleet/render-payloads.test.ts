@@ -129,9 +129,9 @@ test('--format ansible: a role whose YAML parses, the rules per host under files
     mode: '0755',
     validate: '/bin/sh %s --check',
   });
-  assert.is(install['notify'], 'kubewall load rules');
+  assert.is(install['notify'], 'Kubewall load rules');
   assert.equal(parseYaml(file('roles/kubewall/handlers/main.yml')), [
-    { name: 'kubewall load rules', 'ansible.builtin.command': { argv: ['/bin/sh', '{{ kubewall_root }}/etc/kubewall/kubewall-iptables.sh'] }, changed_when: true },
+    { name: 'Kubewall load rules', 'ansible.builtin.command': { argv: ['/bin/sh', '{{ kubewall_root }}/etc/kubewall/kubewall-iptables.sh'] }, changed_when: true },
   ]);
   assert.equal(parseYaml(file('roles/kubewall/defaults/main.yml')), { kubewall_root: '', kubewall_payload: '{{ inventory_hostname }}' });
   const [play] = parseYaml(file('playbook.yml')) as Record<string, unknown>[];
