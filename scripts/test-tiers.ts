@@ -8,8 +8,8 @@ import path from 'node:path';
 /** The helper every namespace-creating test goes through (PREAMBLE: "use the helpers in test/helpers/netns.ts"). */
 export const NETNS_HELPER = path.join('helpers', 'netns.js');
 
-/** Not namespaces, but too slow for the quick loop (npm pack and a global install). */
-export const SLOW_TESTS = ['package-install.test.js'] as const;
+/** Not namespaces, but too slow for the quick loop (npm pack and a global install; ansible-lint). */
+export const SLOW_TESTS = ['package-install.test.js', 'ansible-lint.test.js'] as const;
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
