@@ -165,7 +165,7 @@ await describeWithNetns('the ansible role applies in a namespace: check mode, ap
 
         const apply = await inNetnsEnv(netns, env, 'ansible-playbook', playbook([]), dir);
         assert.is(apply.exitCode, 0, `apply failed:\n${apply.stdout}\n${apply.stderr}`);
-        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
+        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : Kubewall load rules\]/);
         const rendered = path.join(site, 'roles/kubewall/files/localhost/kubewall.nft');
         assert.is(await kubewallTable(netns), await expectedTable(rendered), 'the namespace holds exactly the rendered table');
         assert.is(await readFile(path.join(root, 'etc/kubewall/kubewall.nft'), 'utf8'), await readFile(rendered, 'utf8'));
@@ -261,7 +261,7 @@ await describeWithNetns('the ufw Ansible role applies in a namespace with its ow
 
         const apply = await inNetnsEnv(netns, env, 'ansible-playbook', args, dir);
         assert.is(apply.exitCode, 0, `${apply.stdout}\n${apply.stderr}`);
-        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : kubewall load rules\]/);
+        assert.match(apply.stdout, /RUNNING HANDLER \[kubewall : Kubewall load rules\]/);
         const once = await state();
         assert.match(once, /Status: active/);
         assert.match(once, /comment 'kubewall kubelet\/tcp\/control-plane port 10250 from 10\.10\.0\.11'/);
