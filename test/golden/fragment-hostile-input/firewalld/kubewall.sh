@@ -20,7 +20,7 @@
 # FlushAllOnReload=yes (the default): a reload also drops runtime-only firewalld changes (made without the permanent option); kubewall leaves the setting as it is
 # never touches: firewalld.conf (DefaultZone, FirewallBackend, FlushAllOnReload, IPv6_rpfilter), other zones, policies, services; other tables and chains only through firewalld's own reload, as above
 # warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
-# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); pass --cluster FILE to narrow it
+# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); add loadBalancers to test/golden/fragment-hostile-input/inputs/cluster.yaml to narrow it
 # warning: kubelet (10250): test/golden/fragment-hostile-input/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 
 # Stops at the first error. Until the reload at the end only firewalld's

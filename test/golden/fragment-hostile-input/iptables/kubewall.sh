@@ -16,7 +16,7 @@
 # never touches: the nat table and kube-proxy's KUBE-* chains, FORWARD (pod traffic is the CNI's), built-in chain policies, other chains and ipsets
 # persist: run this script at boot (a oneshot unit before kubelet.service), or after applying run netfilter-persistent save (iptables-persistent, ipset-persistent): it saves the whole ruleset, kube-proxy's chains too
 # warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
-# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); pass --cluster FILE to narrow it
+# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); add loadBalancers to test/golden/fragment-hostile-input/inputs/cluster.yaml to narrow it
 # warning: kubelet (10250): test/golden/fragment-hostile-input/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 
 # Stops at the first error. Every step replaces only what kubewall owns and

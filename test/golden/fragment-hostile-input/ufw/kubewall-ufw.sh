@@ -21,7 +21,7 @@
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
 # warning: ufw has no address sets: one rule per peer address (largest peer set: 3)
 # warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
-# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); pass --cluster FILE to narrow it
+# warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); add loadBalancers to test/golden/fragment-hostile-input/inputs/cluster.yaml to narrow it
 # warning: kubelet (10250): test/golden/fragment-hostile-input/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it
 
 # Stop on the first failing command or unset variable; no globbing anywhere.

@@ -134,6 +134,7 @@ printf '%s\n' "$kw_own" | while IFS='|' read -r kw_spec kw_tag; do
 	case "$kw_wanted" in *"$kw_nl$kw_tag$kw_nl"*) continue ;; esac
 	printf 'kubewall: deleting stale rule: ufw %s\n' "$kw_spec"
 	# Unquoted on purpose: the words were checked above (letters, digits, :./, and spaces).
+	# shellcheck disable=SC2086 # split into ufw's arguments, deliberately
 	kw_ufw --force delete $kw_spec
 done
 
