@@ -13,6 +13,7 @@ import {
   PROTOCOLS,
   ROLES,
   type AddressPeerClass,
+  type Family,
   type PeerClass,
   type Role,
 } from '../model.js';
@@ -256,9 +257,26 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
   }
   const admin = cluster.adminNetworks;
   if (admin !== null) {
-    // The lockout guard reasons per address family: an IPv6-only list drops every IPv4 SSH connection.
-    if (!admin.some((n) => n.family === 'ipv4')) {
-      warnings.push(`${cluster.locate(['adminNetworks'])}: adminNetworks: no IPv4 network, so SSH (port ${port}/tcp) over IPv4 is dropped from everywhere (add the IPv4 networks you manage nodes from, e.g. 10.99.0.0/24)`);
+    // The lockout guard reasons per address family: SSH reaches a node in the families it has
+    // addresses in, and an admin list in none of them drops every SSH connection as surely as an
+    // empty one (an IPv6-only list on IPv4-only nodes). Nodes the file does not list: assume IPv4.
+    const adminFamilies = new Set(admin.map((n) => n.family));
+    const nodeFamilies = new Set<Family>();
+    // Only when a family is missing, and only until both are seen: a fleet's addresses are parsed lazily.
+    for (const node of adminFamilies.size < FAMILIES.length ? (cluster.nodes ?? []) : []) {
+      for (const address of node.addresses) nodeFamilies.add(address.family);
+      if (nodeFamilies.size === FAMILIES.length) break;
+    }
+    if (nodeFamilies.size === 0) nodeFamilies.add('ipv4');
+    const missing = FAMILIES.filter((f) => nodeFamilies.has(f) && !adminFamilies.has(f));
+    const where = cluster.locate(['adminNetworks']);
+    const families = (list: readonly Family[]) => list.map((f) => (f === 'ipv4' ? 'IPv4' : 'IPv6')).join(' and ');
+    if (missing.length === nodeFamilies.size) {
+      const message = `${where}: adminNetworks: only ${families([...adminFamilies])} networks, but the nodes are reached over ${families([...nodeFamilies])}: this firewall would drop SSH (port ${port}/tcp) from everywhere and lock you out (add the ${families(missing)} networks you manage nodes from, or pass --allow-lockout)`;
+      if (!options.allowLockout) throw new KubewallError('PLAN', message);
+      warnings.push(`--allow-lockout: ${message}`);
+    } else if (missing.length > 0) {
+      warnings.push(`${where}: adminNetworks: no ${families(missing)} network, so SSH (port ${port}/tcp) over ${families(missing)} is dropped from everywhere (add the ${families(missing)} networks you manage nodes from)`);
     }
     const world = admin.filter((n) => n.prefix === 0).map((n) => n.text);
     if (world.length > 0) {

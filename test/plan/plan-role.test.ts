@@ -164,3 +164,27 @@ test('no role is a usage error', () => {
 });
 
 test.run();
+
+test('the lockout guard reasons per address family: admin networks in no family the nodes have is a lockout; one family missing is a warning', () => {
+  const nodes = (addresses: string) => `nodes:\n  - {name: a, addresses: [${addresses}], roles: [worker]}\n`;
+  const v4Nodes = parseCluster(`${nodes('10.0.0.2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml');
+  try {
+    plan(['worker'], v4Nodes);
+    assert.unreachable('an IPv6-only admin list on IPv4-only nodes was not refused');
+  } catch (error) {
+    assert.instance(error, KubewallError);
+    assert.match(
+      (error as Error).message,
+      /^c\.yaml:3:16: adminNetworks: only IPv6 networks, but the nodes are reached over IPv4: this firewall would drop SSH \(port 22\/tcp\) from everywhere and lock you out \(add the IPv4 networks you manage nodes from, or pass --allow-lockout\)$/,
+    );
+  }
+  assert.match(plan(['worker'], v4Nodes, true).warnings.join('\n'), /--allow-lockout: c\.yaml:3:16: adminNetworks: only IPv6 networks/);
+  // Without nodes in the file, IPv4 is assumed: the same refusal.
+  assert.throws(() => plan(['worker'], parseCluster('adminNetworks: [fd00:99::/64]\n', 'c.yaml')), /only IPv6 networks, but the nodes are reached over IPv4/);
+  // Dual-stack nodes, IPv6 admin only: IPv4 SSH is dropped, IPv6 SSH works — a warning.
+  const dual = plan(['worker'], parseCluster(`${nodes('10.0.0.2, fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
+  assert.match(dual.warnings.join('\n'), /adminNetworks: no IPv4 network, so SSH \(port 22\/tcp\) over IPv4 is dropped from everywhere/);
+  // IPv6-only nodes with an IPv6 admin list: nothing to say.
+  const v6 = plan(['worker'], parseCluster(`${nodes('fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
+  assert.not.match(v6.warnings.join('\n'), /adminNetworks/);
+});
