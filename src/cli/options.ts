@@ -102,5 +102,6 @@ export function formatCommanderError(error: CommanderError & { commandName?: str
   const [first = 'usage error', ...rest] = lines;
   const hints = rest.map((line) => line.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'));
   const help = `run kubewall${error.commandName ? ` ${error.commandName}` : ''} --help for usage`;
-  return `${first} (${[...hints, help].join('; ')})`;
+  // The option text is the user's argv: escaped like every other value on the terminal.
+  return escapeTerminalLine(`${first} (${[...hints, help].join('; ')})`);
 }

@@ -112,3 +112,22 @@ test('--out-dir is all or nothing: a fleet whose last host cannot be written lea
 });
 
 test.run();
+
+test("hostile option names and values (commander's own errors too) reach the terminal escaped", async () => {
+  const random = seededRandom(SEED + 2);
+  const commands: string[][] = [];
+  for (let i = 0; i < 6; i++) {
+    const text = hostileString(random, 6).replace(/\u0000/g, '');
+    commands.push(['render', `--x${text}`]);
+    commands.push(['render', '-b', `nft${text}`, '-r', 'worker']);
+    commands.push(['plan', '-r', `wrok${text}`]);
+    commands.push(['diff', '-b', 'nftables', '-r', 'worker', `--bogus${text}`]);
+  }
+  const results = await Promise.all(commands.map(async (args) => ({ args, result: await runCli(args) })));
+  for (const { args, result } of results) {
+    const where = `kubewall ${JSON.stringify(args)}`;
+    assert.ok(result.exitCode === 1 || result.exitCode === 2, `${where}: exit ${result.exitCode}`);
+    assert.not.match(result.stderr.trimEnd(), RAW_CONTROL, `${where}: a raw control character in ${JSON.stringify(result.stderr)}`);
+    assert.not.match(result.stderr, /unexpected error/, where);
+  }
+});
