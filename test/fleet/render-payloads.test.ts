@@ -258,7 +258,6 @@ test('CLI: --inventory --out-dir writes every host atomically; usage errors exit
   }
 });
 
-test.run();
 
 test("a kubespray inventory's vars choose the kube-proxy mode and NodeLocal DNSCache (enable_nodelocaldns, nodelocaldns_ip); conflicting values are refused", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-kubespray-vars-'));
@@ -296,3 +295,5 @@ test("a kubespray inventory's vars choose the kube-proxy mode and NodeLocal DNSC
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test.run();

@@ -163,7 +163,6 @@ test('no role is a usage error', () => {
   assert.throws(() => plan([]), (error: unknown) => error instanceof KubewallError && error.code === 'USAGE');
 });
 
-test.run();
 
 test('the lockout guard reasons per address family: admin networks in no family the nodes have is a lockout; one family missing is a warning', () => {
   const nodes = (addresses: string) => `nodes:\n  - {name: a, addresses: [${addresses}], roles: [worker]}\n`;
@@ -188,3 +187,5 @@ test('the lockout guard reasons per address family: admin networks in no family 
   const v6 = plan(['worker'], parseCluster(`${nodes('fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
   assert.not.match(v6.warnings.join('\n'), /adminNetworks/);
 });
+
+test.run();
