@@ -49,6 +49,9 @@ export function planAllows(plan: Plan, cell: Omit<Cell, 'peer' | 'dnat'>, peer: 
   if (peer === 'self') return true;
   return plan.rules.some((rule) => {
     if (rule.protocol !== cell.protocol || !inRanges(cell.port, rule.ports)) return false;
+    // Cells probe the node's own address; a rule with a destination (NodeLocal DNSCache's) opens only
+    // that address (cluster-traffic.test.ts probes it there).
+    if (rule.destination) return false;
     if (rule.peer === 'any') return true;
     if (rule.peer === 'self') return false;
     const set = plan.sets.find((s) => s.peer === rule.peer && s.family === cell.family);
