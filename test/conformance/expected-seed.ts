@@ -120,6 +120,36 @@ const SEED: Readonly<Record<string, RoleTables>> = {
       'tcp/2379-2380': ['control-plane'],
     },
   },
+  // kubespray-style: kube-proxy ipvs (ports unchanged: the Service IPs are not the node's address), Calico's
+  // default IP-in-IP with BIRD on 179 and Typha on 5473 between nodes (Calico's "Network requirements"),
+  // NodeLocal DNS on 169.254.25.10 (pods to that address only: the node's own :53 stays closed).
+  'examples/kubespray-ipvs.yaml': {
+    'control-plane': {
+      'tcp/22': ['admin'],
+      'tcp/179': ['control-plane', 'worker'],
+      'tcp/2379-2380': ['control-plane'],
+      'tcp/5473': ['control-plane', 'worker'],
+      'tcp/6443': 'all',
+      'tcp/10250': ['control-plane'],
+      'tcp/10257': [],
+      'tcp/10259': [],
+      'tcp/30000-32767': 'all',
+      'udp/30000-32767': 'all',
+    },
+    worker: {
+      'tcp/22': ['admin'],
+      'tcp/179': ['control-plane', 'worker'],
+      'tcp/5473': ['control-plane', 'worker'],
+      'tcp/10250': ['control-plane'],
+      'tcp/10256': ['load-balancer'],
+      'tcp/30000-32767': 'all',
+      'udp/30000-32767': 'all',
+    },
+    etcd: {
+      'tcp/22': ['admin'],
+      'tcp/2379-2380': ['control-plane'],
+    },
+  },
 };
 
 /** A node with several roles gets the union of their tables. */

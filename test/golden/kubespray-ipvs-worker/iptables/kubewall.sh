@@ -107,9 +107,10 @@ add KUBEWALL-LOAD-BALANCERS-V4-NEW 10.30.0.5
 create KUBEWALL-LOAD-BALANCERS-V4 hash:net family inet hashsize 1024 maxelem 65536 -exist
 swap KUBEWALL-LOAD-BALANCERS-V4-NEW KUBEWALL-LOAD-BALANCERS-V4
 destroy KUBEWALL-LOAD-BALANCERS-V4-NEW
-# peer class load-balancers, IPv6: empty
+# peer class load-balancers, IPv6: 1 entry
 create KUBEWALL-LOAD-BALANCERS-V6-NEW hash:net family inet6 hashsize 1024 maxelem 65536 -exist
 flush KUBEWALL-LOAD-BALANCERS-V6-NEW
+add KUBEWALL-LOAD-BALANCERS-V6-NEW fd00:30::5
 create KUBEWALL-LOAD-BALANCERS-V6 hash:net family inet6 hashsize 1024 maxelem 65536 -exist
 swap KUBEWALL-LOAD-BALANCERS-V6-NEW KUBEWALL-LOAD-BALANCERS-V6
 destroy KUBEWALL-LOAD-BALANCERS-V6-NEW
