@@ -1,8 +1,7 @@
 import { isPermissionFailure } from '../host/describe-failure.js';
 import { KubewallError } from '../errors.js';
 import type { CommandOutcome } from '../host/types.js';
-import type { DetectCapture } from './gather.js';
-import { chainProbe, DETECT_COMMANDS, KUBE_PROXY_NAT_CHAIN } from './gather.js';
+import { chainProbe, DETECT_COMMANDS, KUBE_PROXY_NAT_CHAIN, type DetectCapture } from './commands.js';
 import type { HostLink, HostListener, NodeSnapshot, IptablesChainProbe, ListenerProtocol, ProbeStatus } from './types.js';
 
 function parseJson(text: string, origin: string): unknown {

@@ -17,13 +17,10 @@ Examples:
   $ kubewall completion fish > ~/.config/fish/completions/kubewall.fish
 The package also ships them in dist/completions/ and the man page in dist/man/kubewall.1.`,
     )
-    .action(async (shell: string) => {
+    .action(async (shell: string, _options: unknown, command: Command) => {
       const chosen = parseChoice('completion', shell, COMPLETION_SHELLS);
-      const [{ describeProgram, renderCompletion }, { completionValues }, { buildProgram }] = await Promise.all([
-        import('../cli-docs.js'),
-        import('../completion-values.js'),
-        import('../cli.js'),
-      ]);
-      process.stdout.write(renderCompletion(describeProgram(buildProgram(), VERSION, completionValues()), chosen));
+      const [{ describeProgram, renderCompletion }, { completionValues }] = await Promise.all([import('../cli-docs.js'), import('../completion-values.js')]);
+      // The program this command belongs to: the one being run (importing cli.ts here would be an import cycle).
+      process.stdout.write(renderCompletion(describeProgram(command.parent!, VERSION, completionValues()), chosen));
     });
 }
