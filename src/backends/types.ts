@@ -1,5 +1,6 @@
 import type { WriteRunner } from '../apply/write-runner.js';
-import type { HostReader } from '../host/types.js';
+import type { AuditReadResult } from '../audit/types.js';
+import type { CommandRunner, HostReader } from '../host/types.js';
 import type { BackendCapabilities, BackendOptions } from '../model.js';
 import type { Plan } from '../plan/types.js';
 import type { TemplateEngine } from '../render/template-engine.js';
@@ -99,6 +100,22 @@ export interface BackendApply<S extends BackendSnapshot = BackendSnapshot> {
 }
 
 /**
+ * The audit side (`render --audit`, `kubewall audit`): the render honours the
+ * backend option `audit`, and this reads what an audit render recorded,
+ * strictly read-only (every command in src/host/read-only.ts's allow-list).
+ */
+export interface BackendAudit {
+  /** The commands `gather` runs, for --help and messages. */
+  readonly commands: readonly string[];
+  /** What --from takes, for --help and messages. */
+  readonly savedFormat: string;
+  /** Reads the records from the host through the (guarded) runner; `text` is what a --from file would hold. */
+  gather(runner: CommandRunner, options: BackendOptions): Promise<{ readonly text: string; readonly notes: readonly string[] }>;
+  /** Pure: the records in a dump (gathered or saved). */
+  parse(text: string, origin: string): AuditReadResult;
+}
+
+/**
  * A backend: a folder of templates plus one module like this, registered in
  * `registry.ts`. It receives the backend-neutral plan, never the cluster file.
  */
@@ -131,4 +148,6 @@ export interface Backend {
   install?(options: BackendOptions): BackendInstall;
   /** Optional: how `kubewall apply` saves, loads and restores (see BackendApply). */
   readonly apply?: BackendApply;
+  /** Optional: audit mode (see BackendAudit); without it `render --audit` is refused. */
+  readonly audit?: BackendAudit;
 }

@@ -2,14 +2,17 @@ import { KubewallError } from '../errors.js';
 import type { CommandRunner } from './types.js';
 
 /**
- * Commands `kubewall diff` and `kubewall detect` may run, each as a predicate
+ * Commands `kubewall diff`, `kubewall detect` and `kubewall audit` may run, each as a predicate
  * over its arguments. Only list/save/status/show forms: nothing here can
  * change a ruleset, a set, a zone, an interface or a daemon's state. A new
  * host reader adds its commands here.
  */
 export const READ_ONLY_COMMANDS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
   // A chain is named only with plain names (NFT_SAFE_NAME): nft joins its arguments into one command line.
-  nft: (args) => /^(-j |--json )?(-[ans] )*list (ruleset|tables|chains|table inet kubewall|chain (ip|ip6|inet|arp|bridge|netdev) [A-Za-z_][\w.-]* [A-Za-z_][\w.-]*)$/.test(args.join(' ')),
+  // audit: the two sets an audit render fills, nothing else of the table.
+  nft: (args) =>
+    /^(-j |--json )?(-[ans] )*list (ruleset|tables|chains|table inet kubewall|chain (ip|ip6|inet|arp|bridge|netdev) [A-Za-z_][\w.-]* [A-Za-z_][\w.-]*)$/.test(args.join(' ')) ||
+    /^-j list set inet kubewall audit-v[46]$/.test(args.join(' ')),
   'iptables-save': saveArgs,
   'ip6tables-save': saveArgs,
   'iptables-nft-save': saveArgs,
@@ -62,7 +65,7 @@ export function guardReadOnly(runner: CommandRunner): CommandRunner {
     run(command, args) {
       if (!isReadOnlyCommand(command, args)) {
         return Promise.reject(
-          new KubewallError('HOST_READ', `refusing to run ${[command, ...args].join(' ')}: kubewall diff and detect only run read-only list/save/status/show commands`),
+          new KubewallError('HOST_READ', `refusing to run ${[command, ...args].join(' ')}: kubewall diff, detect and audit only run read-only list/save/status/show commands`),
         );
       }
       return runner.run(command, args);

@@ -28,3 +28,16 @@ export function buildHeaderLines(plan: Plan, backend: string, backendLines: read
   ];
   return lines.flatMap((line) => line.split('\n')).map(sanitizeCommentLine);
 }
+
+/** The backend option `render --audit` sets (`audit: 'true'`). */
+export function auditRequested(options: Readonly<Record<string, string | undefined>>): boolean {
+  return options['audit'] === 'true';
+}
+
+/** What an audit render says first, before anything else in its header. */
+export function auditHeaderLines(listCommand: string): string[] {
+  return [
+    'AUDIT MODE: this ruleset does NOT enforce. What the enforcing render would drop is ACCEPTED and RECORDED instead.',
+    `audit: list what was recorded with: kubewall audit --backend ... --role ... (reads ${listCommand}); render without --audit to enforce`,
+  ];
+}

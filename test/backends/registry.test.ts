@@ -33,6 +33,11 @@ const SIDE_CHECKS: Readonly<Record<BackendSide, (backend: Backend) => string[]>>
     ...(isText(a?.owns) ? [] : ['apply.owns is empty']),
     ...(typeof a?.atomic === 'boolean' ? [] : ['apply.atomic is not a boolean']),
   ],
+  audit: ({ audit: a }) => [
+    ...(['gather', 'parse'] as const).filter((f) => !isFunction(a?.[f])).map((f) => `audit.${f} is not a function`),
+    ...(Array.isArray(a?.commands) && a.commands.length > 0 ? [] : ['audit.commands is empty']),
+    ...(isText(a?.savedFormat) ? [] : ['audit.savedFormat is empty']),
+  ],
 };
 
 /** Every way a loaded module differs from its registry line: a declared side missing or incomplete, a side there but undeclared. */

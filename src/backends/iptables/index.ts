@@ -1,11 +1,15 @@
 import { IP_PROTOCOLS } from '../../model.js';
 import { iptablesInstall } from './install.js';
-import { buildHeaderLines } from '../../render/header.js';
+import { auditHeaderLines, auditRequested, buildHeaderLines } from '../../render/header.js';
+import { iptablesAudit } from './audit-read.js';
 import type { Backend } from '../types.js';
 import { iptablesHostReader } from './host-read.js';
 import { iptablesApply } from './apply.js';
 import {
   buildIptablesView,
+  IPSET_AUDIT,
+  IPSET_AUDIT_TIMEOUT,
+  IPSET_MAXELEM,
   IPSET_NEW_SUFFIX,
   IPSET_PREFIX,
   IPTABLES_CHAINS,
@@ -49,15 +53,24 @@ export const iptablesBackend: Backend = {
   install: iptablesInstall,
   hostReader: iptablesHostReader,
   apply: iptablesApply,
+  audit: iptablesAudit,
   async render(plan, context) {
+    const audit = auditRequested(context.options);
     const { variant, source } = readIptablesVariant(context.options);
     const [script, ipset, rules] = await Promise.all([
       context.templates.load('iptables/kubewall.sh.hbs'),
       context.templates.load('iptables/kubewall.ipset.hbs'),
       context.templates.load('iptables/kubewall.rules.hbs'),
     ]);
-    const header = buildHeaderLines(plan, 'iptables', [...iptablesHeaderLines(variant, source), ...context.warnings.map((w) => `warning: ${w}`)]);
-    const view = buildIptablesView(plan, header, variant);
+    const auditLines = audit
+      ? [
+          `audit: instead of each DROP, the packet is added to ipset ${IPSET_AUDIT.ipv4} or ${IPSET_AUDIT.ipv6} (hash:ip,port: source,protocol:port; counters) and RETURNs; INVALID is still dropped`,
+          `audit: a record lasts ${IPSET_AUDIT_TIMEOUT} s after its last packet; at most ${IPSET_MAXELEM} records a family (further new ones are let through unrecorded)`,
+        ]
+      : [];
+    const built = buildHeaderLines(plan, 'iptables', [...iptablesHeaderLines(variant, source), ...auditLines, ...context.warnings.map((w) => `warning: ${w}`)]);
+    const header = audit ? [...auditHeaderLines(`ipset save ${IPSET_AUDIT.ipv4} and ${IPSET_AUDIT.ipv6}`), ...built] : built;
+    const view = buildIptablesView(plan, header, variant, { audit });
     const [restore4, restore6] = view.restores;
     const fileHeader = (line: string) => ({ lines: [...header, line] });
     return [

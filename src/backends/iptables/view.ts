@@ -22,6 +22,10 @@ export const IPSET_PREFIX = 'KUBEWALL-';
 export const IPSET_NEW_SUFFIX = '-NEW';
 /** ipset's default, written out: `create -exist` compares it, so it must never change between renders. */
 export const IPSET_MAXELEM = 65536;
+/** Audit mode (`render --audit`): the ipsets that record what the enforcing render would drop (source, protocol:port). */
+export const IPSET_AUDIT = { ipv4: 'KUBEWALL-AUDIT-V4', ipv6: 'KUBEWALL-AUDIT-V6' } as const;
+/** A record lives this long after its last packet (--exist refreshes it). */
+export const IPSET_AUDIT_TIMEOUT = 3600;
 /** A multiport match holds at most 15 ports, a range counting as two. */
 const MULTIPORT_SLOTS = 15;
 
@@ -85,8 +89,17 @@ export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): string
  * an empty set) and the old contents destroyed. `-exist` makes the creates
  * safe to repeat.
  */
-export function buildIpsetLines(plan: Plan): string[] {
+export function buildIpsetLines(plan: Plan, audit = false): string[] {
   const lines: string[] = [];
+  if (audit) {
+    // Created, never flushed or swapped: what was recorded survives a reload of the audit render.
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      lines.push(
+        `# audit: would-be drops, ${family === 'ipv4' ? 'IPv4' : 'IPv6'} (source,protocol:port; a record lasts ${IPSET_AUDIT_TIMEOUT} s after its last packet)`,
+        `create ${assertIpsetName(IPSET_AUDIT[family])} hash:ip,port family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem ${IPSET_MAXELEM} timeout ${IPSET_AUDIT_TIMEOUT} counters -exist`,
+      );
+    }
+  }
   for (const set of plan.sets) {
     const name = ipsetName(set);
     const fresh = assertIpsetName(`${name}${IPSET_NEW_SUFFIX}`);
@@ -144,12 +157,28 @@ function destinationMatch(rule: PlanRule): string {
 }
 
 /** One line per port chunk: the rule for one family, ending in `target`; a rule with a destination only in its family. */
-function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETURN' | 'DROP', comment: string, withSource = true): string[] {
+function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETURN' | 'DROP' | 'AUDIT', comment: string, withSource = true): string[] {
   if (rule.destination && rule.destination.family !== family) return [];
   const source = withSource ? sourceMatch(rule, family) : '';
-  return portMatches(rule.protocol, rule.ports).map(
-    (ports) => `-A ${chain}${destinationMatch(rule)} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`,
-  );
+  return portMatches(rule.protocol, rule.ports).flatMap((ports) => {
+    const match = `-A ${chain}${destinationMatch(rule)} -p ${PROTOCOL_MATCH[rule.protocol]}${source} ${ports}`;
+    return target === 'AUDIT' ? auditLines(match, family, comment) : [`${match} -m comment --comment ${quoteIptablesComment(comment)} -j ${target}`];
+  });
+}
+
+/**
+ * What audit mode writes where the enforcing render drops (`match` is the
+ * drop's `-A CHAIN …` without its target): add the packet to the family's
+ * audit set (--exist refreshes its timeout), then a match on the set, which
+ * counts the packet (the SET target alone counts nothing), and RETURN.
+ */
+export function auditLines(match: string, family: Family, comment: string): string[] {
+  const set = assertIpsetName(IPSET_AUDIT[family]);
+  const quoted = quoteIptablesComment(`audit: would be dropped (${comment}); recorded and let through`);
+  return [
+    `${match} -m comment --comment ${quoted} -j SET --add-set ${set} src,dst --exist`,
+    `${match} -m set --match-set ${set} src,dst -m comment --comment ${quoted} -j RETURN`,
+  ];
 }
 
 /** The baseline's IPv6 link-local rules, as iptables-save prints them back; ICMPv6 types one a line. */
@@ -189,7 +218,7 @@ const ICMP_MATCH: Record<Family, (type: string) => string> = {
  * nftables table of its own); the rest is dropped here. kubewall only ever
  * narrows what INPUT lets through, and never changes INPUT's policy.
  */
-export function buildInputChain(plan: Plan, family: Family): string[] {
+export function buildInputChain(plan: Plan, family: Family, audit = false): string[] {
   const chain = assertIptablesChain(IPTABLES_CHAINS.input);
   const icmpTypes: readonly string[] = family === 'ipv4' ? plan.baseline.icmp : plan.baseline.icmpv6;
   const icmpComment = quoteIptablesComment(`baseline: ${family === 'ipv4' ? 'ICMP that IPv4' : 'ICMPv6 that IPv6'} needs`);
@@ -202,7 +231,9 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
     ...(family === 'ipv6' ? plan.baseline.linkLocal.flatMap((rule) => linkLocalLines(chain, rule)) : []),
     ...networkRules(plan).flatMap((rule) => ruleLines(chain, rule, family, 'RETURN', rule.comment)),
     ...networkIpProtocolRules(plan).flatMap((rule) => ipProtocolLines(chain, rule, family)),
-    `-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`,
+    ...(audit
+      ? auditLines(`-A ${chain}`, family, 'kubewall: new inbound connections no rule allows are dropped')
+      : [`-A ${chain} -m comment --comment ${quoteIptablesComment('kubewall: new inbound connections no rule allows are dropped')} -j DROP`]),
   ];
 }
 
@@ -213,7 +244,7 @@ export function buildInputChain(plan: Plan, family: Family): string[] {
  * traffic addressed to this node. Empty when no NodePort is restricted, so a
  * render that lifts a restriction also lifts the drop.
  */
-export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
+export function buildBeforeDnatChain(plan: Plan, family: Family, audit = false): string[] {
   const chain = assertIptablesChain(IPTABLES_CHAINS.beforeDnat);
   const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
   const { closedNodePorts, nodePortRange } = plan.kubeProxy;
@@ -231,14 +262,16 @@ export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
     dropped.set(`${rule.entry}/${rule.protocol}`, rule);
   }
   for (const rule of dropped.values()) {
-    lines.push(...ruleLines(chain, rule, family, 'DROP', `${rule.entry}: other sources, before kube-proxy DNAT`, false));
+    lines.push(...ruleLines(chain, rule, family, audit ? 'AUDIT' : 'DROP', `${rule.entry}: other sources, before kube-proxy DNAT`, false));
   }
-  const closedComment = quoteIptablesComment(`nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`);
+  const closedText = `nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`;
+  const closedComment = quoteIptablesComment(closedText);
   for (const closed of closedNodePorts) {
     lines.push(
-      ...portMatches(closed.protocol, closed.ports).map(
-        (ports) => `-A ${chain} -p ${PROTOCOL_MATCH[closed.protocol]} ${ports} -m comment --comment ${closedComment} -j DROP`,
-      ),
+      ...portMatches(closed.protocol, closed.ports).flatMap((ports) => {
+        const match = `-A ${chain} -p ${PROTOCOL_MATCH[closed.protocol]} ${ports}`;
+        return audit ? auditLines(match, family, closedText) : [`${match} -m comment --comment ${closedComment} -j DROP`];
+      }),
     );
   }
   return lines;
@@ -249,15 +282,15 @@ export function buildBeforeDnatChain(plan: Plan, family: Family): string[] {
  * --noflush restore flushes it, so each table's chains are replaced in one
  * commit; no built-in chain is declared, so their rules and policies stay.
  */
-export function buildRestoreLines(plan: Plan, family: Family): string[] {
+export function buildRestoreLines(plan: Plan, family: Family, audit = false): string[] {
   return [
     '*filter',
     `:${IPTABLES_CHAINS.input} - [0:0]`,
-    ...buildInputChain(plan, family),
+    ...buildInputChain(plan, family, audit),
     'COMMIT',
     '*mangle',
     `:${IPTABLES_CHAINS.beforeDnat} - [0:0]`,
-    ...buildBeforeDnatChain(plan, family),
+    ...buildBeforeDnatChain(plan, family, audit),
     'COMMIT',
   ];
 }
@@ -306,7 +339,8 @@ export interface IptablesView {
 }
 
 /** The iptables view model: everything the script and the split files lay out, escaped. */
-export function buildIptablesView(plan: Plan, headerLines: readonly string[], variant: IptablesVariant): IptablesView {
+export function buildIptablesView(plan: Plan, headerLines: readonly string[], variant: IptablesVariant, options: { audit?: boolean } = {}): IptablesView {
+  const audit = options.audit === true;
   const commands = variantCommands(variant);
   const other = variantCommands(otherVariant(variant));
   return {
@@ -314,11 +348,11 @@ export function buildIptablesView(plan: Plan, headerLines: readonly string[], va
     variant: { name: commands.name, flag: variant, restore4: commands.restore.ipv4, restore6: commands.restore.ipv6 },
     other: { name: other.name, flag: other.flag, save4: other.save.ipv4, save6: other.save.ipv6 },
     tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6].join(' '),
-    ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetLines(plan)),
+    ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetLines(plan, audit)),
     restores: (['ipv4', 'ipv6'] as const).map((family) =>
-      heredoc(`${commands.restore[family]} -w --noflush`, `KUBEWALL_RULES_${family === 'ipv4' ? 'V4' : 'V6'}`, buildRestoreLines(plan, family)),
+      heredoc(`${commands.restore[family]} -w --noflush`, `KUBEWALL_RULES_${family === 'ipv4' ? 'V4' : 'V6'}`, buildRestoreLines(plan, family, audit)),
     ),
     jumps: buildJumps(variant).map((j) => `${j.command} ${j.table} ${j.from} ${assertIptablesChain(j.to)}`),
-    sets: { keep: plan.sets.map(ipsetName).join(' '), pattern: `${IPSET_PREFIX}*` },
+    sets: { keep: [...plan.sets.map(ipsetName), ...(audit ? [IPSET_AUDIT.ipv4, IPSET_AUDIT.ipv6] : [])].join(' '), pattern: `${IPSET_PREFIX}*` },
   };
 }

@@ -18,6 +18,43 @@ export const NFT_TABLE = { family: 'inet', name: 'kubewall' } as const;
 /** After conntrack (-200), before kube-proxy's DNAT (dstnat, -100): sees NodePorts by their original port. */
 export const NFT_BEFORE_DNAT_PRIORITY = -150;
 
+/**
+ * Audit mode (`render --audit`): the sets that record what the enforcing
+ * render would drop, as source . protocol . destination port (0 for
+ * protocols without ports); see docs/audit.md.
+ */
+export const NFT_AUDIT_SETS = { ipv4: 'audit-v4', ipv6: 'audit-v6' } as const;
+/** A record lives this long after its last packet; at most this many records a family (the kernel's bound on memory). */
+export const AUDIT_TIMEOUT_SECONDS = 3600;
+export const AUDIT_SET_SIZE = 65536;
+/** Protocols whose destination port `th dport` reads; every other protocol is recorded with port 0. */
+const AUDIT_PORT_PROTOCOLS = 'tcp, udp, dccp, sctp';
+
+function auditSetSpec(family: Family): string {
+  const type = family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
+  return `{ type ${type} . inet_proto . inet_service; flags dynamic,timeout; timeout ${AUDIT_TIMEOUT_SECONDS / 3600}h; size ${AUDIT_SET_SIZE}; counter; }`;
+}
+
+/**
+ * What audit mode writes where the enforcing render drops: record the packet
+ * in the family's audit set (refreshing its timeout, counting its packets),
+ * then accept it. `match` narrows it as the drop did (e.g. `tcp dport 30080`).
+ */
+export function auditStatements(match: string, comment: string): string[] {
+  const quoted = quoteNftString(comment);
+  const prefix = match === '' ? '' : `${match} `;
+  return (['ipv4', 'ipv6'] as const).flatMap((family) => {
+    const addr = family === 'ipv4' ? 'ip saddr' : 'ip6 saddr';
+    const set = NFT_AUDIT_SETS[family];
+    return match === ''
+      ? [
+          `meta l4proto { ${AUDIT_PORT_PROTOCOLS} } update @${set} { ${addr} . meta l4proto . th dport } accept comment ${quoted}`,
+          `update @${set} { ${addr} . meta l4proto . 0 } accept comment ${quoted}`,
+        ]
+      : [`${prefix}update @${set} { ${addr} . meta l4proto . th dport } accept comment ${quoted}`];
+  });
+}
+
 export interface NftSetView {
   readonly name: string;
   readonly type: 'ipv4_addr' | 'ipv6_addr';
@@ -153,7 +190,7 @@ function serviceDestinationStatements(plan: Plan): string[] {
   });
 }
 
-function inputChain(plan: Plan): NftChainView {
+function inputChain(plan: Plan, audit: boolean): NftChainView {
   const { baseline } = plan;
   const rules = [
     `iif "lo" accept comment "baseline: the node itself (Used by: Self)"`,
@@ -170,7 +207,9 @@ function inputChain(plan: Plan): NftChainView {
     // active rules; with `policy drop` that instant dropped a new SYN per reload (1 s stall),
     // and the kernel sets a new chain's drop policy only at the end of the commit
     // (nft_chain_commit_drop_policy) anyway. See DOMAIN.md §6 and test/conformance/reload.test.ts.
-    `${baseline.inputPolicy} comment "baseline: explicit final drop; policy accept, so a reload never drops a new connection"`,
+    ...(audit
+      ? auditStatements('', 'audit: would be dropped by the final drop; recorded and accepted')
+      : [`${baseline.inputPolicy} comment "baseline: explicit final drop; policy accept, so a reload never drops a new connection"`]),
   ];
   return {
     name: 'input',
@@ -187,7 +226,7 @@ function inputChain(plan: Plan): NftChainView {
  * FORWARD path, so INPUT never sees it: restricted NodePorts are dropped here
  * by their original destination port, before the DNAT.
  */
-function beforeDnatChain(plan: Plan): NftChainView | null {
+function beforeDnatChain(plan: Plan, audit: boolean): NftChainView | null {
   const restricted = networkRules(plan).filter((rule) => rule.filterBeforeDnat && rule.peer !== 'any');
   const { closedNodePorts, nodePortRange } = plan.kubeProxy;
   if (restricted.length === 0 && closedNodePorts.length === 0) return null;
@@ -204,13 +243,16 @@ function beforeDnatChain(plan: Plan): NftChainView | null {
     dropped.set(`${rule.entry}/${rule.protocol}`, rule);
   }
   for (const rule of dropped.values()) {
-    rules.push(`${dport(rule)} drop comment ${quoteNftString(`${rule.entry}: other sources, before kube-proxy DNAT`)}`);
+    const comment = `${rule.entry}: other sources, before kube-proxy DNAT`;
+    if (audit) rules.push(...auditStatements(dport(rule), `audit: would be dropped (${comment}); recorded and accepted`));
+    else rules.push(`${dport(rule)} drop comment ${quoteNftString(comment)}`);
   }
   for (const closed of closedNodePorts) {
     const ports = formatPortRanges(closed.ports).split(',');
-    rules.push(
-      `${closed.protocol} dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`} drop comment ${quoteNftString(`nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`)}`,
-    );
+    const match = `${closed.protocol} dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`}`;
+    const comment = `nodePortRange ${formatPortRange(nodePortRange)}: NodePorts no rule allows, before kube-proxy DNAT`;
+    if (audit) rules.push(...auditStatements(match, `audit: would be dropped (${comment}); recorded and accepted`));
+    else rules.push(`${match} drop comment ${quoteNftString(comment)}`);
   }
   return {
     name: 'before-dnat',
@@ -245,9 +287,10 @@ const KNOWN_CHAINS = ['input', 'before-dnat'] as const;
  * or its base chains (see the template): a set re-created in a transaction is
  * empty to lookups until the end of the commit, after its rules are active.
  */
-export function buildNftablesView(plan: Plan, headerLines: readonly string[]): NftablesView {
-  const chains = [inputChain(plan)];
-  const beforeDnat = beforeDnatChain(plan);
+export function buildNftablesView(plan: Plan, headerLines: readonly string[], options: { audit?: boolean } = {}): NftablesView {
+  const audit = options.audit === true;
+  const chains = [inputChain(plan, audit)];
+  const beforeDnat = beforeDnatChain(plan, audit);
   if (beforeDnat) chains.push(beforeDnat);
   const sets = plan.sets.map((_, index) => setView(plan, index));
   const used = new Set(sets.map((set) => set.name));
@@ -260,7 +303,11 @@ export function buildNftablesView(plan: Plan, headerLines: readonly string[]): N
     table: NFT_TABLE,
     sets,
     chains,
-    declaredSets: [...sets, ...obsoleteSetViews].map((set) => ({ name: set.name, spec: setSpec(set.type) })),
+    // Audit sets are declared, never flushed: what was recorded survives a reload of the audit render.
+    declaredSets: [
+      ...[...sets, ...obsoleteSetViews].map((set) => ({ name: set.name, spec: setSpec(set.type) })),
+      ...(audit ? FAMILIES.map((family) => ({ name: NFT_AUDIT_SETS[family], spec: auditSetSpec(family) })) : []),
+    ],
     declaredChains: [...chains.map((chain) => ({ name: chain.name, spec: chainSpec(chain) })), ...obsoleteChains.map((name) => ({ name, spec: '{ }' }))],
     obsoleteSets: obsoleteSetViews.map((set) => set.name),
     obsoleteChains,

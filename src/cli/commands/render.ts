@@ -1,6 +1,6 @@
 import { escapeTerminalLine } from '../../text/terminal.js';
 import type { Command } from 'commander';
-import { BACKEND_NAMES } from '../../backends/registry.js';
+import { BACKEND_NAMES, requireAudit } from '../../backends/registry.js';
 import { KubewallError } from '../../errors.js';
 import { resolveIptablesVariant } from '../../host/detect-iptables-variant.js';
 import { planFromFiles } from '../../load-plan.js';
@@ -17,6 +17,7 @@ interface RenderFlags extends PlanInputFlags {
   inventory?: string;
   groupRole?: string[];
   format?: string;
+  audit?: boolean;
 }
 
 export function registerRender(program: Command): void {
@@ -30,6 +31,7 @@ export function registerRender(program: Command): void {
     .option('--group-role <group=roles>', 'map an inventory group to roles, e.g. masters=control-plane or bastion=none (repeatable; defaults: kubespray, k3s-ansible)', collect)
     .option('-f, --format <format>', 'files (default: the backend\'s own), ansible (a role), cloud-init (#cloud-config), script (provisioning sh)')
     .option('--iptables-variant <variant>', 'iptables backend: nft, legacy or auto (the default: from the binary iptables resolves to, else iptables -V; nft when iptables is not installed)')
+    .option('--audit', 'audit mode (nftables, iptables): the same rules, but what would be dropped is accepted and recorded; list it with kubewall audit. Does NOT enforce')
     .addHelpText(
       'after',
       `
@@ -42,6 +44,7 @@ Examples:
   $ ansible-playbook -i examples/inventory/k3s.yaml site/playbook.yml --check --diff
   $ kubewall render -b iptables -r worker --format script --out kubewall-apply.sh
   $ kubewall render -b nftables -r control-plane --format cloud-init --out user-data
+  $ kubewall render -b nftables -r worker -c cluster.yaml --audit -o audit.nft   # records instead of dropping; see kubewall audit --help
 
 The nftables output replaces only table inet kubewall, in one transaction; kube-proxy's
 and the CNI's tables are never touched. Warnings (defaulted peers, gaps) go to stderr
@@ -59,13 +62,14 @@ combination; every host gets its own file under --out-dir.`,
       if (flags.iptablesVariant !== undefined && flags.backend !== 'iptables') {
         throw new KubewallError('USAGE', `--iptables-variant applies to --backend iptables only (got --backend ${flags.backend})`);
       }
+      if (flags.audit === true) requireAudit(flags.backend);
       if (flags.inventory !== undefined || (flags.format !== undefined && flags.format !== 'files')) {
         await renderFleetOrPayload(flags);
         return;
       }
       if (flags.groupRole !== undefined) throw new KubewallError('USAGE', '--group-role needs --inventory');
       const iptables = flags.backend === 'iptables' ? await resolveIptablesVariant(flags.iptablesVariant) : undefined;
-      const backendOptions = iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {};
+      const backendOptions = { ...(iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {}), ...auditOption(flags) };
       const plan = await planFromFiles({ roles, ...planInputs(flags) });
       const result = await renderPlan(plan, flags.backend, { templatesDir: flags.templates, backendOptions });
       const [main, ...rest] = result.files;
@@ -82,6 +86,11 @@ combination; every host gets its own file under --out-dir.`,
       } else if (flags.out === undefined) process.stdout.write(main.content);
       else await writeFileAtomic(flags.out, main.content, main.mode);
     });
+}
+
+/** `render --audit` as the backend option the nftables and iptables views read (src/render/header.ts: auditRequested). */
+function auditOption(flags: RenderFlags): { audit?: string } {
+  return flags.audit === true ? { audit: 'true' } : {};
 }
 
 /** --inventory and --format: loaded only when asked, so a plain render does not pay for them at start-up. */
@@ -110,7 +119,7 @@ async function renderFleetOrPayload(flags: RenderFlags): Promise<void> {
     groupRoles: flags.groupRole,
     ...planInputs(flags),
     templatesDir: flags.templates,
-    backendOptions: iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {},
+    backendOptions: { ...(iptables ? { iptablesVariant: iptables.variant, iptablesVariantSource: iptables.source } : {}), ...auditOption(flags) },
   });
   printWarnings([...output.warnings, ...(iptables?.warning ? [iptables.warning] : [])]);
   if (output.skipped.length > 0) {
