@@ -97,6 +97,21 @@ async function readShippedFile(name: string): Promise<ParsedFile & { display: st
   return { display, ...(await parseCatalogueFile(text, display)) };
 }
 
+/**
+ * Every entry of every shipped profile, with the profile's kind, name, modes
+ * and default modes (for `kubewall audit`: which flag would open a port).
+ */
+export async function shippedProfileEntries(): Promise<{ kind: ProfileKind; name: string; defaultModes: readonly string[]; entries: CatalogueFileInput['entries'] }[]> {
+  const files = (await builtinCatalogueFiles()).filter((file) => /^profiles\/(distribution|cni|addon)\/[a-z0-9-]+\.ya?ml$/.test(file));
+  return Promise.all(
+    files.map(async (file) => {
+      const [, kind, name] = /^profiles\/(distribution|cni|addon)\/([a-z0-9-]+)\.ya?ml$/.exec(file)!;
+      const parsed = await readShippedFile(file);
+      return { kind: kind as ProfileKind, name: name!, defaultModes: parsed.input.profile?.defaultModes ?? [], entries: parsed.input.entries };
+    }),
+  );
+}
+
 /** The profiles kubewall ships, by kind: `{ cni: ['calico', 'canal', ...], ... }`. */
 export async function availableProfiles(): Promise<Record<ProfileKind, string[]>> {
   const files = await builtinCatalogueFiles();

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isKubewallError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerApply } from './commands/apply.js';
+import { registerAudit } from './commands/audit.js';
 import { registerCatalogue } from './commands/catalogue.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerDetect } from './commands/detect.js';
@@ -43,6 +44,7 @@ Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
   registerPlan(program);
   registerCatalogue(program);
   registerDiff(program);
+  registerAudit(program);
   registerApply(program);
   registerDetect(program);
   registerCluster(program);

@@ -58,7 +58,7 @@ function decodeUtf8(bytes: Buffer): string {
   return isAscii(bytes) ? bytes.toString('latin1') : new TextDecoder().decode(bytes);
 }
 
-async function readSaved(from: string): Promise<HostSource> {
+export async function readSaved(from: string): Promise<Extract<HostSource, { kind: 'saved' }>> {
   if (from === '-') {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
