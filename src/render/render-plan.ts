@@ -1,8 +1,9 @@
 import { requireExpressible } from '../backends/capabilities.js';
-import { getBackend } from '../backends/registry.js';
+import { getBackend, requireAudit } from '../backends/registry.js';
 import type { BackendOptions, RenderResult } from '../backends/types.js';
 import { PACKAGE_PATHS } from '../paths.js';
 import type { Plan } from '../plan/types.js';
+import { auditRequested } from './header.js';
 import { createTemplateEngine } from './template-engine.js';
 
 export interface RenderOptions {
@@ -17,6 +18,8 @@ export interface RenderOptions {
  * anything renders: errors all at once, warnings into the result and header.
  */
 export async function renderPlan(plan: Plan, backendName: string, options: RenderOptions = {}): Promise<RenderResult> {
+  // Audit mode (backend option audit: 'true') only where the backend records instead of dropping.
+  if (auditRequested(options.backendOptions ?? {})) requireAudit(backendName);
   const backend = await getBackend(backendName);
   const gaps = requireExpressible(plan, backend.name, backend.capabilities);
   const warnings = [...gaps.warnings, ...(backend.planWarnings?.(plan) ?? [])];

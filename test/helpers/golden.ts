@@ -27,6 +27,12 @@ export interface GoldenCase {
   readonly refusedBy?: readonly string[];
   /** Also the fleet payloads (`--format script`, `cloud-init`, `ansible`) of every backend, under `<backend>/payloads/<format>/`. */
   readonly payloads?: boolean;
+  /**
+   * Also the audit render (`render --audit`) of every backend under
+   * `<backend>/audit/`: nftables and iptables files, and for the backends
+   * without audit mode `<backend>/audit/refused.txt`, the error they give.
+   */
+  readonly audit?: boolean;
 }
 
 /** Whether a case renders with this backend (the check tests run only those). */
@@ -78,6 +84,14 @@ export async function renderGoldenCase(goldenCase: GoldenCase): Promise<Map<stri
     }
     const result = await renderPlan(plan, backend);
     for (const file of result.files) outputs.set(`${backend}/${file.name}`, file.content);
+    if (goldenCase.audit) {
+      const audit = await renderPlan(plan, backend, { backendOptions: { audit: 'true' } }).catch((error: unknown) => {
+        if (error instanceof KubewallError && error.code === 'CAPABILITY') return error;
+        throw error;
+      });
+      if (audit instanceof KubewallError) outputs.set(`${backend}/audit/refused.txt`, `${audit.message}\n`);
+      else for (const file of audit.files) outputs.set(`${backend}/audit/${file.name}`, file.content);
+    }
     if (!goldenCase.payloads) continue;
     for (const format of PAYLOAD_FORMAT_NAMES.filter((name) => name !== 'files')) {
       const payload = await renderPayloads({

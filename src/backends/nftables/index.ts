@@ -30,7 +30,7 @@ export const nftablesBackend: Backend = {
   async render(plan, context) {
     const template = await context.templates.load('nftables/kubewall.nft.hbs');
     const audit = auditRequested(context.options);
-    const header = buildHeaderLines(plan, 'nftables', [...APPLY_LINES, ...(audit ? AUDIT_LINES : []), ...context.warnings.map((w) => `warning: ${w}`)]);
+    const header = buildHeaderLines(plan, 'nftables', [...(audit ? [...APPLY_LINES.slice(0, 2), ...AUDIT_LINES] : APPLY_LINES), ...context.warnings.map((w) => `warning: ${w}`)]);
     const lines = audit ? [...auditHeaderLines(`nft -j list set ${NFT_TABLE.family} ${NFT_TABLE.name} ${NFT_AUDIT_SETS.ipv4} and ${NFT_AUDIT_SETS.ipv6}`), ...header] : header;
     return [{ name: 'kubewall.nft', content: template.render(buildNftablesView(plan, lines, { audit })), mode: 0o755 }];
   },
