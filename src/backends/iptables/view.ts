@@ -24,7 +24,7 @@ export const IPSET_NEW_SUFFIX = '-NEW';
 export const IPSET_MAXELEM = 65536;
 /** Audit mode (`render --audit`): the ipsets that record what the enforcing render would drop (source, protocol:port). */
 export const IPSET_AUDIT = { ipv4: 'KUBEWALL-AUDIT-V4', ipv6: 'KUBEWALL-AUDIT-V6' } as const;
-/** A record lives this long after its last packet (--exist refreshes it). */
+/** A record lives this long after its first packet (see auditLines). */
 export const IPSET_AUDIT_TIMEOUT = 3600;
 /** A multiport match holds at most 15 ports, a range counting as two. */
 const MULTIPORT_SLOTS = 15;
@@ -95,7 +95,7 @@ export function buildIpsetLines(plan: Plan, audit = false): string[] {
     // Created, never flushed or swapped: what was recorded survives a reload of the audit render.
     for (const family of ['ipv4', 'ipv6'] as const) {
       lines.push(
-        `# audit: would-be drops, ${family === 'ipv4' ? 'IPv4' : 'IPv6'} (source,protocol:port; a record lasts ${IPSET_AUDIT_TIMEOUT} s after its last packet)`,
+        `# audit: would-be drops, ${family === 'ipv4' ? 'IPv4' : 'IPv6'} (source,protocol:port; a record lasts ${IPSET_AUDIT_TIMEOUT} s after its first packet)`,
         `create ${assertIpsetName(IPSET_AUDIT[family])} hash:ip,port family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem ${IPSET_MAXELEM} timeout ${IPSET_AUDIT_TIMEOUT} counters -exist`,
       );
     }
@@ -168,16 +168,20 @@ function ruleLines(chain: string, rule: PlanRule, family: Family, target: 'RETUR
 
 /**
  * What audit mode writes where the enforcing render drops (`match` is the
- * drop's `-A CHAIN …` without its target): add the packet to the family's
- * audit set (--exist refreshes its timeout), then a match on the set, which
- * counts the packet (the SET target alone counts nothing), and RETURN.
+ * drop's `-A CHAIN …` without its target): a packet already recorded
+ * RETURNs through a match on the family's audit set (which counts it);
+ * another is added to the set (its counter starts at 1) and RETURNs. The
+ * SET target's --exist would refresh the timeout but resets the counter, so
+ * a record lasts IPSET_AUDIT_TIMEOUT from its first packet; a full set takes
+ * no new record and the packet RETURNs all the same.
  */
 export function auditLines(match: string, family: Family, comment: string): string[] {
   const set = assertIpsetName(IPSET_AUDIT[family]);
   const quoted = quoteIptablesComment(`audit: would be dropped (${comment}); recorded and let through`);
   return [
-    `${match} -m comment --comment ${quoted} -j SET --add-set ${set} src,dst --exist`,
     `${match} -m set --match-set ${set} src,dst -m comment --comment ${quoted} -j RETURN`,
+    `${match} -m comment --comment ${quoted} -j SET --add-set ${set} src,dst`,
+    `${match} -m comment --comment ${quoted} -j RETURN`,
   ];
 }
 

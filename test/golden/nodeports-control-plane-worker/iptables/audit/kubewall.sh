@@ -18,8 +18,8 @@
 # KUBEWALL-BEFORE-DNAT: mangle PREROUTING (priority -150) sees NodePorts before kube-proxy's DNAT (nat, -100); drops restricted NodePorts from other sources, only for traffic addressed to this node
 # never touches: the nat table and kube-proxy's KUBE-* chains, FORWARD (pod traffic is the CNI's), built-in chain policies, other chains and ipsets
 # persist: run this script at boot (a oneshot unit before kubelet.service), or after applying run netfilter-persistent save (iptables-persistent, ipset-persistent): it saves the whole ruleset, kube-proxy's chains too
-# audit: instead of each DROP, the packet is added to ipset KUBEWALL-AUDIT-V4 or KUBEWALL-AUDIT-V6 (hash:ip,port: source,protocol:port; counters) and RETURNs; INVALID is still dropped
-# audit: a record lasts 3600 s after its last packet; at most 65536 records a family (further new ones are let through unrecorded)
+# audit: instead of each DROP, the packet is added to ipset KUBEWALL-AUDIT-V4 or KUBEWALL-AUDIT-V6 (hash:ip,port: source,protocol:port; counters) and RETURNs to INPUT; INVALID is still dropped
+# audit: a record lasts 3600 s after its first packet (then the next packet records anew); at most 65536 records a family (further new ones are let through unrecorded)
 
 # Stops at the first error. Every step replaces only what kubewall owns and
 # is safe to repeat, so after a failure running the script again starts over.
@@ -71,9 +71,9 @@ fi
 # 1. Peer sets: each is filled as <set>-NEW and swapped with the live set in
 # one step, so the rules see the old or the new addresses, never none.
 ipset restore <<'KUBEWALL_IPSET'
-# audit: would-be drops, IPv4 (source,protocol:port; a record lasts 3600 s after its last packet)
+# audit: would-be drops, IPv4 (source,protocol:port; a record lasts 3600 s after its first packet)
 create KUBEWALL-AUDIT-V4 hash:ip,port family inet hashsize 1024 maxelem 65536 timeout 3600 counters -exist
-# audit: would-be drops, IPv6 (source,protocol:port; a record lasts 3600 s after its last packet)
+# audit: would-be drops, IPv6 (source,protocol:port; a record lasts 3600 s after its first packet)
 create KUBEWALL-AUDIT-V6 hash:ip,port family inet6 hashsize 1024 maxelem 65536 timeout 3600 counters -exist
 # peer class control-plane, IPv4: 1 entry
 create KUBEWALL-CONTROL-PLANE-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
@@ -169,8 +169,9 @@ iptables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V4'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m tcp --dport 10256 -m comment --comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
--A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst --exist
 -A KUBEWALL-INPUT -m set --match-set KUBEWALL-AUDIT-V4 src,dst -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j RETURN
+-A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst
+-A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j RETURN
 COMMIT
 *mangle
 :KUBEWALL-BEFORE-DNAT - [0:0]
@@ -179,14 +180,18 @@ COMMIT
 -A KUBEWALL-BEFORE-DNAT -m addrtype ! --dst-type LOCAL -m comment --comment "only traffic addressed to this node" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V4 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst --exist
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m set --match-set KUBEWALL-AUDIT-V4 src,dst -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m set --match-set KUBEWALL-AUDIT-V4 src,dst -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m set --match-set KUBEWALL-AUDIT-V4 src,dst -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m set --match-set KUBEWALL-AUDIT-V4 src,dst -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V4 src,dst
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
 COMMIT
 KUBEWALL_RULES_V4
 
@@ -219,8 +224,9 @@ ip6tables-nft-restore -w --noflush $kw_test <<'KUBEWALL_RULES_V6'
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m tcp --dport 10256 -m comment --comment "kube-proxy: kube-proxy health check (used by: Self, Load balancers)" -j RETURN
 -A KUBEWALL-INPUT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-INPUT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
--A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst --exist
 -A KUBEWALL-INPUT -m set --match-set KUBEWALL-AUDIT-V6 src,dst -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j RETURN
+-A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst
+-A KUBEWALL-INPUT -m comment --comment "audit: would be dropped (kubewall: new inbound connections no rule allows are dropped); recorded and let through" -j RETURN
 COMMIT
 *mangle
 :KUBEWALL-BEFORE-DNAT - [0:0]
@@ -229,14 +235,18 @@ COMMIT
 -A KUBEWALL-BEFORE-DNAT -m addrtype ! --dst-type LOCAL -m comment --comment "only traffic addressed to this node" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m tcp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m set --match-set KUBEWALL-LOAD-BALANCERS-V6 src -m udp --dport 30000:30999 -m comment --comment "nodeport-services: NodePort Services (default range) (used by: load-balancers (cluster override; catalogue: All))" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst --exist
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m set --match-set KUBEWALL-AUDIT-V6 src,dst -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m set --match-set KUBEWALL-AUDIT-V6 src,dst -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 30000:30999 -m comment --comment "audit: would be dropped (nodeport-services: other sources, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m set --match-set KUBEWALL-AUDIT-V6 src,dst -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
--A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst --exist
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst
+-A KUBEWALL-BEFORE-DNAT -p tcp -m tcp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
 -A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m set --match-set KUBEWALL-AUDIT-V6 src,dst -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j SET --add-set KUBEWALL-AUDIT-V6 src,dst
+-A KUBEWALL-BEFORE-DNAT -p udp -m udp --dport 31000:32767 -m comment --comment "audit: would be dropped (nodePortRange 30000-32767: NodePorts no rule allows, before kube-proxy DNAT); recorded and let through" -j RETURN
 COMMIT
 KUBEWALL_RULES_V6
 
