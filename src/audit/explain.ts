@@ -231,12 +231,14 @@ export function explainRecord(record: AuditRecord, inputs: ExplainInputs): Audit
     });
   }
 
+  const sourceClasses = classesOf(plan, record.source, record.family);
+  const peer = sourceClasses.length > 0 ? `peers: [${sourceClasses[0]}] (${record.source} is in ${sourceClasses.join(', ')})` : `the peer class ${record.source} belongs to`;
   return finding({
     kind: 'no-entry',
     traffic,
     entry: null,
     explanation: `no catalogue entry, loaded or shipped, has ${traffic}`,
-    fix: `a catalogue fragment with an entry for ${traffic} and the peer class of ${record.source} (--catalogue FILE), if it should be allowed`,
+    fix: `a catalogue fragment with an entry for ${traffic} and ${peer} (--catalogue FILE), if it should be allowed`,
   });
 }
 
