@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { APPLY_BACKENDS } from '../../src/apply/host-snapshot.js';
-import { BACKEND_NAMES, BACKEND_REGISTRY, BACKEND_SIDES, backendsWith, getBackend, type BackendSide } from '../../src/backends/registry.js';
+import { BACKEND_NAMES, BACKEND_REGISTRY, BACKEND_SIDES, backendsWith, getBackend, requireAudit, type BackendSide } from '../../src/backends/registry.js';
 import type { Backend } from '../../src/backends/types.js';
 import { isKubewallError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -72,16 +72,33 @@ test('findSideMismatches: a missing, an incomplete and an undeclared side are ea
   const real = await getBackend('nftables');
   assert.equal(findSideMismatches('nftables', BACKEND_REGISTRY['nftables']!.sides, real), []);
   const { apply: _apply, ...withoutApply } = real;
-  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'apply'], withoutApply), ['nftables: declares apply but does not implement it']);
-  assert.equal(findSideMismatches('nftables', ['hostReader', 'install'], real), ['nftables: implements apply but its registry line does not declare it']);
+  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'apply', 'audit'], withoutApply), ['nftables: declares apply but does not implement it']);
+  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'audit'], real), ['nftables: implements apply but its registry line does not declare it']);
   const halfApply = { ...real, apply: { ...real.apply!, restore: undefined } } as unknown as Backend;
-  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'apply'], halfApply), ['nftables: apply.restore is not a function']);
-  assert.equal(findSideMismatches('pf', ['hostReader', 'install', 'apply'], real), ['pf: registered as pf, but its name is "nftables"']);
+  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'apply', 'audit'], halfApply), ['nftables: apply.restore is not a function']);
+  const halfAudit = { ...real, audit: { ...real.audit!, parse: undefined } } as unknown as Backend;
+  assert.equal(findSideMismatches('nftables', ['hostReader', 'install', 'apply', 'audit'], halfAudit), ['nftables: audit.parse is not a function']);
+  assert.equal(findSideMismatches('pf', ['hostReader', 'install', 'apply', 'audit'], real), ['pf: registered as pf, but its name is "nftables"']);
 });
 
 test('apply supports the backends that declare it, in registry order (the order its usage error lists)', () => {
   assert.equal([...APPLY_BACKENDS], backendsWith('apply'));
   assert.equal([...APPLY_BACKENDS], ['nftables', 'iptables', 'firewalld', 'ufw']);
+});
+
+test('audit mode: nftables and iptables; firewalld and ufw refuse with a capability error that says why', () => {
+  assert.equal(backendsWith('audit'), ['nftables', 'iptables']);
+  for (const name of ['nftables', 'iptables']) requireAudit(name);
+  for (const name of ['firewalld', 'ufw']) {
+    assert.ok(BACKEND_REGISTRY[name]!.noAudit, `${name} has no reason`);
+    try {
+      requireAudit(name);
+      assert.unreachable('expected an error');
+    } catch (error) {
+      assert.ok(isKubewallError(error) && error.code === 'CAPABILITY', String(error));
+      assert.is((error as Error).message, `audit mode is not available for the ${name} backend: ${BACKEND_REGISTRY[name]!.noAudit}; audit with --backend nftables or --backend iptables`);
+    }
+  }
 });
 
 test('getBackend: an unknown name is a usage error listing the known ones', async () => {
