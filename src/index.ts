@@ -29,8 +29,8 @@ export * from './plan/types.js';
 export { formatPlanTable, formatPlanJson } from './plan/format-plan.js';
 export { planFromFiles, loadInputs, type PlanFromFilesOptions } from './load-plan.js';
 export { renderPlan, type RenderOptions } from './render/render-plan.js';
-export { BACKEND_REGISTRY, BACKEND_NAMES, BACKEND_SIDES, backendsWith, getBackend, type BackendEntry, type BackendSide } from './backends/registry.js';
-export type { Backend, BackendApply, BackendCapabilities, BackendOptions, BackendSnapshot, RenderedFile, RenderResult } from './backends/types.js';
+export { BACKEND_REGISTRY, BACKEND_NAMES, BACKEND_SIDES, backendsWith, getBackend, requireAudit, type BackendEntry, type BackendSide } from './backends/registry.js';
+export type { Backend, BackendApply, BackendAudit, BackendCapabilities, BackendOptions, BackendSnapshot, RenderedFile, RenderResult } from './backends/types.js';
 export { findCapabilityGaps, type CapabilityGaps } from './backends/capabilities.js';
 export { renderJsonSchemas } from './schema/json-schema.js';
 export { diffHost, diffWithReader, getHostReader } from './diff/diff-host.js';
@@ -63,3 +63,7 @@ export { buildDetectReport, detectAll, suggestClusterFile, type DetectFindings, 
 export { formatDetectJson, formatDetectTable, formatClusterBlock } from './detect/format-detect.js';
 export { DETECT_API_VERSION, KUBE_PROXY_MODES, type KubeProxyMode, type NodeSnapshot } from './detect/types.js';
 export { clusterFromNodes, type NodesConversion } from './cluster/from-nodes.js';
+export { AUDIT_API_VERSION, type AuditRecord, type AuditReadResult } from './audit/types.js';
+export { explainRecord, explainRecords, PEER_CLASS_SOURCES, type AuditFinding, type AuditFindingKind, type ExplainInputs, type ProfileCandidate } from './audit/explain.js';
+export { runAudit, profileCandidates, type AuditReport, type AuditSource } from './audit/run-audit.js';
+export { formatAuditJson, formatAuditText } from './audit/format-audit.js';
