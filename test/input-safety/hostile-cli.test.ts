@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -8,6 +8,7 @@ import { yamlString } from '../../src/payloads/quote.js';
 import { sanitizeCommentLine } from '../../src/render/header.js';
 import { escapeTerminal, showValue } from '../../src/text/terminal.js';
 import { hostileString, hugeHostileString, RAW_CONTROL, seededRandom } from '../helpers/hostile.js';
+import { BIN } from '../helpers/paths.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const SEED = 0x13;
@@ -129,6 +130,36 @@ test("hostile option names and values (commander's own errors too) reach the ter
     assert.ok(result.exitCode === 1 || result.exitCode === 2, `${where}: exit ${result.exitCode}`);
     assert.not.match(result.stderr.trimEnd(), RAW_CONTROL, `${where}: a raw control character in ${JSON.stringify(result.stderr)}`);
     assert.not.match(result.stderr, /unexpected error/, where);
+  }
+});
+
+
+test('an unwritable --out and --out-dir (EACCES): exit 1, one line naming the path, nothing written', async () => {
+  // Root writes anywhere: drop CAP_DAC_OVERRIDE for the CLI (setpriv), so a 0555 folder refuses it as it would a user.
+  if (process.getuid?.() !== 0 || (await execa('sh', ['-c', 'command -v setpriv'], { reject: false })).exitCode !== 0) {
+    if (process.env['CI'] === 'true') throw new Error('CI=true but this test needs root and setpriv (util-linux)');
+    process.stderr.write('SKIP the EACCES test: it needs root and setpriv\n');
+    return;
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-eacces-'));
+  try {
+    await chmod(dir, 0o555);
+    for (const target of [['--out-dir', path.join(dir, 'out')], ['--out', path.join(dir, 'kubewall.nft')]]) {
+      const result = await execa('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', process.execPath, BIN, 'render', '-b', 'nftables', '-r', 'worker', '--cni', 'none', ...target], {
+        reject: false,
+        env: { NO_COLOR: '1' },
+      });
+      const where = target.join(' ');
+      assert.is(result.exitCode, 1, `${where}: ${result.stderr}`);
+      const errors = result.stderr.split('\n').filter((line) => line.startsWith('kubewall: ') && !line.startsWith('kubewall: warning:'));
+      assert.equal(errors.length, 1, `${where}: ${result.stderr}`);
+      assert.match(errors[0]!, new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*permission denied`), where);
+      assert.not.match(result.stderr, /unexpected error|\n\s+at /, where);
+    }
+    assert.equal(await readdir(dir), []);
+  } finally {
+    await chmod(dir, 0o755);
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
