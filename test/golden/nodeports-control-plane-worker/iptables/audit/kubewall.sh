@@ -272,10 +272,11 @@ ensure_jump ip6tables-nft filter INPUT KUBEWALL-INPUT
 ensure_jump ip6tables-nft mangle PREROUTING KUBEWALL-BEFORE-DNAT
 
 # 4. Sets an earlier render created that this one no longer uses.
+kw_keep=" KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-LOAD-BALANCERS-V4 KUBEWALL-LOAD-BALANCERS-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 KUBEWALL-AUDIT-V4 KUBEWALL-AUDIT-V6 "
 for set in $(ipset list -n); do
 	case $set in
 	KUBEWALL-*)
-		case " KUBEWALL-CONTROL-PLANE-V4 KUBEWALL-CONTROL-PLANE-V6 KUBEWALL-ETCD-V4 KUBEWALL-ETCD-V6 KUBEWALL-NODES-V4 KUBEWALL-NODES-V6 KUBEWALL-LOAD-BALANCERS-V4 KUBEWALL-LOAD-BALANCERS-V6 KUBEWALL-ADMIN-V4 KUBEWALL-ADMIN-V6 KUBEWALL-AUDIT-V4 KUBEWALL-AUDIT-V6 " in
+		case "$kw_keep" in
 		*" $set "*) ;;
 		*) ipset destroy "$set" 2>/dev/null || echo "kubewall: note: $set is no longer kubewall's but something still refers to it; not destroyed" >&2 ;;
 		esac
