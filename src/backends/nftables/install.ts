@@ -25,7 +25,8 @@ export function nftablesInstall(): BackendInstall {
     persist: [
       {
         kind: 'boot-unit',
-        why: `kubewall.service loads ${NFT_INSTALL_PATH} at boot, before kubelet, and its stop deletes table ${TABLE} only (never nftables.service: its configuration flushes the whole ruleset)`,
+        // One comment line in every payload: kept under ansible-lint's 160 columns.
+        why: `kubewall.service loads ${NFT_INSTALL_PATH} at boot before kubelet; its stop deletes only table ${TABLE} (nftables.service would flush the ruleset)`,
         start: [NFT, '-f', '%s'],
         // Declaring the table first makes the delete a no-op where there is none: stopping never fails.
         stop: [NFT, `table ${TABLE}; delete table ${TABLE}`],
