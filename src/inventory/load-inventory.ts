@@ -60,30 +60,41 @@ export function clusterWithFleet(cluster: Cluster, hosts: readonly FleetHost[], 
 }
 
 /**
- * kubespray's `kube_proxy_mode` (its default is ipvs), from the inventory's
- * group and host variables; every place that sets it must agree, since one
- * plan serves every host. Null when the inventory does not set it.
+ * A variable that must have one value for the whole cluster (one plan serves
+ * every host): every group and host that sets it must agree. Booleans compare
+ * case-insensitively (INI says True, YAML true). `check` may refuse a value
+ * before agreement is checked. Null when nothing sets it.
  */
-export function kubeProxyModeFromInventory(inventory: Inventory): { mode: KubeProxyMode; where: string } | null {
+function clusterWideVar(
+  inventory: Inventory,
+  key: string,
+  agreeHint: string,
+  check?: (item: { value: string; where: string }) => void,
+): { value: string; where: string } | null {
   const found: { value: string; where: string }[] = [];
   for (const scope of [...inventory.groups.values(), ...inventory.hosts.values()]) {
-    const entry = scope.vars.get('kube_proxy_mode');
-    if (entry) found.push({ value: String(entry.value), where: entry.where });
+    const entry = scope.vars.get(key);
+    if (entry) found.push({ value: String(entry.value).toLowerCase() === 'true' ? 'true' : String(entry.value), where: entry.where });
   }
   const [first] = found;
   if (!first) return null;
   for (const item of found) {
+    check?.(item);
+    if (item.value !== first.value) {
+      throw new KubewallError('INVENTORY', `${item.where}: ${key}: ${JSON.stringify(item.value)} differs from ${JSON.stringify(first.value)} at ${first.where} (${agreeHint})`);
+    }
+  }
+  return first;
+}
+
+/** kubespray's `kube_proxy_mode` (its default is ipvs), from the inventory's group and host variables. */
+export function kubeProxyModeFromInventory(inventory: Inventory): { mode: KubeProxyMode; where: string } | null {
+  const found = clusterWideVar(inventory, 'kube_proxy_mode', 'one mode per cluster; or pass --kube-proxy MODE', (item) => {
     if (!(KUBE_PROXY_MODES as readonly string[]).includes(item.value)) {
       throw new KubewallError('INVENTORY', `${item.where}: kube_proxy_mode: unknown value ${JSON.stringify(item.value)} (expected ${KUBE_PROXY_MODES.join(', ')})`);
     }
-    if (item.value !== first.value) {
-      throw new KubewallError(
-        'INVENTORY',
-        `${item.where}: kube_proxy_mode: ${JSON.stringify(item.value)} differs from ${JSON.stringify(first.value)} at ${first.where} (one mode per cluster; or pass --kube-proxy MODE)`,
-      );
-    }
-  }
-  return { mode: first.value as KubeProxyMode, where: `${first.where}: kube_proxy_mode` };
+  });
+  return found && { mode: found.value as KubeProxyMode, where: `${found.where}: kube_proxy_mode` };
 }
 
 /** kubespray's `nodelocaldns_ip` default (roles/kubespray-defaults). */
@@ -97,22 +108,8 @@ export const KUBESPRAY_NODE_LOCAL_DNS = '169.254.25.10';
  * could be any installer's: kubewall does not guess).
  */
 export function nodeLocalDnsFromInventory(inventory: Inventory): { address: string; where: string } | null {
-  const read = (key: string) => {
-    const found: { value: string; where: string }[] = [];
-    for (const scope of [...inventory.groups.values(), ...inventory.hosts.values()]) {
-      const entry = scope.vars.get(key);
-      if (entry) found.push({ value: String(entry.value).toLowerCase() === 'true' ? 'true' : String(entry.value), where: entry.where });
-    }
-    const [first] = found;
-    for (const item of found) {
-      if (item.value !== first!.value) {
-        throw new KubewallError('INVENTORY', `${item.where}: ${key}: ${JSON.stringify(item.value)} differs from ${JSON.stringify(first!.value)} at ${first!.where} (one value per cluster)`);
-      }
-    }
-    return first;
-  };
-  const enabled = read('enable_nodelocaldns');
+  const enabled = clusterWideVar(inventory, 'enable_nodelocaldns', 'one value per cluster');
   if (!enabled || enabled.value !== 'true') return null;
-  const address = read('nodelocaldns_ip');
+  const address = clusterWideVar(inventory, 'nodelocaldns_ip', 'one value per cluster');
   return { address: address?.value ?? KUBESPRAY_NODE_LOCAL_DNS, where: `${enabled.where}: enable_nodelocaldns` };
 }
