@@ -38,7 +38,8 @@ function selectProfiles(flags: ProfileFlags | undefined, cluster: Cluster): Prof
   const fromFlag = (value: string | undefined, flag: string): ProfileChoice | undefined =>
     value === undefined ? undefined : { value, where: flag, code: 'USAGE' };
   const fromFile = (value: string | undefined, path: (string | number)[]): ProfileChoice | undefined =>
-    value === undefined ? undefined : { value, where: `${cluster.locate(path)}: ${path.join('.')}`, code: 'CLUSTER' };
+    // Read only by error messages, so the file's positions are built only then.
+    value === undefined ? undefined : { value, get where() { return `${cluster.locate(path)}: ${path.join('.')}`; }, code: 'CLUSTER' };
   const file = cluster.profiles;
   return {
     distribution: fromFlag(flags?.distribution, '--distribution') ?? fromFile(file?.distribution, ['profiles', 'distribution']),

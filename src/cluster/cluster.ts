@@ -120,7 +120,9 @@ export function buildCluster(
     podCIDRs: networks(input.podCIDRs, parseNetwork),
     serviceCIDRs: networks(input.serviceCIDRs, parseNetwork),
     serviceExternalIPs: networks(input.serviceExternalIPs, parseNetwork),
-    kubeProxy: input.kubeProxy === undefined ? { mode: DEFAULT_KUBE_PROXY_MODE, where: null } : { mode: input.kubeProxy, where: `${locate(['kubeProxy'])}: kubeProxy` },
+    // Named by file and key, not line: a note in every render, which would otherwise change
+    // whenever a line is added above it (and would need the positions only errors need).
+    kubeProxy: input.kubeProxy === undefined ? { mode: DEFAULT_KUBE_PROXY_MODE, where: null } : { mode: input.kubeProxy, where: `${source}: kubeProxy` },
     nodePortRange: input.nodePortRange === undefined ? DEFAULT_NODE_PORT_RANGE : nodePortRange(input.nodePortRange),
     nodeLocalDNS: input.nodeLocalDNS === undefined ? null : (networks([input.nodeLocalDNS], parseHostAddress)?.[0] ?? null),
     ssh: { enabled: input.ssh?.enabled ?? true, port: input.ssh?.port ?? DEFAULT_SSH_PORT },

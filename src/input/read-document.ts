@@ -1,3 +1,5 @@
+import * as JsYaml from 'js-yaml';
+import { visit as visitJson } from 'jsonc-parser';
 import * as Yaml from 'yaml';
 import { KubewallError, type KubewallErrorCode } from '../errors.js';
 
@@ -29,25 +31,70 @@ function parseWithPositions(text: string, file: string, code: KubewallErrorCode)
   return { doc, lineCounter };
 }
 
+/** True when some object in the JSON text names a key twice (JSON.parse would keep the last). */
+function hasDuplicateJsonKey(text: string): boolean {
+  const open: Set<string>[] = [];
+  let duplicate = false;
+  visitJson(text, {
+    onObjectBegin: () => void open.push(new Set()),
+    onObjectProperty: (key) => {
+      const keys = open[open.length - 1]!;
+      if (keys.has(key)) duplicate = true;
+      keys.add(key);
+    },
+    onObjectEnd: () => void open.pop(),
+  });
+  return duplicate;
+}
+
+/**
+ * The document's data from a parser that keeps no positions, or undefined
+ * when only the full parser may decide. The yaml library composes a
+ * position-keeping document for every node, which cost a 5,000-node cluster
+ * file most of a render; positions are only needed for a message, and
+ * `locate` builds them then. JSON.parse (with jsonc-parser's scanner to
+ * refuse duplicate keys) and js-yaml's YAML 1.2 core schema read the common
+ * case. Everything else goes to the yaml library, whose answer stands:
+ * every error (so each message keeps its file:line:col), duplicate keys,
+ * anchors and aliases (its alias-bomb guard), tags, several documents, an
+ * empty file. test/input/read-document.test.ts holds both paths to the same
+ * data.
+ */
+export function parseWithoutPositions(text: string): unknown {
+  try {
+    const first = /\S/.exec(text)?.[0];
+    if (first === '{' || first === '[') {
+      const data: unknown = JSON.parse(text);
+      return hasDuplicateJsonKey(text) ? undefined : data;
+    }
+    if (/[&*!]/.test(text)) return undefined;
+    const data: unknown = JsYaml.load(text, { schema: JsYaml.CORE_SCHEMA });
+    return data === undefined || data === null ? undefined : data;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Parses YAML, or JSON (which is YAML too), with positions for messages and
  * duplicate keys refused in both.
  */
 export function parseSourceDocument(text: string, file: string, code: KubewallErrorCode): SourceDocument {
   let positions: Positions | undefined;
-  let data: unknown;
-  // JSON goes through the YAML parser too: JSON.parse keeps the last of two
-  // equal keys (a second adminNetworks: ["0.0.0.0/0"] would silently win),
-  // while uniqueKeys refuses duplicates in both.
-  try {
-    positions = parseWithPositions(text, file, code);
-    data = positions.doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    if (error instanceof KubewallError) throw error;
-    // The yaml library's guard against alias bombs (billion laughs) throws a ReferenceError;
-    // nesting thousands deep overflows its recursive reader (RangeError).
-    const why = error instanceof RangeError ? 'nested too deeply' : `${(error as Error).message.split('\n')[0]} (YAML aliases may expand to at most 100 nodes each)`;
-    throw new KubewallError(code, `${file}: refused: ${why}`, { cause: error });
+  let data = parseWithoutPositions(text);
+  // JSON.parse alone keeps the last of two equal keys (a second
+  // adminNetworks: ["0.0.0.0/0"] would silently win): both paths refuse them.
+  if (data === undefined) {
+    try {
+      positions = parseWithPositions(text, file, code);
+      data = positions.doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      if (error instanceof KubewallError) throw error;
+      // The yaml library's guard against alias bombs (billion laughs) throws a ReferenceError;
+      // nesting thousands deep overflows its recursive reader (RangeError).
+      const why = error instanceof RangeError ? 'nested too deeply' : `${(error as Error).message.split('\n')[0]} (YAML aliases may expand to at most 100 nodes each)`;
+      throw new KubewallError(code, `${file}: refused: ${why}`, { cause: error });
+    }
   }
   const at = () => (positions ??= parseWithPositions(text, file, code));
   const where = (offset: number) => {

@@ -130,7 +130,7 @@ function resolveDestination(entry: CatalogueEntry, cluster: Cluster): PlanDestin
   return {
     address: network.text,
     family: network.family,
-    from: `${entry.destination} (${described ? `${cluster.locate(['nodeLocalDNS'])}: nodeLocalDNS` : 'default: upstream NodeLocal DNSCache'})`,
+    from: `${entry.destination} (${described ? `${cluster.source}: nodeLocalDNS` : 'default: upstream NodeLocal DNSCache'})`,
   };
 }
 
@@ -269,14 +269,14 @@ function planSsh(cluster: Cluster, entries: readonly CatalogueEntry[], options: 
     }
     if (nodeFamilies.size === 0) nodeFamilies.add('ipv4');
     const missing = FAMILIES.filter((f) => nodeFamilies.has(f) && !adminFamilies.has(f));
-    const where = cluster.locate(['adminNetworks']);
+    const where = () => cluster.locate(['adminNetworks']);
     const families = (list: readonly Family[]) => list.map((f) => (f === 'ipv4' ? 'IPv4' : 'IPv6')).join(' and ');
     if (missing.length === nodeFamilies.size) {
-      const message = `${where}: adminNetworks: only ${families([...adminFamilies])} networks, but the nodes are reached over ${families([...nodeFamilies])}: this firewall would drop SSH (port ${port}/tcp) from everywhere and lock you out (add the ${families(missing)} networks you manage nodes from, or pass --allow-lockout)`;
+      const message = `${where()}: adminNetworks: only ${families([...adminFamilies])} networks, but the nodes are reached over ${families([...nodeFamilies])}: this firewall would drop SSH (port ${port}/tcp) from everywhere and lock you out (add the ${families(missing)} networks you manage nodes from, or pass --allow-lockout)`;
       if (!options.allowLockout) throw new KubewallError('PLAN', message);
       warnings.push(`--allow-lockout: ${message}`);
     } else if (missing.length > 0) {
-      warnings.push(`${where}: adminNetworks: no ${families(missing)} network, so SSH (port ${port}/tcp) over ${families(missing)} is dropped from everywhere (add the ${families(missing)} networks you manage nodes from)`);
+      warnings.push(`${where()}: adminNetworks: no ${families(missing)} network, so SSH (port ${port}/tcp) over ${families(missing)} is dropped from everywhere (add the ${families(missing)} networks you manage nodes from)`);
     }
     const world = admin.filter((n) => n.prefix === 0).map((n) => n.text);
     if (world.length > 0) {
