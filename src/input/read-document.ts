@@ -7,6 +7,8 @@ import { KubewallError, type KubewallErrorCode } from '../errors.js';
 export interface SourceDocument {
   readonly file: string;
   readonly data: unknown;
+  /** The text the data was read from (absent for documents built in code). */
+  readonly text?: string;
   /** `file:line:col` for a path inside the document, or just `file`. */
   locate(path: readonly PropertyKey[]): string;
   /** `file:line:col` of a key inside the mapping at `path`. */
@@ -104,6 +106,7 @@ export function parseSourceDocument(text: string, file: string, code: KubewallEr
   const document: SourceDocument = {
     file,
     data,
+    text,
     locate(path) {
       const { doc } = at();
       for (let depth = path.length; depth > 0; depth--) {

@@ -91,6 +91,10 @@ export function describeIssue(issue: z.core.$ZodIssue, data: unknown, schema?: z
 const PROTO_KEYS = new Set(['__proto__']);
 
 export function refuseProtoKeys(doc: SourceDocument, code: KubewallErrorCode): void {
+  // A key is text of the file, unless escaped (JSON's \u005f, YAML's \x5f): a file
+  // that holds neither the name nor a backslash cannot hold the key, so a
+  // 50,000-node file is not walked for it.
+  if (doc.text !== undefined && !doc.text.includes('\\') && ![...PROTO_KEYS].some((key) => doc.text!.includes(key))) return;
   const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: doc.data, path: [] }];
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
