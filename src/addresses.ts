@@ -107,14 +107,6 @@ export function parseNetwork(value: string): Network | string {
   return toNetwork(address, prefix);
 }
 
-function compareBytes(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 function contains(outer: Network, inner: Network): boolean {
   if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
   let bits = outer.prefix;
@@ -131,9 +123,15 @@ function contains(outer: Network, inner: Network): boolean {
  * interval sets never see overlapping elements).
  */
 export function normalizeNetworks(networks: readonly Network[]): Network[] {
-  const sorted = [...networks].sort(
-    (a, b) => (a.family === b.family ? 0 : a.family === 'ipv4' ? -1 : 1) || compareBytes(a.bytes, b.bytes) || a.prefix - b.prefix,
-  );
+  // Sorted by a key string made once per network (family, the bytes as
+  // characters, the prefix): the same order as comparing family, bytes and
+  // prefix, without a byte loop in each of a 100,000-address sort's comparisons.
+  const keyed = networks.map((network) => ({
+    network,
+    key: `${network.family === 'ipv4' ? '4' : '6'}${String.fromCharCode(...network.bytes)}${String.fromCharCode(network.prefix)}`,
+  }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const sorted = keyed.map(({ network }) => network);
   const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
   const out: Network[] = [];
   for (const network of sorted) {

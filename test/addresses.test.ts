@@ -53,4 +53,24 @@ test('normalizeNetworks handles 10,000 hosts quickly', () => {
   assert.ok(performance.now() - started < 2000, 'normalizing 10k hosts took more than 2 s');
 });
 
+test('normalizeNetworks orders like comparing family, then bytes, then prefix (random IPv4 and IPv6 networks, duplicates included)', () => {
+  let seed = 7;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const texts: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (random(2) === 0) texts.push(`${random(4)}.${random(3)}.${random(256)}.${random(256)}`);
+    else texts.push(`fd${random(3).toString(16)}:${random(65536).toString(16)}::${random(65536).toString(16)}`);
+  }
+  // Wide networks that cover no host above and no other network, so none is dropped as covered.
+  texts.push('200.0.0.0/8', '201.0.0.0/16', 'fe80::/10', 'fec0::/64');
+  const networks = texts.map((text) => parseNetwork(text) as Network);
+  const byFields = (a: Network, b: Network) => {
+    if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
+    for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return a.bytes[i]! - b.bytes[i]!;
+    return a.prefix - b.prefix;
+  };
+  const expected = [...new Set([...networks].sort(byFields).map((n) => n.text))];
+  assert.equal(normalizeNetworks(networks).map((n) => n.text), expected);
+});
+
 test.run();
