@@ -1,6 +1,5 @@
 import { escapeJsonText, escapeStringsDeep, showValue } from '../../text/terminal.js';
 import { Command, CommanderError } from 'commander';
-import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { BACKEND_NAMES } from '../../backends/registry.js';
 import { diffHost, getHostReader, type HostSource } from '../../diff/diff-host.js';
@@ -48,14 +47,13 @@ class DiffCommand extends Command {
 }
 
 /**
- * A dump as text. Dumps are nearly always pure ASCII, which is Latin-1 too:
- * checking that and copying the bytes (both simdutf-fast in Node 20) costs
- * half of decoding UTF-8. Anything else goes through TextDecoder, itself
- * well under half the time of Buffer#toString; both replace invalid bytes
- * with U+FFFD.
+ * A dump as text, invalid bytes replaced with U+FFFD. TextDecoder (simdutf)
+ * decodes a 61 MB nft dump in about 70% of the time of checking for ASCII
+ * and copying as Latin-1, and well under half that of Buffer#toString
+ * (measured on Node 20.20).
  */
 function decodeUtf8(bytes: Buffer): string {
-  return isAscii(bytes) ? bytes.toString('latin1') : new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(bytes);
 }
 
 export async function readSaved(from: string): Promise<Extract<HostSource, { kind: 'saved' }>> {
