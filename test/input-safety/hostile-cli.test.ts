@@ -40,6 +40,9 @@ async function badInputs(dir: string): Promise<Record<string, string>> {
     'hostile.yaml': `name: x\nadminNetworks: [${JSON.stringify(hostileString(random))}]\n`,
     'bomb.yaml': ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)].join('\n') + '\n',
     'dup.json': '{"name":"x","adminNetworks":["10.0.0.0/8"],"adminNetworks":["0.0.0.0/0"]}',
+    // Silently widened or locked out before issue 13: an IPv4-mapped admin network (IPv4 SSH locked out), a __proto__ override (dropped unseen).
+    'mapped.yaml': 'name: x\nadminNetworks: ["::ffff:10.99.0.0/120"]\n',
+    'proto.json': '{"name":"x","overrides":{"__proto__":{"usedBy":"x"}}}',
   };
   const paths: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
