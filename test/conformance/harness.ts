@@ -427,7 +427,9 @@ export async function runConformanceCase(
     // 5. Idempotency: apply, snapshot, apply again, snapshot.
     await adapter.apply(adapterContext, output);
     const once = await adapter.snapshot(adapterContext);
+    const secondApplyStart = Date.now();
     await adapter.apply(adapterContext, output);
+    const applyMs = Date.now() - secondApplyStart;
     const twice = await adapter.snapshot(adapterContext);
     if (once.own.trim() === '') fail('idempotency', 'snapshot().own is empty after apply: the adapter sees none of its rules');
     for (const part of ['own', 'foreign'] as const) {
@@ -531,7 +533,7 @@ export async function runConformanceCase(
     const closedToOutsider = cells.filter(
       (c) => c.peer === 'outsider' && seen.get(cellKey(c))?.status === 'filtered' && !planAllows(plan, c, 'outsider', topo.address('outsider', c.family)),
     );
-    await atomicReplacement(adapter, adapterContext, output, topo, plan, cells, closedToOutsider, once, fail, notes, options.replaceLoopMs ?? REPLACE_LOOP_MS);
+    await atomicReplacement(adapter, adapterContext, output, topo, plan, cells, closedToOutsider, once, fail, notes, options.replaceLoopMs ?? REPLACE_LOOP_MS, applyMs);
     phase('replace loop');
     for (const line of logs) notes.push(line);
   } finally {
@@ -565,8 +567,12 @@ async function atomicReplacement(
   reference: LiveRules,
   fail: (assertion: AssertionName, message: string) => void,
   notes: string[],
-  loopMs: number,
+  minLoopMs: number,
+  applyMs: number,
 ): Promise<void> {
+  // Long enough for two applies at the pace this lab applied before: a
+  // firewalld reload on a loaded machine took longer than the whole default loop.
+  const loopMs = Math.max(minLoopMs, Math.ceil(2.5 * applyMs));
   const allowed = (c: ProbeCell) => c.peer !== 'self' && c.peer !== 'outsider' && !c.dnat && c.protocol === 'tcp' && planAllows(plan, c, c.peer, topo.address(c.peer, c.family));
   // An established connection from an allowed peer: SSH from admin where there is one.
   const holder =
