@@ -6,7 +6,9 @@
 //     generated 5,000- and 50,000-node clusters, as YAML and as JSON;
 //   diff --from: kube-proxy's 5,000 Services x 10 endpoints (1x, ~215,000
 //     iptables-save lines) and 4x, nftables and iptables dumps;
-//   live diff: a namespace holding that 1x ruleset beside kubewall's (root only).
+//   live diff: a namespace holding that 1x ruleset beside kubewall's (root only);
+//   audit cost: new connections/s with no ruleset, the enforcing and the
+//     --audit render, nftables and iptables (bench/audit-cost.ts, root only).
 // KUBEWALL_BENCH_RUNS (default 5) sets the runs per case; KUBEWALL_BENCH_ALL=1
 // also runs the older per-feature benches (firewalld diff, fleet).
 import { execa } from 'execa';
@@ -18,6 +20,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAuditCostBench } from './audit-cost.js';
 import { generateKubeProxySave } from './diff.js';
 import { median, runNode } from './measure.js';
 
@@ -210,6 +213,7 @@ async function main(): Promise<void> {
     if (netns) await execa('ip', ['netns', 'del', netns], { reject: false });
     await rm(dir, { recursive: true, force: true });
   }
+  await runAuditCostBench();
   if (process.env['KUBEWALL_BENCH_ALL'] === '1') {
     const { runFirewalldDiffBench } = (await import(fileURLToPath(new URL('./diff-firewalld.js', import.meta.url)))) as { runFirewalldDiffBench: () => Promise<void> };
     await runFirewalldDiffBench();

@@ -26,6 +26,14 @@ export const IPSET_MAXELEM = 65536;
 export const IPSET_AUDIT = { ipv4: 'KUBEWALL-AUDIT-V4', ipv6: 'KUBEWALL-AUDIT-V6' } as const;
 /** A record lives this long after its first packet (see auditLines). */
 export const IPSET_AUDIT_TIMEOUT = 3600;
+/**
+ * The kernel never resizes a hash from the packet path (`-j SET --add-set`),
+ * so an audit set holds at most hashsize x 12 (the bucket size) records: with
+ * the default 1024 it stopped at 12,288 (measured). 16384 x 12 leaves room
+ * for maxelem with buckets a third full; the empty table costs 128 KB. `create
+ * -exist` does not compare hashsize, so a set made by an older render stays.
+ */
+export const IPSET_AUDIT_HASHSIZE = 16384;
 /** A multiport match holds at most 15 ports, a range counting as two. */
 const MULTIPORT_SLOTS = 15;
 
@@ -96,7 +104,7 @@ export function buildIpsetLines(plan: Plan, audit = false): string[] {
     for (const family of ['ipv4', 'ipv6'] as const) {
       lines.push(
         `# audit: would-be drops, ${family === 'ipv4' ? 'IPv4' : 'IPv6'} (source,protocol:port; a record lasts ${IPSET_AUDIT_TIMEOUT} s after its first packet)`,
-        `create ${assertIpsetName(IPSET_AUDIT[family])} hash:ip,port family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem ${IPSET_MAXELEM} timeout ${IPSET_AUDIT_TIMEOUT} counters -exist`,
+        `create ${assertIpsetName(IPSET_AUDIT[family])} hash:ip,port family ${family === 'ipv4' ? 'inet' : 'inet6'} hashsize ${IPSET_AUDIT_HASHSIZE} maxelem ${IPSET_MAXELEM} timeout ${IPSET_AUDIT_TIMEOUT} counters -exist`,
       );
     }
   }

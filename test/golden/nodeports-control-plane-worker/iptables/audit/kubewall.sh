@@ -72,9 +72,9 @@ fi
 # one step, so the rules see the old or the new addresses, never none.
 ipset restore <<'KUBEWALL_IPSET'
 # audit: would-be drops, IPv4 (source,protocol:port; a record lasts 3600 s after its first packet)
-create KUBEWALL-AUDIT-V4 hash:ip,port family inet hashsize 1024 maxelem 65536 timeout 3600 counters -exist
+create KUBEWALL-AUDIT-V4 hash:ip,port family inet hashsize 16384 maxelem 65536 timeout 3600 counters -exist
 # audit: would-be drops, IPv6 (source,protocol:port; a record lasts 3600 s after its first packet)
-create KUBEWALL-AUDIT-V6 hash:ip,port family inet6 hashsize 1024 maxelem 65536 timeout 3600 counters -exist
+create KUBEWALL-AUDIT-V6 hash:ip,port family inet6 hashsize 16384 maxelem 65536 timeout 3600 counters -exist
 # peer class control-plane, IPv4: 1 entry
 create KUBEWALL-CONTROL-PLANE-V4-NEW hash:net family inet hashsize 1024 maxelem 65536 -exist
 flush KUBEWALL-CONTROL-PLANE-V4-NEW
