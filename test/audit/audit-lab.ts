@@ -1,4 +1,6 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import * as Yaml from 'yaml';
 import type { ConformanceAdapter } from '../conformance/adapter.js';
 import { ALLOWED_NODEPORT, NODE_LOCAL_DNS, TRAFFIC_CLUSTER, TRAFFIC_ROLES, type TrafficLab } from '../conformance/cluster-traffic.js';
 import { planJson, renderOutput } from '../conformance/harness.js';
@@ -29,12 +31,20 @@ export interface AuditRun {
   readonly podAddress: string;
 }
 
-/** Renders (with --audit or not) with the lab's cluster, applies it in the node namespace. */
-export async function applyRender(lab: TrafficLab, adapter: ConformanceAdapter, audit: boolean): Promise<void> {
-  const plan = await planJson(TRAFFIC_CLUSTER, TRAFFIC_ROLES, AUDIT_PLAN_ARGS);
-  const ctx = { ...lab.ctx, plans: new Map([[TRAFFIC_ROLES.join('+'), plan]]) };
+/** What a render is made from: the cluster file and the plan options. */
+export interface AuditInputs {
+  readonly clusterFile: string;
+  readonly planArgs: readonly string[];
+}
+
+const LAB_INPUTS: AuditInputs = { clusterFile: TRAFFIC_CLUSTER, planArgs: AUDIT_PLAN_ARGS };
+
+/** Renders (with --audit or not) with the lab's cluster, or other inputs, and applies it in the node namespace. */
+export async function applyRender(lab: TrafficLab, adapter: ConformanceAdapter, audit: boolean, inputs: AuditInputs = LAB_INPUTS): Promise<void> {
+  const plan = await planJson(inputs.clusterFile, TRAFFIC_ROLES, inputs.planArgs);
+  const ctx = { ...lab.ctx, file: inputs.clusterFile, plans: new Map([[TRAFFIC_ROLES.join('+'), plan]]) };
   const dir = path.join(lab.workDir, `${adapter.backend}-${audit ? 'audit' : 'enforce'}-${Date.now()}`);
-  const output = await renderOutput(adapter, ctx, TRAFFIC_ROLES, dir, [...AUDIT_PLAN_ARGS, ...(audit ? ['--audit'] : [])]);
+  const output = await renderOutput(adapter, ctx, TRAFFIC_ROLES, dir, [...inputs.planArgs, ...(audit ? ['--audit'] : [])]);
   if (audit && !output.main.content.includes('AUDIT MODE')) throw new Error('the audit render does not say AUDIT MODE');
   await lab.apply(output);
   // Earlier probes leave conntrack entries; a probe must meet the rules.
@@ -92,4 +102,25 @@ export function auditProblems(run: AuditRun): string[] {
   else if (dns.kind !== 'profile' || dns.fix !== '--addon node-local-dns') out.push(`${run.podAddress} udp 53: wrong explanation ${JSON.stringify(dns)}`);
   if (lb && (lb.packets ?? 0) < 1) out.push(`${run.outsiderAddress} tcp ${ALLOWED_NODEPORT}: no packets counted`);
   return out;
+}
+
+/**
+ * The inputs `kubewall audit` suggested, taken as an operator would: each
+ * record's fix becomes a cluster-file change (`add 10.1.2.3 to
+ * loadBalancers`) or a plan option (`--addon node-local-dns`). A fix this
+ * cannot apply is an error: a suggestion an operator cannot follow is a bug.
+ */
+export async function suggestedInputs(run: AuditRun, workDir: string): Promise<AuditInputs> {
+  const cluster = Yaml.parse(await readFile(path.join(REPO_ROOT, TRAFFIC_CLUSTER), 'utf8')) as Record<string, unknown>;
+  const addons = AUDIT_PLAN_ARGS[1].split(',');
+  for (const record of run.report?.records ?? []) {
+    const add = /^add (\S+) to (loadBalancers|adminNetworks|podCIDRs)$/.exec(record.fix);
+    const addon = /^--addon (\S+)$/.exec(record.fix);
+    if (add) cluster[add[2]!] = [...((cluster[add[2]!] as string[] | undefined) ?? []), add[1]!];
+    else if (addon) addons.push(addon[1]!);
+    else throw new Error(`kubewall audit suggested a fix this test cannot apply: ${JSON.stringify(record)}`);
+  }
+  const clusterFile = path.join(workDir, 'cluster-with-suggestions.yaml');
+  await writeFile(clusterFile, Yaml.stringify(cluster));
+  return { clusterFile, planArgs: ['--addon', [...new Set(addons)].join(',')] };
 }

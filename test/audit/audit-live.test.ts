@@ -5,7 +5,7 @@ import { iptablesAdapter } from '../conformance/adapters/iptables.js';
 import { nftablesAdapter } from '../conformance/adapters/nftables.js';
 import { HARNESS_TOOLS } from '../conformance/harness.js';
 import { withTrafficLab } from '../conformance/cluster-traffic.js';
-import { applyRender, auditProblems, sendAndAudit } from './audit-lab.js';
+import { applyRender, auditProblems, sendAndAudit, suggestedInputs } from './audit-lab.js';
 
 /**
  * Audit mode on a real kernel (see audit-lab.ts): with render --audit an
@@ -30,6 +30,13 @@ await describeWithNetns('audit live', [...HARNESS_TOOLS, 'python3', 'conntrack',
         const enforced = await sendAndAudit(lab, adapter.backend);
         assert.is.not(enforced.outsider, 'open', 'the enforcing render lets the outsider reach the load balancers\' NodePort');
         assert.is.not(enforced.podDns, 'open', 'the enforcing render lets DNS to NodeLocal DNSCache through without the add-on');
+
+        // The operator follows the audit's suggestions and enforces: both flows now pass.
+        const inputs = await suggestedInputs(run, lab.workDir);
+        await applyRender(lab, adapter, false, inputs);
+        const fixed = await sendAndAudit(lab, adapter.backend);
+        assert.is(fixed.outsider, 'open', `with the suggested inputs (${inputs.planArgs.join(' ')}, ${inputs.clusterFile}) the load balancer's NodePort stays closed`);
+        assert.is(fixed.podDns, 'open', `with the suggested inputs (${inputs.planArgs.join(' ')}) DNS to NodeLocal DNSCache stays closed`);
       });
     });
   }
