@@ -210,4 +210,26 @@ test('every profile entry carries its source document and section', async () => 
   void REPO_ROOT;
 });
 
+test('an add-on listed twice is blamed on the list that names it twice (the cluster file with line and column, or --addon), never on the shipped profile', async () => {
+  const { writeFile, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'kw-addon-twice-'));
+  await writeFile(path.join(dir, 'c.yaml'), 'adminNetworks: [10.99.0.0/24]\nprofiles:\n  addons: [metallb, metrics-server, metallb]\n');
+  const refused = async (options: Parameters<typeof planFromFiles>[0]) => {
+    try {
+      await planFromFiles(options);
+    } catch (error) {
+      assert.ok(error instanceof KubewallError, String(error));
+      return (error as Error).message;
+    }
+    throw new Error('a duplicate add-on was accepted');
+  };
+  const fromFile = await refused({ roles: ['worker'], clusterFile: 'c.yaml', cwd: dir });
+  assert.match(fromFile, /^c\.yaml:3:\d+: profiles\.addons\.2: add-on "metallb" is listed twice \(first at c\.yaml:3:\d+: profiles\.addons\.0\)/);
+  const fromFlag = await refused({ roles: ['worker'], profiles: { addons: ['metallb', 'metallb'] } });
+  assert.match(fromFlag, /^--addon: add-on "metallb" is listed twice \(first at --addon\)/);
+  for (const message of [fromFile, fromFlag]) assert.not.match(message, /catalogue\/|profiles\/|\.yaml: add-on/, message);
+});
+
 test.run();
