@@ -102,7 +102,7 @@ test('iptables: a failing script is followed by a restore from the saved state',
     const error = await rejects(runApply(await request('iptables', host, store)));
     assert.match(error.message, /apply failed: sh .*applied-kubewall\.sh failed with exit code 1: iptables-nft-restore: line 2 failed; the state saved before it was restored/);
     const applyAt = host.calls.findIndex((c) => c.startsWith('sh '));
-    assert.equal(host.calls.slice(0, applyAt), ['iptables-nft-save', 'ip6tables-nft-save', 'ipset save']);
+    assert.equal(host.calls.slice(0, applyAt), ['nft list tables ip', 'nft list tables ip6', 'ipset save']);
     assert.ok(host.calls.slice(applyAt + 1).includes('ipset save'), 'the restore reads the current state');
     assert.is(await store.readLastOutcome(), 'rolled-back');
   });
