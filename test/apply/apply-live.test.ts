@@ -16,6 +16,12 @@ import { withUfwNetns } from '../helpers/ufw.js';
 // state directory (ip netns exec shares the host's filesystem, never /run/kubewall).
 
 const CONFIRM_SECONDS = '2';
+/**
+ * For an apply the test confirms right away: the short deadline is for the
+ * rollback cases, and a firewalld reload on a loaded machine outlasted it
+ * before `confirm` ran (a full run, 2026-12-04).
+ */
+const CONFIRMED_IN_TIME = ['--confirm-timeout', '30'] as const;
 
 interface Run {
   readonly exitCode: number | undefined;
@@ -120,7 +126,7 @@ await describeWithNetns('kubewall apply with rollback, nftables, in a namespace'
     await withNetns('apply-nft', async (netns) => {
       await withStateDir(async (stateDir) => {
         await inNetns(netns, 'nft', ['-f', '-'], { input: FOREIGN_NFT });
-        const first = await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane']);
+        const first = await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane', ...CONFIRMED_IN_TIME]);
         assert.is(first.exitCode, 0, first.stderr);
         await kubewall(netns, stateDir, ['confirm']);
         const before = await nftRuleset(netns);
@@ -195,7 +201,7 @@ await describeWithNetns('kubewall apply with rollback, nftables, in a namespace'
         const nft = path.join(templates, 'nftables', 'kubewall.nft.hbs');
         await writeFile(nft, `${await readFile(nft, 'utf8')}\nadd rule inet kubewall input tcp dport 70000 accept\n`);
         await inNetns(netns, 'nft', ['-f', '-'], { input: FOREIGN_NFT });
-        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, [...NFT, '--role', 'control-plane', ...CONFIRMED_IN_TIME])).exitCode, 0);
         await kubewall(netns, stateDir, ['confirm']);
         const before = await nftRuleset(netns);
         const failed = await kubewall(netns, stateDir, [...NFT, '--role', 'worker', '--templates', templates]);
@@ -325,7 +331,7 @@ await describeWithNetns('kubewall apply with rollback, iptables, in a namespace'
           assert.fixture(await iptablesState(netns, variant), empty);
 
           // An applied state with a foreign rule inserted above kubewall's jump since.
-          assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'worker'])).exitCode, 0);
+          assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'worker', ...CONFIRMED_IN_TIME])).exitCode, 0);
           assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
           await inNetns(netns, `iptables-${variant}`, ['-I', 'INPUT', '1', '-p', 'tcp', '--dport', '9998', '-j', 'DROP']);
           const before = await iptablesState(netns, variant);
@@ -358,7 +364,7 @@ await describeWithNetns('kubewall apply with rollback, iptables, in a namespace'
       await withStateDir(async (stateDir) => {
         const IPT = ['apply', '--backend', 'iptables', '--iptables-variant', 'nft', '--confirm-timeout', CONFIRM_SECONDS, '--cluster', 'examples/cluster.yaml'];
         await inNetns(netns, 'iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'DROP']);
-        assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'control-plane'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, [...IPT, '--role', 'control-plane', ...CONFIRMED_IN_TIME])).exitCode, 0);
         assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
         await sleep(Number(CONFIRM_SECONDS) * 1000 + 500);
         const before = await iptablesState(netns, 'nft');
@@ -409,7 +415,7 @@ await describeWithNetns('kubewall apply with rollback, firewalld, in a namespace
           assert.is(await settled(stateDir), 'rolled-back');
           assert.fixture(await firewalldState(netns, daemon), before);
 
-          assert.is((await kubewall(netns, stateDir, [...FWD, '--role', 'worker'], daemon.env)).exitCode, 0);
+          assert.is((await kubewall(netns, stateDir, [...FWD, '--role', 'worker', ...CONFIRMED_IN_TIME], daemon.env)).exitCode, 0);
           assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
           const confirmed = await firewalldState(netns, daemon);
           assert.is((await kubewall(netns, stateDir, [...FWD, '--role', 'control-plane'], daemon.env)).exitCode, 0);
@@ -459,7 +465,7 @@ await describeWithNetns('kubewall apply with rollback, ufw, in a namespace', ['u
     await withUfwNetns('apply-ufw', async (netns) => {
       await withStateDir(async (stateDir) => {
         await inNetns(netns, 'ufw', ['allow', '9999/tcp']);
-        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker'])).exitCode, 0);
+        assert.is((await kubewall(netns, stateDir, [...UFW, '--role', 'worker', ...CONFIRMED_IN_TIME])).exitCode, 0);
         assert.is((await kubewall(netns, stateDir, ['confirm'])).exitCode, 0);
         await inNetns(netns, 'ufw', ['allow', '8888/tcp']);
         const confirmed = await ufwState(netns);
