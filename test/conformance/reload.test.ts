@@ -48,8 +48,11 @@ function judge(backend: string, phase: 'reapply' | 'rollback', stats: ReloadStat
     assert.ok(stats.synRetransmits <= 2 * RELOAD_LOOPS * stats.applies, `${line}: more than two SYNs per loop and reload`);
     return;
   }
-  assert.is(stats.synRetransmits, 0, line);
-  assert.equal(stats.slow, [], line);
+  // A SYN the node's own listener had no room for (its accept queue full while
+  // the test server was descheduled) is not the firewall's drop; nstat counts
+  // those apart (TcpExtListenDrops), and only they may explain a retransmit.
+  assert.ok(stats.synRetransmits <= stats.listenDrops, `${line}: SYNs dropped beyond the listener's own`);
+  assert.ok(stats.slow.length <= stats.listenDrops, `${line}: slow connects beyond the listener's own drops`);
 }
 
 for (const adapter of adapters) {
@@ -80,7 +83,7 @@ if (!wanted || wanted.includes('nftables')) {
               const stats = await reapplyPhase(lab, 20);
               lines.push(formatStats(`reload self-test · nftables delete+re-create, policy ${policy} · round ${round}`, stats));
               process.stdout.write(`\n${lines.at(-1)}\n`);
-              if (stats.synRetransmits > 0 && stats.slow.length > 0) return;
+              if (stats.synRetransmits > stats.listenDrops && stats.slow.length > 0) return;
             }
             assert.unreachable(`the case must catch the delete-and-re-create reload:\n${lines.join('\n')}`);
           },

@@ -45,6 +45,12 @@ export interface ReloadStats {
   readonly maxMs: number;
   /** TcpExtTCPSynRetrans in the peer namespace, after minus before. */
   readonly synRetransmits: number;
+  /**
+   * TcpExtListenDrops in the node namespace, after minus before: SYNs the
+   * kernel dropped because the listener's accept queue was full (the test's
+   * own server fell behind on a loaded machine), not the firewall.
+   */
+  readonly listenDrops: number;
   readonly applies: number;
   readonly wallMs: number;
 }
@@ -101,13 +107,15 @@ function waitForLine(child: ChildProcess, line: string, what: string, timeoutMs 
   });
 }
 
-async function synRetransmits(netns: string): Promise<number> {
+async function tcpCounter(netns: string, name: 'TcpExtTCPSynRetrans' | 'TcpExtListenDrops'): Promise<number> {
   // -a absolute, -s no history file, -z zeros too: per-namespace SNMP counters.
-  const { stdout } = await execa('ip', ['netns', 'exec', netns, 'nstat', '-asz', 'TcpExtTCPSynRetrans']);
-  const match = /TcpExtTCPSynRetrans\s+(\d+)/.exec(stdout);
-  if (!match) throw new Error(`nstat printed no TcpExtTCPSynRetrans: ${stdout}`);
+  const { stdout } = await execa('ip', ['netns', 'exec', netns, 'nstat', '-asz', name]);
+  const match = new RegExp(`${name}\\s+(\\d+)`).exec(stdout);
+  if (!match) throw new Error(`nstat printed no ${name}: ${stdout}`);
   return Number(match[1]);
 }
+
+const synRetransmits = (netns: string) => tcpCounter(netns, 'TcpExtTCPSynRetrans');
 
 /** Where one backend's case runs: the two namespaces and what the adapter needs. */
 export interface ReloadLab {
@@ -183,6 +191,7 @@ export async function withReloadLab<T>(adapter: ConformanceAdapter, cluster: Clu
       },
       async measure(applies, during) {
         const before = await synRetransmits(peer!);
+        const dropsBefore = await tcpCounter(node, 'TcpExtListenDrops');
         const started = Date.now();
         const client: ResultPromise = execa('ip', ['netns', 'exec', peer!, process.execPath, path.join(workDir, 'client.mjs'), RELOAD_NODE, String(RELOAD_PORT), RELOAD_PEER, String(RELOAD_LOOPS)], {
           stdin: 'pipe',
@@ -201,8 +210,14 @@ export async function withReloadLab<T>(adapter: ConformanceAdapter, cluster: Clu
         const result = await client;
         const last = String(result.stdout).trim().split('\n').pop() ?? '';
         if (!last.startsWith('{')) throw new Error(`the peer client printed no stats (exit ${result.exitCode}): ${String(result.stdout)} ${String(result.stderr)}`);
-        const stats = JSON.parse(last) as Omit<ReloadStats, 'synRetransmits' | 'applies' | 'wallMs'>;
-        return { ...stats, synRetransmits: (await synRetransmits(peer!)) - before, applies, wallMs: Date.now() - started };
+        const stats = JSON.parse(last) as Omit<ReloadStats, 'synRetransmits' | 'listenDrops' | 'applies' | 'wallMs'>;
+        return {
+          ...stats,
+          synRetransmits: (await synRetransmits(peer!)) - before,
+          listenDrops: (await tcpCounter(node, 'TcpExtListenDrops')) - dropsBefore,
+          applies,
+          wallMs: Date.now() - started,
+        };
       },
     };
     return await fn(lab);
@@ -246,7 +261,7 @@ export function rollbackPhase(lab: ReloadLab, adapter: ConformanceAdapter): Prom
 }
 
 export function formatStats(title: string, stats: ReloadStats): string {
-  return `${title}: ${stats.applies} applies, ${stats.connections} connections in ${(stats.wallMs / 1000).toFixed(1)} s, ${stats.synRetransmits} SYN retransmit(s), ${stats.slow.length} slow connect(s)${stats.slow.length ? ` [${stats.slow.join(', ')} ms]` : ''}, max ${stats.maxMs} ms, ${stats.errors} error(s)${stats.errors ? ` [${stats.errorSamples.join(', ')}]` : ''}`;
+  return `${title}: ${stats.applies} applies, ${stats.connections} connections in ${(stats.wallMs / 1000).toFixed(1)} s, ${stats.synRetransmits} SYN retransmit(s), ${stats.listenDrops} dropped by the listener's full queue, ${stats.slow.length} slow connect(s)${stats.slow.length ? ` [${stats.slow.join(', ')} ms]` : ''}, max ${stats.maxMs} ms, ${stats.errors} error(s)${stats.errors ? ` [${stats.errorSamples.join(', ')}]` : ''}`;
 }
 
 /**

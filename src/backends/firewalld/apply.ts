@@ -36,9 +36,18 @@ async function readFirewalldRuntime(runner: WriteRunner): Promise<string | null>
 }
 
 /** The script loads in several steps, so a failed load is restored: the permanent files, then a reload only if what runs differs. */
+/**
+ * The script runs firewall-cmd per batch and ends with a reload, each a
+ * request to a Python daemon that rebuilds its whole ruleset: on a node taking
+ * thousands of new connections a second (the reload lab) it has taken longer
+ * than the 30 s other backends get.
+ */
+const FIREWALLD_APPLY_COMMAND_TIMEOUT_MS = 120_000;
+
 export const firewalldApply: BackendApply<FirewalldSnapshot> = {
   owns: `the permanent zone ${FIREWALLD_ZONE} and the permanent kubewall-* ipsets (their files under ${FIREWALLD_CONFIG_DIR}), and what firewalld runs of them`,
   atomic: false,
+  loadTimeoutMs: FIREWALLD_APPLY_COMMAND_TIMEOUT_MS,
   async snapshot(runner) {
     return { backend: 'firewalld', files: await readFirewalldFiles(FIREWALLD_CONFIG_DIR), runtime: await readFirewalldRuntime(runner) };
   },
