@@ -60,36 +60,3 @@ export function formatFailureRecap(blocks: readonly FailureBlock[], maxLinesPerB
   }
   return `${out.join('\n')}\n`;
 }
-
-export interface UvuTotals {
-  readonly total: number;
-  readonly passed: number;
-  readonly skipped: number;
-}
-
-/** The `Total:`/`Passed:`/`Skipped:` block uvu prints at the end, or undefined if it never got there. */
-export function readUvuTotals(output: string): UvuTotals | undefined {
-  const plain = stripVTControlCharacters(output);
-  const number = (label: string) => {
-    const match = new RegExp(`^\\s+${label}:\\s+(\\d+)`, 'm').exec(plain);
-    return match ? Number(match[1]) : undefined;
-  };
-  const [total, passed, skipped] = [number('Total'), number('Passed'), number('Skipped')];
-  return total === undefined || passed === undefined ? undefined : { total, passed, skipped: skipped ?? 0 };
-}
-
-/**
- * Splits test files into `lanes` lists of about equal cost, largest first onto
- * the lightest lane (greedy). The cost is a guess (a compiled file's size, or
- * what the caller knows); each lane keeps its files in name order so a lane's
- * output reads like uvu's own.
- */
-export function splitIntoLanes<T extends { readonly file: string; readonly cost: number }>(files: readonly T[], lanes: number): T[][] {
-  const out: { cost: number; files: T[] }[] = Array.from({ length: Math.max(1, lanes) }, () => ({ cost: 0, files: [] }));
-  for (const file of [...files].sort((a, b) => b.cost - a.cost || a.file.localeCompare(b.file))) {
-    const lightest = out.reduce((min, lane) => (lane.cost < min.cost ? lane : min));
-    lightest.files.push(file);
-    lightest.cost += file.cost;
-  }
-  return out.filter((lane) => lane.files.length > 0).map((lane) => lane.files.sort((a, b) => a.file.localeCompare(b.file)));
-}
