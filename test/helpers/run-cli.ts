@@ -21,6 +21,13 @@ export async function runCli(args: readonly string[], options: { cwd?: string; i
 
 let queue: Promise<unknown> = Promise.resolve();
 
+export interface InProcessOptions {
+  readonly cwd?: string;
+  readonly input?: string;
+  /** Set (or, undefined, removed) for the call, on top of NO_COLOR=1. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
 /**
  * The CLI's own entry (`runMain`, the only place that prints and sets the exit
  * code) called in this process: for the many-input tests where a process start
@@ -29,13 +36,13 @@ let queue: Promise<unknown> = Promise.resolve();
  * at a time. What only a real process shows (the bundle, exit on a closed
  * pipe, nothing left running) stays with runCli.
  */
-export function runCliInProcess(args: readonly string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runCliInProcess(args: readonly string[], options: InProcessOptions = {}): Promise<CliResult> {
   const run = queue.then(() => runInProcess(args, options));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runInProcess(args: readonly string[], options: { cwd?: string; input?: string }): Promise<CliResult> {
+async function runInProcess(args: readonly string[], options: InProcessOptions): Promise<CliResult> {
   const { runMain } = await import('../../src/cli/cli.js');
   const out: string[] = [];
   const err: string[] = [];
@@ -52,13 +59,14 @@ async function runInProcess(args: readonly string[], options: { cwd?: string; in
     stdin: Object.getOwnPropertyDescriptor(process, 'stdin')!,
     exitCode: process.exitCode,
     cwd: process.cwd(),
-    noColor: process.env['NO_COLOR'],
   };
+  const env = { NO_COLOR: '1', ...options.env };
+  const savedEnv = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
   process.stdout.write = capture(out);
   process.stderr.write = capture(err);
   Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(options.input ?? '')]), configurable: true, enumerable: true });
   process.exitCode = undefined;
-  process.env['NO_COLOR'] = '1';
+  setEnv(env);
   process.chdir(options.cwd ?? REPO_ROOT);
   try {
     await runMain(['node', BIN, ...args]);
@@ -70,8 +78,14 @@ async function runInProcess(args: readonly string[], options: { cwd?: string; in
     process.stderr.write = saved.stderrWrite;
     Object.defineProperty(process, 'stdin', saved.stdin);
     process.exitCode = saved.exitCode;
-    if (saved.noColor === undefined) delete process.env['NO_COLOR'];
-    else process.env['NO_COLOR'] = saved.noColor;
+    setEnv(savedEnv);
     process.chdir(saved.cwd);
+  }
+}
+
+function setEnv(values: Readonly<Record<string, string | undefined>>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
   }
 }
