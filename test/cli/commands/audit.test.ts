@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli, runCliInProcess } from '../../helpers/run-cli.js';
 import { FIXTURES_DIR } from '../../helpers/paths.js';
 
 const CP = ['--role', 'control-plane', '--cluster', 'test/conformance/cluster-traffic.yaml', '--addon', 'metrics-server,keepalived'];
@@ -22,7 +22,7 @@ test('--from an nft dump: exit 2, a table of records, each with why and fix, mos
 
 test('--format json: versioned, every record with kind, entry and fix; stdin works as --from -', async () => {
   const input = await readFile(fixture('ipset-audit.txt'), 'utf8');
-  const result = await runCli(['audit', '-b', 'iptables', ...CP, '--from', '-', '--format', 'json'], { input });
+  const result = await runCliInProcess(['audit', '-b', 'iptables', ...CP, '--from', '-', '--format', 'json'], { input });
   assert.is(result.exitCode, 2, result.stderr);
   const report = JSON.parse(result.stdout) as { apiVersion: string; source: string; wouldBeDropped: number; records: { source: string; port: number | null; kind: string; fix: string }[] };
   assert.is(report.apiVersion, 'kubewall.dev/audit/v1');
@@ -33,45 +33,45 @@ test('--format json: versioned, every record with kind, entry and fix; stdin wor
 });
 
 test('nothing recorded: exit 0 and says so; no audit sets: exit 0 with a note', async () => {
-  const empty = await runCli(['audit', '-b', 'nftables', ...CP, '--from', fixture('nft-audit-empty.json')]);
+  const empty = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', fixture('nft-audit-empty.json')]);
   assert.is(empty.exitCode, 0, empty.stderr);
   assert.match(empty.stdout, /^nothing recorded: the enforcing render \(nftables, role control-plane\) would have dropped nothing/);
-  const none = await runCli(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input: '{"nftables": [{"metainfo": {}}]}' });
+  const none = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input: '{"nftables": [{"metainfo": {}}]}' });
   assert.is(none.exitCode, 0, none.stderr);
   assert.match(none.stdout, /note: stdin: no set inet kubewall audit-v4 \(is the audit render, kubewall render --audit, applied\?\)/);
 });
 
 test('errors exit 1: no backend, a backend without audit mode, an unreadable dump, a bad option', async () => {
-  const noBackend = await runCli(['audit', ...CP, '--from', fixture('nft-audit.json')]);
+  const noBackend = await runCliInProcess(['audit', ...CP, '--from', fixture('nft-audit.json')]);
   assert.is(noBackend.exitCode, 1);
   assert.match(noBackend.stderr, /--backend is required \(expected nftables, iptables\)/);
-  const ufw = await runCli(['audit', '-b', 'ufw', ...CP, '--from', fixture('nft-audit.json')]);
+  const ufw = await runCliInProcess(['audit', '-b', 'ufw', ...CP, '--from', fixture('nft-audit.json')]);
   assert.is(ufw.exitCode, 1);
   assert.match(ufw.stderr, /audit mode is not available for the ufw backend: /);
-  const missing = await runCli(['audit', '-b', 'nftables', ...CP, '--from', 'no/such/file']);
+  const missing = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', 'no/such/file']);
   assert.is(missing.exitCode, 1);
   assert.match(missing.stderr, /--from no\/such\/file: cannot read the saved dump: no such file/);
-  const garbage = await runCli(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input: 'hello\n' });
+  const garbage = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input: 'hello\n' });
   assert.is(garbage.exitCode, 1);
   assert.match(garbage.stderr, /stdin: line 1 is not JSON/);
-  const badFormat = await runCli(['audit', '-b', 'nftables', ...CP, '--from', fixture('nft-audit.json'), '--format', 'yaml']);
+  const badFormat = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', fixture('nft-audit.json'), '--format', 'yaml']);
   assert.is(badFormat.exitCode, 1);
-  const unknown = await runCli(['audit', '-b', 'nftables', ...CP, '--frmo', 'x']);
+  const unknown = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--frmo', 'x']);
   assert.is(unknown.exitCode, 1);
   assert.match(unknown.stderr, /run kubewall audit --help for usage/);
 });
 
 test('terminal output is escaped: a hostile source address in a dump cannot drive the terminal', async () => {
   const input = JSON.stringify({ nftables: [{ set: { family: 'inet', table: 'kubewall', name: 'audit-v4', elem: [{ elem: { val: { concat: ['10.1.2.3\u001b[2J', 'tcp', 9100] } } }] } }] });
-  const result = await runCli(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input });
+  const result = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', '-'], { input });
   assert.is(result.exitCode, 2, result.stderr);
   assert.not.match(result.stdout, /\u001b/);
-  const json = await runCli(['audit', '-b', 'nftables', ...CP, '--from', '-', '-f', 'json'], { input });
+  const json = await runCliInProcess(['audit', '-b', 'nftables', ...CP, '--from', '-', '-f', 'json'], { input });
   assert.not.match(json.stdout, /\u001b/);
 });
 
 test('--help teaches the rollout and names the commands it runs', async () => {
-  const result = await runCli(['audit', '--help']);
+  const result = await runCliInProcess(['audit', '--help']);
   assert.is(result.exitCode, 0);
   assert.match(result.stdout, /render -b nftables -r worker -c cluster\.yaml --audit/);
   assert.match(result.stdout, /nft -j list set inet kubewall audit-v4/);
@@ -83,17 +83,17 @@ test('render --audit: the first comment line says it does not enforce; ufw and f
   const nft = await runCli(['render', '-b', 'nftables', ...CP, '--audit']);
   assert.is(nft.exitCode, 0, nft.stderr);
   assert.match(nft.stdout.split('\n')[1]!, /^# AUDIT MODE: this ruleset does NOT enforce\./);
-  const ipt = await runCli(['render', '-b', 'iptables', '--iptables-variant', 'nft', ...CP, '--audit']);
+  const ipt = await runCliInProcess(['render', '-b', 'iptables', '--iptables-variant', 'nft', ...CP, '--audit']);
   assert.is(ipt.exitCode, 0, ipt.stderr);
   assert.match(ipt.stdout.split('\n')[1]!, /^# AUDIT MODE: this ruleset does NOT enforce\./);
   for (const backend of ['firewalld', 'ufw']) {
-    const refused = await runCli(['render', '-b', backend, ...CP, '--audit']);
+    const refused = await runCliInProcess(['render', '-b', backend, ...CP, '--audit']);
     assert.is(refused.exitCode, 1, backend);
     assert.match(refused.stderr, new RegExp(`audit mode is not available for the ${backend} backend: .+`));
-    const payload = await runCli(['render', '-b', backend, ...CP, '--audit', '--format', 'script']);
+    const payload = await runCliInProcess(['render', '-b', backend, ...CP, '--audit', '--format', 'script']);
     assert.is(payload.exitCode, 1, `${backend} --format script`);
   }
-  const plain = await runCli(['render', '-b', 'nftables', ...CP]);
+  const plain = await runCliInProcess(['render', '-b', 'nftables', ...CP]);
   assert.not.match(plain.stdout, /AUDIT|audit-v4/);
 });
 

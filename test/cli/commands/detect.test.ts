@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli, runCliInProcess } from '../../helpers/run-cli.js';
 import { FIXTURES_DIR } from '../../helpers/paths.js';
 
 const fixture = (name: string) => `${FIXTURES_DIR}detect/${name}.json`;
@@ -16,8 +16,8 @@ test('detect --from FILE: the table, exit 0, and the cluster-file block', async 
 });
 
 test('detect --format json: versioned, and the same twice (deterministic)', async () => {
-  const a = await runCli(['detect', '--from', fixture('canal-nftables-rke2'), '--format', 'json']);
-  const b = await runCli(['detect', '--from', fixture('canal-nftables-rke2'), '--format', 'json']);
+  const a = await runCliInProcess(['detect', '--from', fixture('canal-nftables-rke2'), '--format', 'json']);
+  const b = await runCliInProcess(['detect', '--from', fixture('canal-nftables-rke2'), '--format', 'json']);
   assert.is(a.exitCode, 0, a.stderr);
   assert.is(a.stdout, b.stdout);
   const report = JSON.parse(a.stdout);
@@ -27,14 +27,14 @@ test('detect --format json: versioned, and the same twice (deterministic)', asyn
 
 // runCli's execa drops the final newline.
 test('detect --format cluster: only the block', async () => {
-  const result = await runCli(['detect', '--from', fixture('calico-iptables-keepalived'), '--format', 'cluster']);
+  const result = await runCliInProcess(['detect', '--from', fixture('calico-iptables-keepalived'), '--format', 'cluster']);
   assert.is(result.exitCode, 0, result.stderr);
   assert.is(result.stdout, 'kubeProxy: iptables\nprofiles:\n  cni: calico:bgp+vxlan\n  addons: [keepalived]');
 });
 
 test('detect reads a capture from stdin; --role and --cni change the plan compared', async () => {
   const { readFileSync } = await import('node:fs');
-  const result = await runCli(['detect', '--from', '-', '--role', 'control-plane', '--cni', 'calico', '--format', 'json'], { input: readFileSync(fixture('flannel-ipvs-nodelocaldns'), 'utf8') });
+  const result = await runCliInProcess(['detect', '--from', '-', '--role', 'control-plane', '--cni', 'calico', '--format', 'json'], { input: readFileSync(fixture('flannel-ipvs-nodelocaldns'), 'utf8') });
   assert.is(result.exitCode, 0, result.stderr);
   const report = JSON.parse(result.stdout);
   assert.equal(report.roles.roles, ['control-plane']);
@@ -51,7 +51,7 @@ test('detect: usage errors and unreadable captures exit non-zero with one line',
     [['detect', '--role', 'wroker', '--from', fixture('bare')], 2, /--role: unknown role "wroker"/],
   ];
   for (const [args, code, pattern] of cases) {
-    const result = await runCli(args);
+    const result = await runCliInProcess(args);
     assert.is(result.exitCode, code, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, pattern);
   }
@@ -63,20 +63,20 @@ test('cluster from-nodes: stdin to a cluster file render accepts; errors exit 1'
   assert.is(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /\nnodes:\n {2}- name: cp-1\n {4}addresses: \[10\.10\.0\.11, fd00:10::11\]\n {4}roles: \[control-plane\]\n/);
   assert.match(result.stderr, /kubewall: warning: node "edge-1": label node-role\.kubernetes\.io\/ingress/);
-  const bad = await runCli(['cluster', 'from-nodes', '-'], { input: '{"kind":"List","items":[]}' });
+  const bad = await runCliInProcess(['cluster', 'from-nodes', '-'], { input: '{"kind":"List","items":[]}' });
   assert.is(bad.exitCode, 1);
   assert.is(bad.stderr, 'kubewall: stdin: items: no nodes (expected at least one Node)');
-  const missing = await runCli(['cluster', 'from-nodes']);
+  const missing = await runCliInProcess(['cluster', 'from-nodes']);
   assert.is(missing.exitCode, 2);
 });
 
 test('help lists detect and cluster from-nodes with examples', async () => {
-  const top = await runCli(['--help']);
+  const top = await runCliInProcess(['--help']);
   assert.match(top.stdout, /\$ sudo kubewall detect/);
   assert.match(top.stdout, /kubectl get nodes -o json \| kubewall cluster from-nodes -/);
-  const detect = await runCli(['detect', '--help']);
+  const detect = await runCliInProcess(['detect', '--help']);
   assert.match(detect.stdout, /Reads only: ip -d -j addr show, ss -H -lntuwp, nft -j list tables/);
-  const fromNodes = await runCli(['cluster', 'from-nodes', '--help']);
+  const fromNodes = await runCliInProcess(['cluster', 'from-nodes', '--help']);
   assert.match(fromNodes.stdout, /node-role\.kubernetes\.io\/control-plane or \/master -> control-plane/);
 });
 

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, FIXTURES_DIR, REPO_ROOT } from '../../helpers/paths.js';
+import { runCliInProcess } from '../../helpers/run-cli.js';
 
 /** The real bin as a user runs it; FORCE_COLOR (set by the test runner) is dropped so NO_COLOR is the only colour switch. */
-async function runCli(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}) {
+async function runBin(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}) {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'FORCE_COLOR') env[key] = value;
   const result = await execa(process.execPath, [BIN, ...args], {
@@ -20,11 +21,16 @@ async function runCli(args: readonly string[], options: { input?: string; env?: 
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+/** runMain in this process, with the same switches: the saved-dump cases, where a process start per case was the whole cost. */
+function runCli(args: readonly string[], options: { input?: string } = {}) {
+  return runCliInProcess(args, { ...options, env: { FORCE_COLOR: undefined } });
+}
+
 const WORKER = ['diff', '--backend', 'nftables', '--role', 'worker', '--cluster', 'examples/cluster.yaml'];
 const fixture = (name: string) => `${FIXTURES_DIR}nftables/${name}.json`;
 
 test('in sync: exit 0 and says so', async () => {
-  const result = await runCli([...WORKER, '--from', fixture('example-worker-applied')]);
+  const result = await runBin([...WORKER, '--from', fixture('example-worker-applied')]);
   assert.is(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /In sync: applying would change nothing in table inet kubewall/);
   assert.match(result.stdout, /Unchanged: 24 rules, 20 set elements/);
@@ -125,7 +131,7 @@ async function withFakeTools(tools: Record<string, string>, args: readonly strin
       await writeFile(path.join(dir, name), `#!/bin/sh\n${script}\n`);
       await chmod(path.join(dir, name), 0o755);
     }
-    return await runCli(args, { env: { PATH: dir } });
+    return await runBin(args, { env: { PATH: dir } });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
