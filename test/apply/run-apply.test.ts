@@ -9,27 +9,14 @@ import { runApply, type ApplyRequest } from '../../src/apply/run-apply.js';
 import { StateStore } from '../../src/apply/state-store.js';
 import type { WriteRunner } from '../../src/apply/write-runner.js';
 import { isKubewallError } from '../../src/errors.js';
-import type { CommandOutcome } from '../../src/host/types.js';
 import { planFromFiles } from '../../src/load-plan.js';
 import { renderPlan } from '../../src/render/render-plan.js';
+import { fail, fakeWriteRunner, ok } from '../helpers/fake-write-runner.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 // The orchestration with a fake host: which commands run, in which order, and what is left in the state directory.
 
-const ok = (stdout = ''): CommandOutcome => ({ status: 'exited', exitCode: 0, stdout, stderr: '' });
-const fail = (stderr: string): CommandOutcome => ({ status: 'exited', exitCode: 1, stdout: '', stderr });
-
-function fakeHost(answer: (line: string) => CommandOutcome): WriteRunner & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    async run(command, args) {
-      const line = [command, ...args].join(' ');
-      calls.push(line);
-      return answer(line);
-    },
-  };
-}
+const fakeHost = fakeWriteRunner;
 
 async function request(backend: ApplyBackend, runner: WriteRunner, store: StateStore, extra: Partial<ApplyRequest> = {}): Promise<ApplyRequest> {
   const plan = await planFromFiles({ roles: ['worker'], clusterFile: 'examples/cluster.yaml', cwd: REPO_ROOT });

@@ -4,29 +4,19 @@
 // one with kube-proxy's tables; the commands are what is asserted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { WriteRunner } from '../../src/apply/write-runner.js';
 import { iptablesApply } from '../../src/backends/iptables/apply.js';
 import type { CommandOutcome } from '../../src/host/types.js';
+import { fakeWriteRunner, ok } from '../helpers/fake-write-runner.js';
 
-const ok = (stdout = ''): CommandOutcome => ({ status: 'exited', exitCode: 0, stdout, stderr: '' });
 const missing: CommandOutcome = { status: 'exited', exitCode: 1, stdout: '', stderr: 'cat: No such file or directory' };
 
 const FILTER = ['*filter', ':INPUT ACCEPT [0:0]', ':KUBEWALL-INPUT - [0:0]', '-A INPUT -j KUBEWALL-INPUT', '-A KUBEWALL-INPUT -i lo -j ACCEPT', 'COMMIT', ''].join('\n');
 const MANGLE = ['*mangle', ':PREROUTING ACCEPT [0:0]', 'COMMIT', ''].join('\n');
 const NAT = ['*nat', ':KUBE-SERVICES - [0:0]', ...Array.from({ length: 1000 }, (_, i) => `-A KUBE-SERVICES -d 10.96.${i >> 8}.${i & 255}/32 -j KUBE-SVC-${i}`), 'COMMIT', ''].join('\n');
 
-function fakeHost(answers: Record<string, CommandOutcome>): WriteRunner & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    async run(command, args) {
-      const line = [command, ...args].join(' ');
-      calls.push(line);
-      // A save without -t answers with every table, kube-proxy's nat included, as the real tool does.
-      if (/save$/.test(command) && args.length === 0) return ok(`${NAT}${FILTER}${MANGLE}`);
-      return answers[line] ?? ok();
-    },
-  };
+function fakeHost(answers: Record<string, CommandOutcome>) {
+  // A save without -t answers with every table, kube-proxy's nat included, as the real tool does.
+  return fakeWriteRunner((line) => (/tables-(nft|legacy)-save$/.test(line) ? ok(`${NAT}${FILTER}${MANGLE}`) : (answers[line] ?? ok())));
 }
 
 test('nft variant: the snapshot lists the tables with nft and saves filter and mangle only, never nat', async () => {
