@@ -102,13 +102,13 @@ function startLanes(runnable: readonly ConformanceAdapter[]): Map<string, CaseRu
   return runs;
 }
 
-function registerBackend(adapter: ConformanceAdapter, runs: ReadonlyMap<string, CaseRun>): void {
+function registerBackend(adapter: ConformanceAdapter, lanes: () => ReadonlyMap<string, CaseRun>): void {
   const backendSuite = suite(`conformance ${adapter.backend}`);
   for (const file of clustersFor(adapter)) {
     for (const roles of ROLE_SETS) {
       const title = caseTitle(adapter, file, roles);
       backendSuite(title, async () => {
-        const { report, error } = await runs.get(title)!;
+        const { report, error } = await lanes().get(title)!;
         if (error) throw error;
         reports.push(report!);
         process.stdout.write(`\n${formatCaseSummary(report!)}\n`);
@@ -141,8 +141,12 @@ const runnable: ConformanceAdapter[] = [];
 for (const adapter of adapters) {
   await describeWithNetns(`conformance ${adapter.backend}`, [...HARNESS_TOOLS, ...adapter.tools], () => runnable.push(adapter));
 }
-const runs = startLanes(runnable);
-for (const adapter of runnable) registerBackend(adapter, runs);
+// Started by the first case that runs, not here: uvu imports every test file
+// before it runs any, and lanes started at import would run beside every
+// other file's tests (timing-sensitive labs among them) for the whole suite.
+let runs: Map<string, CaseRun> | undefined;
+const lanes = () => (runs ??= startLanes(runnable));
+for (const adapter of runnable) registerBackend(adapter, lanes);
 
 // describeWithNetns registers its CI failure on the default suite.
 test.run();
