@@ -570,9 +570,12 @@ async function atomicReplacement(
   minLoopMs: number,
   applyMs: number,
 ): Promise<void> {
-  // Long enough for two applies at the pace this lab applied before: a
-  // firewalld reload on a loaded machine took longer than the whole default loop.
-  const loopMs = Math.max(minLoopMs, Math.ceil(2.5 * applyMs));
+  // Long enough for two applies at the pace this lab applied before (a
+  // firewalld reload on a loaded machine took longer than the whole default
+  // loop), but at most 2.5 times the default: a firewalld re-apply measured
+  // in the idempotency step can take 10-18 s, far more than in this loop,
+  // and 2.5 times that made every firewalld case 20-45 s longer.
+  const loopMs = Math.max(minLoopMs, Math.min(Math.ceil(2.5 * applyMs), Math.ceil(2.5 * minLoopMs)));
   const allowed = (c: ProbeCell) => c.peer !== 'self' && c.peer !== 'outsider' && !c.dnat && c.protocol === 'tcp' && planAllows(plan, c, c.peer, topo.address(c.peer, c.family));
   // An established connection from an allowed peer: SSH from admin where there is one.
   const holder =
