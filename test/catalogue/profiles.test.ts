@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { availableProfiles, loadCatalogue, type ProfileSelection } from '../../src/catalogue/load-catalogue.js';
@@ -124,9 +127,6 @@ test('node-local-dns: 53/tcp+udp from pods to the NodeLocal DNSCache address onl
   assert.match(dns[0]!.destination!.from, /default: upstream NodeLocal DNSCache/);
   const controlPlane = await planFromFiles({ roles: ['control-plane'], profiles: { cni: 'none', addons: ['node-local-dns'] } });
   assert.ok(controlPlane.rules.some((r) => r.entry === 'node-local-dns'), 'pods run on control-plane nodes too');
-  const { writeFile, mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const path = await import('node:path');
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-nodelocal-'));
   await writeFile(path.join(dir, 'c.yaml'), 'podCIDRs: [10.244.0.0/16]\nnodeLocalDNS: 169.254.25.10\nadminNetworks: [10.99.0.0/24]\n');
   const kubespray = await planFromFiles({ roles: ['worker'], clusterFile: 'c.yaml', cwd: dir, profiles: { cni: 'calico', addons: ['node-local-dns'] } });
@@ -180,9 +180,6 @@ test('unknown profiles and modes name the flag and the valid choices', async () 
 });
 
 test('a cluster file can choose profiles; command-line flags take precedence', async () => {
-  const { writeFile, mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const path = await import('node:path');
   const dir = await mkdtemp(path.join(tmpdir(), 'kubewall-prof-'));
   await writeFile(path.join(dir, 'c.yaml'), 'profiles:\n  cni: cilium\n  addons: [metallb]\n');
   const fromFile = await planFromFiles({ roles: ['worker'], clusterFile: 'c.yaml', cwd: dir });
@@ -211,9 +208,6 @@ test('every profile entry carries its source document and section', async () => 
 });
 
 test('an add-on listed twice is blamed on the list that names it twice (the cluster file with line and column, or --addon), never on the shipped profile', async () => {
-  const { writeFile, mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const path = await import('node:path');
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-addon-twice-'));
   await writeFile(path.join(dir, 'c.yaml'), 'adminNetworks: [10.99.0.0/24]\nprofiles:\n  addons: [metallb, metrics-server, metallb]\n');
   const refused = async (options: Parameters<typeof planFromFiles>[0]) => {
