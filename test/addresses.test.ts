@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { normalizeNetworks, parseHostAddress, parseNetwork, type Network } from '../src/addresses.js';
+import ipaddr from 'ipaddr.js';
+import { isIPv6 } from 'node:net';
+import { ipVersion, isIpv4Mapped, normalizeNetworks, parseHostAddress, parseNetwork, type Network } from '../src/addresses.js';
 
 const net = (text: string) => parseNetwork(text) as Network;
 
@@ -16,6 +18,95 @@ test('host addresses: odd forms ipaddr.js would accept are rejected', () => {
     assert.type(result, 'string', `accepted ${bad}`);
     assert.match(result as string, /invalid IP address/);
   }
+});
+
+test('IPv6: what a bracketed URL host cannot hold is refused before the URL parser sees it', () => {
+  for (const bad of ['::1]/x', '::1]', '[::1]', 'fe80::1%eth0', 'fe80::1%25eth0', '::1@evil', 'user@[::1]', '1::2::3', '12345::', ':::', 'fd00::g']) {
+    assert.is(ipVersion(bad), 0, bad);
+    assert.type(parseHostAddress(bad), 'string', bad);
+  }
+});
+
+test('IPv6: an IPv4 address written as IPv6 is refused, mapped or with a dotted quad after 96 zero bits', () => {
+  for (const text of ['::ffff:10.0.0.1', '::FFFF:a00:1', '::10.0.0.1', '0:0:0:0:0:0:10.0.0.1']) {
+    assert.ok(isIpv4Mapped(text), text);
+    assert.match(parseHostAddress(text) as string, /IPv4-mapped IPv6 address .* \(write the IPv4 address itself, 10\.0\.0\.1:/, text);
+  }
+  assert.match(parseNetwork('::ffff:10.0.0.0/104') as string, /IPv4-mapped/);
+  // Written in hex, ::a00:1 is a plain (if odd) IPv6 address; ::1 and :: stay addresses.
+  for (const text of ['::a00:1', '::1', '::', '64:ff9b::a00:1']) assert.not.ok(isIpv4Mapped(text), text);
+  assert.is((parseHostAddress('64:ff9b::10.0.0.1') as Network).text, '64:ff9b::a00:1');
+});
+
+test('IPv6: the same addresses, canonical text and bytes as node:net and ipaddr.js, on 20,000 random and broken texts', () => {
+  let seed = 11;
+  const random = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  const randomAddress = (): string => {
+    const words = Array.from({ length: 8 }, () => (random(3) === 0 ? 0 : random(4) === 0 ? random(16) : random(65536)));
+    if (random(4) === 0) words.fill(0, random(8), random(9));
+    let parts = words.map((w) => {
+      const text = random(5) === 0 ? w.toString(16).padStart(4, '0') : w.toString(16);
+      return random(5) === 0 ? text.toUpperCase() : text;
+    });
+    let tail = '';
+    if (random(5) === 0) {
+      parts = parts.slice(0, 6);
+      tail = `:${[words[6]! >> 8, words[6]! & 255, words[7]! >> 8, words[7]! & 255].join('.')}`;
+    }
+    const zeroRuns: [number, number][] = [];
+    for (let i = 0; i < parts.length; i++) {
+      if (Number.parseInt(parts[i]!, 16) !== 0) continue;
+      let j = i;
+      while (j < parts.length && Number.parseInt(parts[j]!, 16) === 0) j++;
+      zeroRuns.push([i, j]);
+      i = j;
+    }
+    if (zeroRuns.length === 0 || random(2) === 0) return parts.join(':') + tail;
+    const [a, b] = zeroRuns[random(zeroRuns.length)]!;
+    return `${parts.slice(0, a).join(':')}::${parts.slice(b).join(':')}${tail && b === parts.length ? tail.slice(1) : tail}`;
+  };
+  const alphabet = '0123456789abcdefABCDEF::::...%/ ]g';
+  const seen = { accepted: 0, refused: 0, invalid: 0 };
+  for (let i = 0; i < 20_000; i++) {
+    let text = randomAddress();
+    if (i % 2) {
+      const at = random(text.length + 1);
+      const kind = random(4);
+      if (kind === 0) text = text.slice(0, at) + text.slice(at + 1);
+      else if (kind === 1) text = text.slice(0, at) + alphabet[random(alphabet.length)] + text.slice(at);
+      else if (kind === 2) text = text.slice(0, at) + text.slice(at, at + 2) + text.slice(at);
+      else text = Array.from({ length: random(12) + 1 }, () => alphabet[random(alphabet.length)]).join('');
+    }
+    // The reference: node's inet_pton-style isIPv6 for validity (zone ids refused), ipaddr.js
+    // for the canonical form, given the dotted quad in hex (ipaddr reads ::a.b.c.d as ::ffff:a.b.c.d).
+    assert.is(ipVersion(text) === 6, isIPv6(text) && !text.includes('%'), text);
+    // parseHostAddress trims the text first.
+    text = text.trim();
+    const result = parseHostAddress(text);
+    if (!isIPv6(text) || text.includes('%')) {
+      if (ipVersion(text) !== 4) assert.type(result, 'string', text);
+      seen.invalid++;
+      continue;
+    }
+    const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+    const hexText = dotted ? `${dotted[1]}${((+dotted[2]! << 8) | +dotted[3]!).toString(16)}:${((+dotted[4]! << 8) | +dotted[5]!).toString(16)}` : text;
+    const reference = ipaddr.IPv6.parse(hexText);
+    const bytes = reference.toByteArray();
+    if (reference.isIPv4MappedAddress() || (dotted && bytes.slice(0, 12).every((b) => b === 0))) {
+      assert.match(result as string, /IPv4-mapped/, text);
+      seen.refused++;
+      continue;
+    }
+    assert.equal(result, { family: 'ipv6', text: reference.toString(), bytes, prefix: 128 }, text);
+    seen.accepted++;
+  }
+  // The generator reaches every outcome.
+  for (const [outcome, count] of Object.entries(seen)) assert.ok(count > 20, `${outcome}: ${count}`);
 });
 
 test('networks: CIDR with host bits set names the network that was probably meant', () => {

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { isIP } from 'node:net';
-import { invalidHostAddress, ipv4MappedRefusal, isIpv4Mapped, parseNetwork } from '../addresses.js';
+import { invalidHostAddress, ipVersion, ipv4MappedRefusal, isIpv4Mapped, parseNetwork } from '../addresses.js';
 import { ADDRESS_PEER_CLASSES, CATALOGUE_PROTOCOLS, IP_PROTOCOL_INFO, IP_PROTOCOLS, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
 import { parsePortSpec } from '../ports.js';
 
@@ -27,13 +26,12 @@ export const CatalogueProtocolSchema = z
 
 /** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
 export function isHostAddress(value: string): boolean {
-  return isIP(value) !== 0 && !value.includes('%') && !isIpv4Mapped(value);
+  return ipVersion(value) !== 0 && !isIpv4Mapped(value);
 }
 
 export const HostAddressSchema = z
   .string()
-  // Only checked here, with node's inet_pton-based isIP (much faster than ipaddr.js's IPv6
-  // pattern for 10,000-node files; loaded only when a cluster file is parsed); the planner
+  // Only checked here (ipVersion: see src/addresses.ts for its speed); the planner
   // parses an address only when a plan uses its peer class.
   .superRefine((value, ctx) => {
     if (!isHostAddress(value)) ctx.addIssue({ code: 'custom', message: isIpv4Mapped(value) ? ipv4MappedRefusal(value) : invalidHostAddress(value), input: value });
