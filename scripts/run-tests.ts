@@ -19,6 +19,7 @@ import { PACKAGE_PATHS } from '../src/paths.js';
 import fg from 'fast-glob';
 import { exactPattern, formatTotals, partitionFiles, runParallelUvu } from './parallel-uvu.js';
 import { isQuickTest } from './test-tiers.js';
+import { createFileTimer } from './uvu-file-timer.js';
 import { formatFailureRecap, UvuFailureCollector } from './uvu-failures.js';
 
 const require = createRequire(import.meta.url);
@@ -41,11 +42,16 @@ async function runAll(): Promise<void> {
   const collector = new UvuFailureCollector();
   // Chunks go straight through so uvu's progress dots show as they come.
   child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-  createInterface({ input: child.stdout }).on('line', (line) => collector.push(line));
+  const timer = createFileTimer();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    collector.push(line);
+    timer.push(line);
+  });
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.on('close', (c, s) => resolve([c, s]));
   });
   collector.end();
+  process.stdout.write(timer.summary(12));
   process.stdout.write(formatFailureRecap(collector.blocks));
   if (signal) process.stderr.write(`run-tests: uvu was killed by ${signal}\n`);
   process.exitCode = code ?? 1;

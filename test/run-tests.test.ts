@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exactPattern, formatTotals, partitionFiles, runParallelUvu, UvuOutputSplitter } from '../scripts/parallel-uvu.js';
 import { formatFailureRecap, UvuFailureCollector } from '../scripts/uvu-failures.js';
+import { createFileTimer } from '../scripts/uvu-file-timer.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 // Captured from uvu 0.5 on two files with one failing test each (colours kept).
@@ -36,6 +37,26 @@ test('the recap names the count and each file, and is empty when nothing failed'
   assert.match(recap, /# a\.test\.mjs\n\s+FAIL\s+"bad one"/);
   assert.match(recap, /# b\.test\.mjs\n\s+FAIL\s+named\s+"throws"/);
   assert.is(formatFailureRecap([]), '');
+});
+
+test('the full run names its slowest files: each lasts from its name in the output to the next', () => {
+  let clock = 0;
+  const timer = createFileTimer(() => clock);
+  assert.is(timer.summary(5), '', 'nothing before the first file');
+  const at = (ms: number, line: string) => {
+    clock = ms;
+    timer.push(line);
+  };
+  at(0, '\x1b[1m\x1b[4m\x1b[37mfast.test.js\x1b[22m\x1b[24m\x1b[39m');
+  at(500, '\x1b[90m• \x1b[39m\x1b[32m  (1 / 1)');
+  at(1000, '\x1b[1m\x1b[4m\x1b[37mlab/slow.test.js\x1b[22m\x1b[24m\x1b[39m');
+  at(2000, 'not a file name.test.js here');
+  at(31_000, 'middle.test.js');
+  clock = 36_000;
+  assert.is(
+    timer.summary(2),
+    '\n  Slowest files (of 3, 36 s from the first test):\n     30.0 s  lab/slow.test.js\n      5.0 s  middle.test.js\n',
+  );
 });
 
 test('a long failure is cut with a pointer to where the rest is', () => {
