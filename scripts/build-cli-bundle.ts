@@ -62,10 +62,6 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // jsonc-parser's `main` is a UMD build whose require calls esbuild cannot
-  // follow; its `module` build is plain ESM. Node itself (dist/src) keeps
-  // reading `main`, which works under CommonJS.
-  mainFields: ['module', 'main'],
   minify: true,
   legalComments: 'none',
   // Modules find shipped files relative to import.meta.url; the bundle sits at the same depth as dist/src/.

@@ -1,5 +1,5 @@
 // The two parsers behind parseSourceDocument: a fast one without positions
-// (JSON.parse + jsonc-parser's duplicate-key scan, js-yaml's core schema) and
+// (JSON.parse + a count of the keys it kept, js-yaml's core schema) and
 // the yaml library, which keeps positions and has the last word on anything
 // unusual. These tests hold both to the same data, and the fast one to
 // deferring wherever it is not sure.
@@ -91,6 +91,42 @@ test('the fast path defers on anchors, aliases, tags, several documents, duplica
   assert.equal(parseWithoutPositions('[{"a": 1}, {"a": 2}]'), [{ a: 1 }, { a: 2 }]);
   // An escaped key is the same key.
   assert.is(parseWithoutPositions('{"a": 1, "\\u0061": 2}'), undefined);
+  // Whitespace JSON allows between a key and its colon.
+  assert.is(parseWithoutPositions('{"a" \n:\t1, "a"\r\n : 2}'), undefined);
+  // What looks like a key inside a string value is no key.
+  const tricky = '{"a": "\\"b\\": 1", "c": ["d\\\\", "e:"], "f": {"g": "\\\\\\"h\\":"}}';
+  assert.equal(parseWithoutPositions(tricky), JSON.parse(tricky));
+});
+
+test('duplicate JSON keys: the fast path defers exactly when the yaml library finds one (2,000 random documents)', () => {
+  let seed = 5;
+  const random = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  // Keys and strings from a small alphabet, so equal keys (also spelled with escapes) are common.
+  const spellings = ['a', 'b', '\\u0061', 'a\\"', '\\\\', 'b:', ':', '\\"a\\":'];
+  const key = () => `"${spellings[random(spellings.length)]}"`;
+  const space = () => [' ', '', '\n', '\t', '\r\n'][random(5)]!;
+  const value = (depth: number): string => {
+    const kind = depth > 3 ? random(2) : random(4);
+    if (kind === 0) return key();
+    if (kind === 1) return String(random(100));
+    if (kind === 2) return `[${Array.from({ length: random(3) }, () => value(depth + 1)).join(',')}]`;
+    return `{${Array.from({ length: random(4) }, () => `${space()}${key()}${space()}:${space()}${value(depth + 1)}`).join(',')}}`;
+  };
+  let duplicates = 0;
+  for (let i = 0; i < 2000; i++) {
+    const text = `{${Array.from({ length: random(4) + 1 }, () => `${key()}:${value(1)}`).join(',')}}`;
+    const refused = Yaml.parseDocument(text, { uniqueKeys: true }).errors.length > 0;
+    const fast = parseWithoutPositions(text);
+    assert.is(fast === undefined, refused, text);
+    if (refused) duplicates++;
+    else assert.equal(fast, JSON.parse(text), text);
+  }
+  assert.ok(duplicates > 200 && duplicates < 1800, `${duplicates} of 2000 documents had a duplicate key`);
 });
 
 test('duplicate keys are refused in JSON and YAML alike, with the place of the second one', () => {
