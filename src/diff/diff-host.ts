@@ -3,17 +3,25 @@ import { getBackend } from '../backends/registry.js';
 import type { Backend, BackendOptions } from '../backends/types.js';
 import { KubewallError } from '../errors.js';
 import { guardReadOnly } from '../host/read-only.js';
-import type { CommandRunner, HostReader, HostUnread } from '../host/types.js';
+import { readSavedDumpText } from '../host/saved-dump.js';
+import type { CommandRunner, HostReader, HostUnread, RawHostState } from '../host/types.js';
 import type { Plan } from '../plan/types.js';
 import { diffRulesets } from './diff-rulesets.js';
 import type { DiffReport } from './format-diff.js';
 import { normalizePlan } from './normalize-plan.js';
 import type { NormalizedRuleset } from './types.js';
 
-/** Where the host's state comes from: the live host through a runner, or a saved dump. */
+/** Where the host's state comes from: the live host through a runner, a saved dump, or the file holding one. */
 export type HostSource =
   | { readonly kind: 'live'; readonly runner: CommandRunner }
-  | { readonly kind: 'saved'; readonly text: string; readonly origin: string };
+  | { readonly kind: 'saved'; readonly text: string; readonly origin: string }
+  | { readonly kind: 'saved-file'; readonly path: string; readonly origin: string };
+
+/** The raw state from a saved source: the reader's own file reading when it has one (and takes the file), else the whole text. */
+function fromSavedSource(reader: HostReader, source: Exclude<HostSource, { kind: 'live' }>): RawHostState {
+  if (source.kind === 'saved') return reader.fromSaved(source.text, source.origin);
+  return reader.fromSavedFile?.(source.path, source.origin) ?? reader.fromSaved(readSavedDumpText(source.path), source.origin);
+}
 
 export async function getHostReader(backendName: string): Promise<HostReader> {
   const backend = await getBackend(backendName);
@@ -54,7 +62,7 @@ export async function diffWithReader(
 ): Promise<DiffReport> {
   // What render refuses (ufw and IP-in-IP) diff refuses too, before reading the host.
   requireExpressible(plan, backend.name, backend.capabilities);
-  const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner), options) : reader.fromSaved(source.text, source.origin);
+  const raw = source.kind === 'live' ? await reader.gather(guardReadOnly(source.runner), options) : fromSavedSource(reader, source);
   const host = await reader.parse(raw);
   const desired = omitUnread(reader.normalizePlan ? reader.normalizePlan(plan, backend.capabilities) : normalizePlan(plan, backend.capabilities, host.ruleset.scope), host.unread);
   return { backend: backend.name, roles: plan.roles, source: raw.source, result: diffRulesets(desired, host.ruleset), warnings: host.warnings };

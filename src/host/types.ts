@@ -79,6 +79,12 @@ export interface HostReader {
   /** Wraps a saved dump (`--from FILE` or stdin) as if gathered. */
   fromSaved(text: string, origin: string): RawHostState;
   /**
+   * Optional: reads only what `parse` needs from a saved dump's file (a
+   * kube-proxy host's nft dump is 60 MB), or undefined to have it read whole
+   * and given to `fromSaved`. Must reach the same parse as `fromSaved`.
+   */
+  fromSavedFile?(path: string, origin: string): RawHostState | undefined;
+  /**
    * Pure: raw dumps → normalized rules of kubewall's own, plus warnings.
    * Throws (or rejects with) HOST_READ on unparsable input. May return a
    * promise, so that a parser library is loaded only when a dump needs it.

@@ -5,7 +5,9 @@ import { KubewallError } from '../../errors.js';
 import { requireOutput } from '../../host/describe-failure.js';
 import { gatherCommonProbes, warningsFromProbes } from '../../host/probes.js';
 import type { CommandOutcome, CommandRunner, HostReader, RawHostState } from '../../host/types.js';
-import { parseNftRuleset } from './parse.js';
+import { withSavedDumpFile } from '../../host/saved-dump.js';
+import { selectNftItemsFromDump } from './json-items.js';
+import { parseNftRuleset, SPARSE_DUMP_BYTES } from './parse.js';
 import { NFT_BEFORE_DNAT_PRIORITY, NFT_TABLE } from './view.js';
 
 const LIST_OURS = ['-j', 'list', 'table', NFT_TABLE.family, NFT_TABLE.name] as const;
@@ -128,6 +130,11 @@ export const nftablesHostReader = {
   },
   fromSaved(text, origin): RawHostState {
     return { source: origin, dumps: [{ origin, kind: NFT_JSON, text }], notes: [] };
+  },
+  fromSavedFile(path, origin): RawHostState | undefined {
+    // Small dumps are read whole; a large one through a window, keeping only the items the parse reads.
+    const text = withSavedDumpFile(path, (read, size) => (size > SPARSE_DUMP_BYTES ? selectNftItemsFromDump(read, size) : undefined));
+    return text === undefined ? undefined : { source: origin, dumps: [{ origin, kind: NFT_JSON, text }], notes: [] };
   },
   parse(raw) {
     const dump = raw.dumps.find((d) => d.kind === NFT_JSON);

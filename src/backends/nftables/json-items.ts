@@ -276,3 +276,153 @@ export function parseItem(text: string, item: Item): JsonObject {
   if (!isObject(body)) throw new NftJsonError(`item at offset ${item.start} is not {"${item.kind}": {...}}`);
   return body;
 }
+
+/** Reads up to `length` bytes of a dump into `buffer` at `offset` from file `position`; 0 at its end. */
+export type ReadDumpBytes = (buffer: Buffer, offset: number, length: number, position: number) => number;
+
+/** The window a saved dump is read through: large enough that an item (kubewall's sets included) fits, or it grows. */
+export const DUMP_WINDOW_BYTES = 8 << 20;
+const MAX_WINDOW_BYTES = 1 << 30;
+
+/** `itemStartAt` on bytes: where the item opened by `{"family": "` at `p` starts, if it starts at or after `low`. */
+function itemStartInBytes(bytes: Buffer, p: number, low: number): { start: number; kind: string } | undefined {
+  if (bytes[p - 1] !== 32 || bytes[p - 2] !== 58 || bytes[p - 3] !== 34) return undefined;
+  const open = bytes.lastIndexOf(34, p - 4);
+  if (open < 1 || open - 1 < low || bytes[open - 1] !== 123) return undefined;
+  const kind = bytes.toString('latin1', open + 1, p - 3);
+  return ITEM_KINDS.has(kind) ? { start: open - 1, kind } : undefined;
+}
+
+interface Needle {
+  readonly text: string;
+  readonly mark: number;
+  /** The needle is an item's opening (a rule's `{"rule": {"family": ...`), not a word inside one. */
+  readonly opensItem: boolean;
+}
+
+/**
+ * `findMarkedItemsSparse` for a saved dump read through a fixed window
+ * instead of held whole: a kube-proxy host's 61 MB dump cost `diff --from`
+ * more to read into memory and decode than everything else (each new
+ * megabyte of memory is slow to touch on some machines). The window holds
+ * whole items only: what follows the last item start in it is carried to the
+ * next read. The selected items are decoded and returned as a compact nft
+ * document of just them, which parses to the same result as the whole dump
+ * (the tests hold them to it). Two passes when other tables have base chains
+ * on a shadowing hook: the second finds those chains' rules by their opening,
+ * wherever in the dump they are. Returns undefined when the dump does not
+ * look like nft's compact output; the caller then reads it whole.
+ */
+export function selectNftItemsFromDump(read: ReadDumpBytes, size: number, windowBytes = DUMP_WINDOW_BYTES): string | undefined {
+  const probe = Buffer.alloc(Math.min(size, 256));
+  const headMatch = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(probe.toString('latin1', 0, read(probe, 0, probe.length, 0)));
+  const tailBytes = Buffer.alloc(Math.min(size, 64));
+  const tailText = tailBytes.toString('latin1', 0, read(tailBytes, 0, tailBytes.length, size - tailBytes.length));
+  const tail = /\]\s*\}\s*$/.exec(tailText);
+  if (!headMatch || !tail) return undefined;
+  const head = headMatch[0].length;
+  const end = size - tailText.length + tail.index;
+  const found = new Map<number, { kind: string; text: string; mark: number }>();
+  let window = Buffer.allocUnsafe(windowBytes);
+
+  /** One pass over the dump; false when it is not nft's compact form. */
+  const pass = (needles: readonly Needle[]): boolean => {
+    let base = 0; // the dump offset of window[0]
+    let filled = 0;
+    let low = head; // where the region to search starts (an item start, or the first one's head)
+    for (;;) {
+      while (filled < window.length && base + filled < size) {
+        const n = read(window, filled, window.length - filled, base + filled);
+        if (n === 0) return false; // shorter than it was: let the whole read decide
+        filled += n;
+      }
+      const atEnd = base + filled >= size;
+      // Only what was read: past it the buffer holds an earlier window's bytes.
+      const bytes = window.subarray(0, filled);
+      // The region ends where the last item in the window starts (it may be cut), or at the closing `]`.
+      let regionEnd = end - base;
+      if (!atEnd) {
+        let cut: { start: number } | undefined;
+        for (let p = bytes.lastIndexOf(FAMILY_KEY); p > low - base && !cut; p = bytes.lastIndexOf(FAMILY_KEY, p - 1)) {
+          cut = itemStartInBytes(bytes, p, low - base + 1);
+        }
+        if (!cut) {
+          // One item fills the window: a larger window.
+          if (window.length * 2 > MAX_WINDOW_BYTES) return false;
+          const larger = Buffer.allocUnsafe(window.length * 2);
+          window.copy(larger, 0, 0, filled);
+          window = larger;
+          continue;
+        }
+        regionEnd = cut.start;
+      }
+      if (base === 0) {
+        const first = bytes.indexOf(FAMILY_KEY, head);
+        if (first === -1 || !itemStartInBytes(bytes, first, head)) return false;
+      }
+      for (const needle of needles) {
+        for (let at = bytes.indexOf(needle.text, low - base); at !== -1 && at < regionEnd; at = bytes.indexOf(needle.text, at + needle.text.length)) {
+          if (!locateInWindow(bytes, at, needle, low - base, regionEnd, !atEnd, base, found)) return false;
+        }
+      }
+      if (atEnd) return true;
+      window.copy(window, 0, regionEnd, filled);
+      filled -= regionEnd;
+      base += regionEnd;
+      low = base;
+    }
+  };
+
+  if (!pass(SPARSE_NEEDLES.map(([text, mark]) => ({ text, mark, opensItem: false })))) return undefined;
+  // Other tables' filter chains on a shadowing hook: their drops and rejects are what the parse counts.
+  const openings: Needle[] = [];
+  for (const item of found.values()) {
+    if (item.kind !== 'chain' || (item.mark & MARK.hook) === 0) continue;
+    const chain = parseItem(item.text, { kind: item.kind, start: 0, end: item.text.length });
+    if (chain['family'] === NFT_TABLE.family && chain['table'] === NFT_TABLE.name) continue;
+    if (chain['type'] !== 'filter' || typeof chain['hook'] !== 'string' || !SHADOWING_HOOKS.has(chain['hook'])) continue;
+    openings.push({ text: ruleOpening(chain), mark: MARK.drop, opensItem: true });
+  }
+  if (openings.length > 0 && !pass(openings)) return undefined;
+  const texts = [...found.entries()].sort(([a], [b]) => a - b).map(([, item]) => item.text);
+  return `{"nftables": [${texts.join(', ')}]}`;
+}
+
+/** `locate` of findMarkedItemsSparse within a window: finds, decodes and marks the item around `at`. */
+function locateInWindow(
+  window: Buffer,
+  at: number,
+  needle: Needle,
+  low: number,
+  regionEnd: number,
+  moreFollows: boolean,
+  base: number,
+  found: Map<number, { kind: string; text: string; mark: number }>,
+): boolean {
+  let opening: { start: number; kind: string } | undefined;
+  let openingKey = window.lastIndexOf(FAMILY_KEY, needle.opensItem ? at + FAMILY_KEY.length + 16 : at);
+  for (; openingKey > low; openingKey = window.lastIndexOf(FAMILY_KEY, openingKey - 1)) {
+    opening = itemStartInBytes(window, openingKey, low);
+    if (opening) break;
+  }
+  if (!opening) return false;
+  const known = found.get(base + opening.start);
+  if (known) {
+    known.mark |= needle.mark;
+    return true;
+  }
+  let next: { start: number; kind: string } | undefined;
+  for (let p = window.indexOf(FAMILY_KEY, openingKey + FAMILY_KEY.length); p !== -1 && p < regionEnd && !next; p = window.indexOf(FAMILY_KEY, p + FAMILY_KEY.length)) {
+    next = itemStartInBytes(window, p, low);
+  }
+  let stop = next ? next.start : regionEnd;
+  while (stop > 0 && isSpace(window[stop - 1]!)) stop--;
+  if (next || moreFollows) {
+    if (window[stop - 1] !== 44 /* , */) return false;
+    stop--;
+    while (isSpace(window[stop - 1]!)) stop--;
+  }
+  if (window[stop - 1] !== 125 /* } */) return false;
+  found.set(base + opening.start, { kind: opening.kind, text: window.toString('utf8', opening.start, stop), mark: needle.mark });
+  return true;
+}

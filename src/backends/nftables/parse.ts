@@ -248,9 +248,12 @@ export interface ParsedNftRuleset {
  * them (a drop on the input or prerouting hook, firewalld's or ufw's chains).
  * Pure; throws HOST_READ naming `origin` when the text is not such output.
  */
+/** Dumps larger than this are searched for the items kubewall reads instead of walked item by item. */
+export const SPARSE_DUMP_BYTES = 1 << 20;
+
 export function parseNftRuleset(text: string, origin: string): ParsedNftRuleset {
   try {
-    const sparse = text.length > 1 << 20 ? findMarkedItemsSparse(text) : undefined;
+    const sparse = text.length > SPARSE_DUMP_BYTES ? findMarkedItemsSparse(text) : undefined;
     return parseNftItems(text, sparse ?? fullScanSelection(text));
   } catch (error) {
     if (error instanceof NftJsonError || error instanceof SyntaxError) {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftablesHostReader } from '../../../src/backends/nftables/host-read.js';
-import { findMarkedItemsSparse, findNftItems, findNftItemsFast, scanNftItems } from '../../../src/backends/nftables/json-items.js';
+import { findMarkedItemsSparse, findNftItems, findNftItemsFast, scanNftItems, selectNftItemsFromDump, type ReadDumpBytes } from '../../../src/backends/nftables/json-items.js';
 import { fullScanSelection, normalizeNftRule, parseNftItems, parseNftRuleset } from '../../../src/backends/nftables/parse.js';
 import { nftablesBackend } from '../../../src/backends/nftables/index.js';
 import { diffRulesets, type DiffResult } from '../../../src/diff/diff-rulesets.js';
@@ -174,6 +174,47 @@ test('a large dump reads the same through the sparse finder as through the full 
   assert.ok(warnings.includes('shadowing-drop') && warnings.includes('ufw-active') && warnings.includes('firewalld-active'), warnings.join());
   // The filler ends in drop and its comments hold the words, yet a drop outside a base chain is never located.
   assert.ok(sparse.items.length < applied.length + 3001, `${sparse.items.length} items located`);
+});
+
+/** A ReadDumpBytes over a dump held in memory, as a file would give it. */
+function bytesReader(dump: Buffer): ReadDumpBytes {
+  return (buffer, offset, length, position) => dump.copy(buffer, offset, position, Math.min(position + length, dump.length));
+}
+
+/** What parseNftRuleset makes of a dump read through a window of `window` bytes. */
+function readThroughWindow(text: string, window: number) {
+  const dump = Buffer.from(text);
+  const selected = selectNftItemsFromDump(bytesReader(dump), dump.length, window);
+  return selected === undefined ? undefined : parseNftRuleset(selected, 'd');
+}
+
+const compactNft = (value: unknown) => JSON.stringify(value).replace(/":/g, '": ').replace(/,"/g, ', "').replace(/,\{/g, ', {');
+
+test('a dump read through a window parses as the whole dump does: every fixture, windows from 64 bytes to 1 MB', () => {
+  const names = readdirSync(`${FIXTURES_DIR}nftables`).filter((name) => name.endsWith('.json') && name !== 'cases.json' && name !== 'empty.json');
+  for (const name of names) {
+    const text = fixture(name.replace(/\.json$/, ''));
+    for (const window of [64, 300, 1024, 4096, 1 << 20]) assert.equal(readThroughWindow(text, window), parseNftRuleset(text, 'd'), `${name}, window ${window}`);
+  }
+  assert.is(readThroughWindow(fixture('empty'), 1024), undefined, 'no item to anchor on: read whole');
+  assert.is(readThroughWindow(JSON.stringify(JSON.parse(fixture('other-managers')), null, 2), 1024), undefined, 'pretty-printed: read whole');
+});
+
+test('a large dump read through a window: the same warnings and rules, a shadowing chain\'s drops found before and after it, UTF-8 kept whole', () => {
+  const applied = JSON.parse(fixture('other-managers')).nftables as unknown[];
+  const filler = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => ({ rule: { family: 'ip', table: 'nat', chain: `KUBE-SEP-${from + i}`, handle: from + i, comment: `für Knoten ✓ hook" drop" ${'x'.repeat(i % 300)}`, expr: [{ dnat: { family: 'ip', addr: '10.0.0.1' } }, { drop: null }] } }));
+  // A drop in another table's input base chain written before the chain itself.
+  // Its names are not ASCII: the warning that names them shows they were decoded whole.
+  const earlyDrop = { rule: { family: 'ip', table: 'frühe', chain: 'eingang✓', handle: 1, expr: [{ drop: null }] } };
+  const earlyChain = [{ table: { family: 'ip', name: 'frühe', handle: 90 } }, { chain: { family: 'ip', table: 'frühe', name: 'eingang✓', handle: 2, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } }];
+  const items = [applied[0], earlyDrop, ...filler(0, 3000), ...applied.slice(1), ...filler(3000, 3000), ...earlyChain, ...filler(6000, 2000)];
+  const text = compactNft({ nftables: items });
+  assert.ok(text.length > 1 << 20);
+  const whole = parseNftRuleset(text, 'd');
+  assert.ok(whole.warnings.some((w) => /table ip frühe chain eingang✓ .* 1 drop\/reject rule/.test(w.message)), 'the early drop counts on the whole dump');
+  for (const window of [4096, 65536, 1 << 20, 8 << 20]) assert.equal(readThroughWindow(text, window), whole, `window ${window}`);
+  assert.is(readThroughWindow(text.slice(0, -4000), 65536), undefined, 'truncated: read whole instead, which refuses it');
 });
 
 test('a truncated large dump is refused, not half read', () => {
