@@ -62,7 +62,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  minify: true,
+  minify: !process.env['KUBEWALL_BUNDLE_READABLE'],
   legalComments: 'none',
   // Modules find shipped files relative to import.meta.url; the bundle sits at the same depth as dist/src/.
   define: { 'import.meta.url': '__kubewallModuleUrl' },
