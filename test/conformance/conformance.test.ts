@@ -73,23 +73,27 @@ function caseTitle(adapter: ConformanceAdapter, file: string | null, roles: read
 type CaseRun = Promise<{ report: CaseReport; error: null } | { report: null; error: unknown }>;
 
 /**
- * firewalld's cases take about as long as the other three backends' together
- * (its daemon starts and reloads for every case, 27 s a case against 6-10 s),
- * and much of every case is waiting (daemons, probe timeouts), not CPU. So
- * firewalld runs in a lane of its own beside the others: the suite takes the
- * longer lane's time instead of the sum. Within a lane cases run one after
- * another, as before. Every case has its own namespaces (uniqueNetnsName), so
- * the lanes share nothing; the cluster-traffic suite runs all four backends
- * at once the same way. KUBEWALL_CONFORMANCE_LANES=1 runs everything in one lane.
+ * firewalld's cases take longer than the other three backends' together (its
+ * daemon starts and reloads for every case, 27 s a case against 6-10 s), and
+ * much of every case is waiting (daemons, probe timeouts), not CPU. So the
+ * other backends run in one lane and firewalld's cases share the remaining
+ * lanes, taken in turn: the suite takes the longest lane's time instead of
+ * the sum. Within a lane cases run one after another. Every case has its own
+ * namespaces (uniqueNetnsName) and firewalld its own private D-Bus, so the
+ * lanes share nothing; the cluster-traffic suite runs all four backends at
+ * once the same way. KUBEWALL_CONFORMANCE_LANES sets the number of lanes
+ * (default 3: the others, and two for firewalld); 1 runs everything in one.
  */
 function startLanes(runnable: readonly ConformanceAdapter[]): Map<string, CaseRun> {
-  const lanes = Number(process.env['KUBEWALL_CONFORMANCE_LANES'] ?? 2) > 1 ? 2 : 1;
+  const requested = Number.parseInt(process.env['KUBEWALL_CONFORMANCE_LANES'] ?? '3', 10);
+  const lanes = Number.isInteger(requested) && requested > 1 ? requested : 1;
   const runs = new Map<string, CaseRun>();
   const tails: Promise<unknown>[] = Array.from({ length: lanes }, () => Promise.resolve());
+  let firewalldCases = 0;
   for (const adapter of runnable) {
-    const lane = lanes > 1 && adapter.backend === 'firewalld' ? 1 : 0;
     for (const file of clustersFor(adapter)) {
       for (const roles of ROLE_SETS) {
+        const lane = lanes > 1 && adapter.backend === 'firewalld' ? 1 + (firewalldCases++ % (lanes - 1)) : 0;
         const run: CaseRun = tails[lane]!.then(async () => runConformanceCase(adapter, await clusterContext(file), roles as Role[])).then(
           (report) => ({ report, error: null }),
           (error: unknown) => ({ report: null, error }),
