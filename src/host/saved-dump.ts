@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { KubewallError } from '../errors.js';
 
 /**
@@ -26,9 +26,24 @@ export function readSavedDumpText(path: string): string {
 }
 
 /**
- * Calls `use` with a positioned reader over the saved dump and its size, for
- * readers that take only parts of a large dump (see
- * selectNftItemsFromDump); the file is closed afterwards.
+ * The size of the saved dump when it is a regular file, else undefined: a
+ * pipe or FIFO (`--from <(ssh node nft -j list ruleset)`) can be read only
+ * once, and whole.
+ */
+export function savedDumpFileSize(path: string): number | undefined {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    throw cannotRead(path, error);
+  }
+  return stats.isFile() ? stats.size : undefined;
+}
+
+/**
+ * Calls `use` with a positioned reader over the saved dump (a regular file:
+ * see savedDumpFileSize) and its size, for readers that take only parts of a
+ * large dump (see selectNftItemsFromDump); the file is closed afterwards.
  */
 export function withSavedDumpFile<T>(path: string, use: (read: (buffer: Buffer, offset: number, length: number, position: number) => number, size: number) => T): T {
   let fd: number;

@@ -5,7 +5,7 @@ import { KubewallError } from '../../errors.js';
 import { requireOutput } from '../../host/describe-failure.js';
 import { gatherCommonProbes, warningsFromProbes } from '../../host/probes.js';
 import type { CommandOutcome, CommandRunner, HostReader, RawHostState } from '../../host/types.js';
-import { withSavedDumpFile } from '../../host/saved-dump.js';
+import { savedDumpFileSize, withSavedDumpFile } from '../../host/saved-dump.js';
 import { selectNftItemsFromDump } from './json-items.js';
 import { parseNftRuleset, SPARSE_DUMP_BYTES } from './parse.js';
 import { NFT_BEFORE_DNAT_PRIORITY, NFT_TABLE } from './view.js';
@@ -132,8 +132,10 @@ export const nftablesHostReader = {
     return { source: origin, dumps: [{ origin, kind: NFT_JSON, text }], notes: [] };
   },
   fromSavedFile(path, origin): RawHostState | undefined {
-    // Small dumps are read whole; a large one through a window, keeping only the items the parse reads.
-    const text = withSavedDumpFile(path, (read, size) => (size > SPARSE_DUMP_BYTES ? selectNftItemsFromDump(read, size) : undefined));
+    // Small dumps and pipes are read whole; a large file through a window, keeping only the items the parse reads.
+    const size = savedDumpFileSize(path);
+    if (size === undefined || size <= SPARSE_DUMP_BYTES) return undefined;
+    const text = withSavedDumpFile(path, (read, fileSize) => selectNftItemsFromDump(read, fileSize));
     return text === undefined ? undefined : { source: origin, dumps: [{ origin, kind: NFT_JSON, text }], notes: [] };
   },
   parse(raw) {
