@@ -46,16 +46,53 @@ function contextFor(cni: string): Promise<EncapsulationContext> {
 let geneve: Promise<boolean> | undefined;
 const reports: EncapsulationReport[] = [];
 
+type EncapsulationCase = ReturnType<typeof casesFor>[number];
+type CaseRun = Promise<{ report: EncapsulationReport; error: null } | { report: null; error: unknown }>;
+const registered: { adapter: ConformanceAdapter; kase: EncapsulationCase; title: string }[] = [];
+let runs: Map<string, CaseRun> | undefined;
+
+/**
+ * Each backend's cases run one after another in a lane of their own, beside
+ * the other backends' lanes: a case is mostly waiting (probes that must not
+ * get through), and every case has its own namespaces, so the lanes share
+ * nothing (as in conformance.test.ts and the cluster-traffic suite). The
+ * lanes start with the file's first test, not at import: uvu imports every
+ * test file before it runs any. KUBEWALL_ENCAPSULATION_LANES=1 runs every
+ * case one after another.
+ */
+function startLanes(): Map<string, CaseRun> {
+  const oneLane = process.env['KUBEWALL_ENCAPSULATION_LANES'] === '1';
+  const tails = new Map<string, Promise<unknown>>();
+  const started = new Map<string, CaseRun>();
+  for (const { adapter, kase, title } of registered) {
+    const lane = oneLane ? 'one' : adapter.backend;
+    const run: CaseRun = (tails.get(lane) ?? Promise.resolve())
+      .then(async () => {
+        geneve ??= kernelHasGeneve();
+        return runEncapsulationCase(adapter, await contextFor(kase.cni), kase, { kernelHasGeneve: await geneve });
+      })
+      .then(
+        (report) => ({ report, error: null }),
+        (error: unknown) => ({ report: null, error }),
+      );
+    tails.set(lane, run);
+    started.set(title, run);
+  }
+  return started;
+}
+
 function registerBackend(adapter: ConformanceAdapter): void {
   const backendSuite = suite(`encapsulation ${adapter.backend}`);
   for (const kase of casesFor(adapter.backend).filter((c) => !wantedCnis || wantedCnis.includes(c.cni))) {
-    backendSuite(`${adapter.backend} --cni ${kase.cni}`, async () => {
-      geneve ??= kernelHasGeneve();
-      const report = await runEncapsulationCase(adapter, await contextFor(kase.cni), kase, { kernelHasGeneve: await geneve });
-      reports.push(report);
-      process.stdout.write(`\n${formatEncapsulationSummary(report)}\n`);
-      for (const note of report.notes) process.stdout.write(`  note: ${note}\n`);
-      if (report.failures.length > 0) throw new Error(`${report.title}: ${report.failures.length} probe(s) wrong\n  ${report.failures.join('\n  ')}`);
+    const title = `${adapter.backend} --cni ${kase.cni}`;
+    registered.push({ adapter, kase, title });
+    backendSuite(title, async () => {
+      const { report, error } = await (runs ??= startLanes()).get(title)!;
+      if (error) throw error;
+      reports.push(report!);
+      process.stdout.write(`\n${formatEncapsulationSummary(report!)}\n`);
+      for (const note of report!.notes) process.stdout.write(`  note: ${note}\n`);
+      if (report!.failures.length > 0) throw new Error(`${report!.title}: ${report!.failures.length} probe(s) wrong\n  ${report!.failures.join('\n  ')}`);
     });
   }
   backendSuite.after(() => {
