@@ -26,7 +26,8 @@ export const CatalogueProtocolSchema = z
 
 /** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
 export function isHostAddress(value: string): boolean {
-  return ipVersion(value) !== 0 && !isIpv4Mapped(value);
+  const version = ipVersion(value);
+  return version === 4 || (version === 6 && !isIpv4Mapped(value));
 }
 
 export const HostAddressSchema = z
