@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import ipaddr from 'ipaddr.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipVersion, isIpv4Mapped, normalizeNetworks, parseHostAddress, parseNetwork, type Network } from '../src/addresses.js';
+import { seededRandom } from './helpers/hostile.js';
 
 const net = (text: string) => parseNetwork(text) as Network;
 
@@ -39,13 +40,8 @@ test('IPv6: an IPv4 address written as IPv6 is refused, mapped or with a dotted 
 });
 
 test('IPv6: the same addresses, canonical text and bytes as node:net and ipaddr.js, on 20,000 random and broken texts', () => {
-  let seed = 11;
-  const random = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const next = seededRandom(11);
+  const random = (n: number): number => Math.floor(next() * n);
   const randomAddress = (): string => {
     const words = Array.from({ length: 8 }, () => (random(3) === 0 ? 0 : random(4) === 0 ? random(16) : random(65536)));
     if (random(4) === 0) words.fill(0, random(8), random(9));
@@ -110,13 +106,8 @@ test('IPv6: the same addresses, canonical text and bytes as node:net and ipaddr.
 });
 
 test('IPv4: the same addresses as node:net, on 20,000 random dotted texts', () => {
-  let seed = 3;
-  const random = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const next = seededRandom(3);
+  const random = (n: number): number => Math.floor(next() * n);
   const part = () => [String(random(300)), String(random(10)), `0${random(10)}`, String(random(256)), String(random(256)), String(random(256)), '', 'x', '1e2'][random(9)]!;
   let valid = 0;
   for (let i = 0; i < 20_000; i++) {

@@ -12,6 +12,7 @@ import * as Yaml from 'yaml';
 import { parseCluster } from '../../src/cluster/load-cluster.js';
 import { KubewallError } from '../../src/errors.js';
 import { parseSourceDocument, parseWithoutPositions } from '../../src/input/read-document.js';
+import { seededRandom } from '../helpers/hostile.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 /** What the yaml library makes of the text (the slow path), or the error it reports. */
@@ -99,13 +100,8 @@ test('the fast path defers on anchors, aliases, tags, several documents, duplica
 });
 
 test('duplicate JSON keys: the fast path defers exactly when the yaml library finds one (2,000 random documents)', () => {
-  let seed = 5;
-  const random = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const next = seededRandom(5);
+  const random = (n: number): number => Math.floor(next() * n);
   // Keys and strings from a small alphabet, so equal keys (also spelled with escapes) are common.
   const spellings = ['a', 'b', '\\u0061', 'a\\"', '\\\\', 'b:', ':', '\\"a\\":'];
   const key = () => `"${spellings[random(spellings.length)]}"`;
