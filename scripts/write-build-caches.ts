@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BUILD_CACHE_FILES } from '../src/build-cache.js';
 import { builtinCatalogueFiles, parseCatalogueFile, type CatalogueCache } from '../src/catalogue/load-catalogue.js';
 import { PACKAGE_PATHS } from '../src/paths.js';
-import { precompileTemplate } from '../src/render/template-engine.js';
+import { precompileTemplate } from '../src/render/precompile.js';
 
 // Every shipped catalogue file, profiles included; conflicts between them are the tests' business.
 const files: Record<string, CatalogueCache['files'][string]> = {};

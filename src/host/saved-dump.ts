@@ -11,6 +11,9 @@ export function decodeDump(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
 
+/** Reads up to `length` bytes of a dump into `buffer` at `offset` from file `position`; 0 at its end. */
+export type ReadDumpBytes = (buffer: Buffer, offset: number, length: number, position: number) => number;
+
 function cannotRead(path: string, error: unknown): KubewallError {
   const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
   return new KubewallError('HOST_READ', `--from ${path}: cannot read the saved dump: ${reason}`, { cause: error });
@@ -45,7 +48,7 @@ export function savedDumpFileSize(path: string): number | undefined {
  * see savedDumpFileSize) and its size, for readers that take only parts of a
  * large dump (see selectNftItemsFromDump); the file is closed afterwards.
  */
-export function withSavedDumpFile<T>(path: string, use: (read: (buffer: Buffer, offset: number, length: number, position: number) => number, size: number) => T): T {
+export function withSavedDumpFile<T>(path: string, use: (read: ReadDumpBytes, size: number) => T): T {
   let fd: number;
   let size: number;
   try {

@@ -20,8 +20,6 @@ export interface TemplateEngine {
 /** Every `partials/*.hbs` is registered by its file name: `partials/header.hbs` is `{{> header}}`. */
 const PARTIALS_DIR = 'partials';
 
-export { precompileTemplate } from './precompile.js';
-
 async function readTemplate(dir: string, relativePath: string): Promise<{ file: string; source: string }> {
   const file = path.join(dir, relativePath);
   const source = await readTextFile(file, 'TEMPLATE', `template (expected ${relativePath} under the templates folder ${dir})`);

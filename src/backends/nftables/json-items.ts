@@ -3,6 +3,7 @@
  * whole dump (a kube-proxy host's is 60 MB), and marking those worth
  * parsing. What the items mean is parse.ts's job.
  */
+import type { ReadDumpBytes } from '../../host/saved-dump.js';
 import { NFT_TABLE } from './view.js';
 
 /** Hooks where another table's drop defeats kubewall's accepts (a drop anywhere on a hook wins). */
@@ -276,9 +277,6 @@ export function parseItem(text: string, item: Item): JsonObject {
   if (!isObject(body)) throw new NftJsonError(`item at offset ${item.start} is not {"${item.kind}": {...}}`);
   return body;
 }
-
-/** Reads up to `length` bytes of a dump into `buffer` at `offset` from file `position`; 0 at its end. */
-export type ReadDumpBytes = (buffer: Buffer, offset: number, length: number, position: number) => number;
 
 /** The window a saved dump is read through: large enough that an item (kubewall's sets included) fits, or it grows. */
 export const DUMP_WINDOW_BYTES = 8 << 20;

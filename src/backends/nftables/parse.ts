@@ -242,15 +242,15 @@ export interface ParsedNftRuleset {
   readonly warnings: HostWarning[];
 }
 
+/** Dumps larger than this are searched for the items kubewall reads instead of walked item by item. */
+export const SPARSE_DUMP_BYTES = 1 << 20;
+
 /**
  * Parses `nft -j list ruleset` output: the table `inet kubewall` becomes
  * normalized rules; other tables are only looked at for what would defeat
  * them (a drop on the input or prerouting hook, firewalld's or ufw's chains).
  * Pure; throws HOST_READ naming `origin` when the text is not such output.
  */
-/** Dumps larger than this are searched for the items kubewall reads instead of walked item by item. */
-export const SPARSE_DUMP_BYTES = 1 << 20;
-
 export function parseNftRuleset(text: string, origin: string): ParsedNftRuleset {
   try {
     const sparse = text.length > SPARSE_DUMP_BYTES ? findMarkedItemsSparse(text) : undefined;
