@@ -14,6 +14,10 @@ const vm = require('node:vm');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'bundle', 'kubewall.cjs');
 const CODE_CACHE = `${BUNDLE}.v8cache`;
+// The bundle file is one function expression, CommonJS's module wrapper, written by
+// the build: V8 compiles the file's text as it is, with no second copy made here.
+const BUNDLE_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+const BUNDLE_WRAPPER_END = '\n})';
 
 /**
  * Returns the bundle's exports, or undefined when it has not been built.
@@ -23,7 +27,8 @@ const CODE_CACHE = `${BUNDLE}.v8cache`;
 function loadBundle({ cache = 'read' } = {}) {
   let source;
   try {
-    source = readFileSync(BUNDLE, 'utf8');
+    // Latin-1: the build writes ASCII only, and this skips UTF-8 decoding of 1 MB.
+    source = readFileSync(BUNDLE, 'latin1');
   } catch {
     return undefined;
   }
@@ -35,14 +40,17 @@ function loadBundle({ cache = 'read' } = {}) {
       cachedData = undefined;
     }
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // A bundle from before the build wrote the wrapper: never run its text as a bare script.
+  if (!source.startsWith(BUNDLE_WRAPPER_START)) return undefined;
+  const script = new vm.Script(source, {
     filename: BUNDLE,
     cachedData,
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
   const writeCache = () => writeFileSync(CODE_CACHE, script.createCachedData());
-  return { exports: module.exports, writeCache };
+  // cacheRejected: true when V8 compiled the bundle anew (another Node version, other V8 flags).
+  return { exports: module.exports, writeCache, cacheRejected: cachedData === undefined || script.cachedDataRejected === true };
 }
 
-module.exports = { BUNDLE, CODE_CACHE, loadBundle };
+module.exports = { BUNDLE, BUNDLE_WRAPPER_END, BUNDLE_WRAPPER_START, CODE_CACHE, loadBundle };
