@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { domainToASCII } from 'node:url';
 import type { Family } from './model.js';
 import { showValue } from './text/terminal.js';
@@ -142,14 +141,27 @@ export function parseNetwork(value: string): Network | string {
     return `invalid CIDR ${showValue(value)} (expected a network like 10.0.0.0/24 or fd00::/64)`;
   }
   const prefix = Number(prefixText);
-  const network = ipaddr.parseCIDR(text);
-  const base = address.family === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(text)
-    : ipaddr.IPv6.networkAddressFromCIDR(text);
-  if (base.toString() !== network[0].toString()) {
-    return `CIDR ${showValue(value)} has host bits set (did you mean ${base.toString()}/${prefix}?)`;
+  const base = networkBytes(address.bytes, prefix);
+  if (base.some((byte, i) => byte !== address.bytes[i])) {
+    return `CIDR ${showValue(value)} has host bits set (did you mean ${formatAddressBytes(address.family, base)}/${prefix}?)`;
   }
   return { family: address.family, text: prefix === max ? address.text : `${address.text}/${prefix}`, bytes: address.bytes, prefix };
+}
+
+/** The address with every bit after the first prefix bits cleared. */
+function networkBytes(bytes: readonly number[], prefix: number): number[] {
+  return bytes.map((byte, i) => {
+    const kept = prefix - i * 8;
+    return kept >= 8 ? byte : kept <= 0 ? 0 : byte & ((0xff << (8 - kept)) & 0xff);
+  });
+}
+
+/** Canonical text of 4 or 16 address bytes (RFC 5952 for IPv6, through canonicalIPv6). */
+function formatAddressBytes(family: Family, bytes: readonly number[]): string {
+  if (family === 'ipv4') return bytes.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return canonicalIPv6(groups.join(':'))!;
 }
 
 function contains(outer: Network, inner: Network): boolean {

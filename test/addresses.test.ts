@@ -128,6 +128,33 @@ test('networks: CIDR with host bits set names the network that was probably mean
   assert.is(parseNetwork('fd00::1/64'), 'CIDR "fd00::1/64" has host bits set (did you mean fd00::/64?)');
 });
 
+test('networks: host bits and the network meant, as ipaddr.js computes them, on 5,000 random CIDRs', () => {
+  const next = seededRandom(29);
+  const random = (n: number): number => Math.floor(next() * n);
+  let accepted = 0;
+  for (let i = 0; i < 5000; i++) {
+    const ipv6 = random(2) === 0;
+    const words = Array.from({ length: ipv6 ? 8 : 4 }, () => (random(3) === 0 ? 0 : ipv6 ? random(65536) : random(256)));
+    // Clear the host part often, so both answers occur at every prefix length.
+    const prefix = random(ipv6 ? 129 : 33);
+    const bits = ipv6 ? 16 : 8;
+    if (random(2) === 0) words.forEach((w, k) => (words[k] = (k + 1) * bits <= prefix ? w : k * bits >= prefix ? 0 : w & ~((1 << ((k + 1) * bits - prefix)) - 1)));
+    const address = ipv6 ? words.map((w) => w.toString(16)).join(':') : words.join('.');
+    const text = `${address}/${prefix}`;
+    if (ipv6 && words.slice(0, 5).every((w) => w === 0) && (words[5] === 0xffff || words[5] === 0)) continue; // IPv4 written as IPv6: refused, tested above
+    const base = ipaddr.parse(address).kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+    const parsed = parseNetwork(text);
+    if (base.toString() === ipaddr.parse(address).toString()) {
+      accepted++;
+      const max = ipv6 ? 128 : 32;
+      assert.equal(parsed, { family: ipv6 ? 'ipv6' : 'ipv4', text: prefix === max ? base.toString() : `${base.toString()}/${prefix}`, bytes: ipaddr.parse(address).toByteArray(), prefix }, text);
+    } else {
+      assert.is(parsed, `CIDR "${text}" has host bits set (did you mean ${base.toString()}/${prefix}?)`, text);
+    }
+  }
+  assert.ok(accepted > 1000 && accepted < 4000, `${accepted} of 5,000 had no host bits set`);
+});
+
 test('networks: invalid prefix or address', () => {
   for (const bad of ['10.0.0.0/33', '10.0.0.0/', 'fd00::/129', '300.0.0.0/8', '10.0.0.0/8/8', '10.0.0.0/x']) {
     assert.match(parseNetwork(bad) as string, /invalid CIDR|invalid IP/, bad);
