@@ -9,7 +9,7 @@ import { completionValues } from '../src/cli/completion-values.js';
 import { CLI_DOC_FILES } from '../src/cli/cli-doc-files.js';
 import { VERSION } from '../src/version.js';
 
-const spec = describeProgram(buildProgram(), VERSION, completionValues());
+const spec = describeProgram(await buildProgram(), VERSION, completionValues());
 for (const shell of COMPLETION_SHELLS) {
   await mkdir(path.dirname(CLI_DOC_FILES[shell]), { recursive: true });
   await writeFile(CLI_DOC_FILES[shell], renderCompletion(spec, shell));

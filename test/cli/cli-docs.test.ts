@@ -2,14 +2,15 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildProgram } from '../../src/cli/cli.js';
+import type { Command } from 'commander';
+import { buildProgram, COMMAND_MODULES } from '../../src/cli/cli.js';
 import { CLI_DOC_FILES } from '../../src/cli/cli-doc-files.js';
 import { COMPLETION_SHELLS, describeProgram, renderCompletion, renderManPage } from '../../src/cli/cli-docs.js';
 import { completionValues } from '../../src/cli/completion-values.js';
 import { VERSION } from '../../src/version.js';
 import { runCli } from '../helpers/run-cli.js';
 
-const program = buildProgram();
+const program = await buildProgram();
 const spec = describeProgram(program, VERSION, completionValues());
 // Read from commander directly, not from the spec, so a generator that drops something fails here.
 const visible = program.commands.filter((c) => c.name() !== 'rollback-watcher');
@@ -38,6 +39,21 @@ for (const shell of COMPLETION_SHELLS) {
     assert.fixture(printed.stdout, text.replace(/\n$/, ''));  // execa strips the final newline
   });
 }
+
+test('a run that names a command builds only its module, and that command is the same as in the whole program', async () => {
+  const everyName = COMMAND_MODULES.flatMap((command) => command.names);
+  assert.equal([...everyName].sort(), program.commands.map((c) => c.name()).sort(), 'COMMAND_MODULES names every registered command once');
+  for (const { names, needsWholeProgram } of COMMAND_MODULES) {
+    for (const name of names) {
+      const alone = await buildProgram(name);
+      assert.equal(alone.commands.map((c) => c.name()), needsWholeProgram ? program.commands.map((c) => c.name()) : names, name);
+      const help = (p: Command) => p.commands.find((c) => c.name() === name)!.helpInformation();
+      assert.fixture(help(alone), help(program), name);
+    }
+  }
+  // Not a command's name (an option, a typo, help): the whole program, for help and suggestions.
+  for (const first of ['--help', 'rendr', 'help', undefined]) assert.is((await buildProgram(first)).commands.length, program.commands.length, String(first));
+});
 
 test('bash completion completes commands, option names and option values', async () => {
   const complete = async (...words: string[]) => {
