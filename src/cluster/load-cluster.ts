@@ -2,13 +2,13 @@ import path from 'node:path';
 import { parseSourceDocument } from '../input/read-document.js';
 import { readTextFile } from '../input/read-file.js';
 import { buildCluster, type Cluster } from './cluster.js';
-import { validateCluster } from './validate-cluster.js';
+import { validateClusterParsingAddresses } from './validate-cluster.js';
 
 /** Parses and validates cluster file text; `file` is how messages name it. */
 export function parseCluster(text: string, file: string): Cluster {
   const doc = parseSourceDocument(text, file, 'CLUSTER');
-  const input = validateCluster(doc);
-  return buildCluster(input, file, doc.locate);
+  const { input, nodeAddresses } = validateClusterParsingAddresses(doc);
+  return buildCluster(input, file, doc.locate, nodeAddresses);
 }
 
 /** Reads a cluster file (YAML or JSON). */

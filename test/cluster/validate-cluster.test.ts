@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseHostAddress } from '../../src/addresses.js';
 import { parseCluster } from '../../src/cluster/load-cluster.js';
 import { ClusterNodeSchema, ClusterSchema } from '../../src/cluster/schema.js';
 import { nodesIfWellFormed, validateCluster } from '../../src/cluster/validate-cluster.js';
@@ -38,6 +39,10 @@ const NODE_VARIANTS: Array<[string, unknown]> = [
   ['address out of range', { ...VALID_NODE, addresses: ['10.0.0.256'] }],
   ['address with a zone', { ...VALID_NODE, addresses: ['fe80::1%eth0'] }],
   ['address a host name', { ...VALID_NODE, addresses: ['cp-1.example'] }],
+  ['address with a space before', { ...VALID_NODE, addresses: [' 10.0.0.11'] }],
+  ['address with a newline after', { ...VALID_NODE, addresses: ['fd00::11\n'] }],
+  ['address IPv4-mapped', { ...VALID_NODE, addresses: ['::ffff:10.0.0.11'] }],
+  ['address IPv6 in capitals (valid)', { ...VALID_NODE, addresses: ['FD00::11'] }],
   ['no roles', { ...VALID_NODE, roles: [] }],
   ['unknown role', { ...VALID_NODE, roles: ['master'] }],
   ['role a number', { ...VALID_NODE, roles: [1] }],
@@ -51,7 +56,14 @@ test('the fast node check and zod agree on every variant, alone and among valid 
       assert.is(fastSays, zodSays, `${what}: fast check says ${fastSays}, zod says ${zodSays}`);
     }
   }
-  assert.ok(NODE_VARIANTS.filter(([, node]) => ClusterNodeSchema.safeParse(node).success).length === 3, 'the corpus holds valid and invalid nodes');
+  assert.ok(NODE_VARIANTS.filter(([, node]) => ClusterNodeSchema.safeParse(node).success).length === 4, 'the corpus holds valid and invalid nodes');
+});
+
+test('the fast check hands over each address as the planner would parse it', () => {
+  const nodes = [VALID_NODE, { ...VALID_NODE, name: 'w-1', addresses: ['FD00:0:0::11', '10.0.0.12'] }];
+  const checked = nodesIfWellFormed({ nodes });
+  assert.equal(checked?.addresses, nodes.map((node) => node.addresses.map((address) => parseHostAddress(address))));
+  assert.is(checked?.addresses[1]![0]!.text, 'fd00::11');
 });
 
 test('a document the fast check accepts yields what zod alone yields', () => {
