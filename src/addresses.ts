@@ -116,12 +116,20 @@ export function invalidHostAddress(value: string): string {
   return `invalid IP address ${showValue(value)} (expected an IPv4 address like 10.0.0.11 or an IPv6 address like fd00::11)`;
 }
 
-/** Parses a host address (no prefix). Returns the network or what is wrong. */
+/** Parses a host address (no prefix), spaces around it ignored. Returns the network or what is wrong. */
 export function parseHostAddress(value: string): Network | string {
   const text = value.trim();
+  // On refusal, parsed again only to say which: well formed (then IPv4 written as IPv6) or not.
+  return parseExactHostAddress(text) ?? (parseStrictAddress(text) ? ipv4MappedRefusal(value) : invalidHostAddress(value));
+}
+
+/**
+ * The host address text is exactly (no spaces around it), else undefined:
+ * what the schema's isHostAddress accepts, parsed.
+ */
+export function parseExactHostAddress(text: string): Network | undefined {
   const address = parseStrictAddress(text);
-  if (!address) return invalidHostAddress(value);
-  if (address.family === 'ipv6' && isIpv4InIpv6(text, address.bytes)) return ipv4MappedRefusal(value);
+  if (!address || (address.family === 'ipv6' && isIpv4InIpv6(text, address.bytes))) return undefined;
   return { family: address.family, text: address.text, bytes: address.bytes, prefix: address.family === 'ipv4' ? 32 : 128 };
 }
 
@@ -148,12 +156,15 @@ export function parseNetwork(value: string): Network | string {
   return { family: address.family, text: prefix === max ? address.text : `${address.text}/${prefix}`, bytes: address.bytes, prefix };
 }
 
+/** The mask of byte i of an address under a prefix of that many bits. */
+function prefixByteMask(prefix: number, i: number): number {
+  const kept = prefix - i * 8;
+  return kept >= 8 ? 0xff : kept <= 0 ? 0 : (0xff << (8 - kept)) & 0xff;
+}
+
 /** The address with every bit after the first prefix bits cleared. */
 function networkBytes(bytes: readonly number[], prefix: number): number[] {
-  return bytes.map((byte, i) => {
-    const kept = prefix - i * 8;
-    return kept >= 8 ? byte : kept <= 0 ? 0 : byte & ((0xff << (8 - kept)) & 0xff);
-  });
+  return bytes.map((byte, i) => byte & prefixByteMask(prefix, i));
 }
 
 /** Canonical text of 4 or 16 address bytes (RFC 5952 for IPv6, through canonicalIPv6). */
@@ -166,9 +177,8 @@ function formatAddressBytes(family: Family, bytes: readonly number[]): string {
 
 function contains(outer: Network, inner: Network): boolean {
   if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
-  let bits = outer.prefix;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+  for (let i = 0; i * 8 < outer.prefix; i++) {
+    const mask = prefixByteMask(outer.prefix, i);
     if (((outer.bytes[i] ?? 0) & mask) !== ((inner.bytes[i] ?? 0) & mask)) return false;
   }
   return true;

@@ -15,7 +15,7 @@ export interface ClusterNode {
   readonly roles: readonly Role[];
 }
 
-function lazyNode(name: string, addressText: readonly string[], roles: readonly Role[], parsedAlready?: Network[]): ClusterNode {
+function clusterNode(name: string, addressText: readonly string[], roles: readonly Role[], parsedAlready?: Network[]): ClusterNode {
   // Validation parsed them already (validateClusterParsingAddresses): a plain object is lighter than a getter's closure.
   if (parsedAlready) return { name, roles, addresses: parsedAlready };
   let parsed: Network[] | undefined;
@@ -118,7 +118,7 @@ export function buildCluster(
     source,
     name: input.name ?? null,
     nodes:
-      input.nodes?.map((node, index) => lazyNode(node.name, node.addresses, [...new Set(node.roles)], nodeAddresses?.[index])) ?? null,
+      input.nodes?.map((node, index) => clusterNode(node.name, node.addresses, [...new Set(node.roles)], nodeAddresses?.[index])) ?? null,
     loadBalancers: networks(input.loadBalancers, parseNetwork),
     adminNetworks: networks(input.adminNetworks, parseNetwork),
     podCIDRs: networks(input.podCIDRs, parseNetwork),

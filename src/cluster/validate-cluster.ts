@@ -1,6 +1,6 @@
 import type { SourceDocument } from '../input/read-document.js';
 import { refuseProtoKeys, validateDocument } from '../input/validate-document.js';
-import { parseHostAddress, type Network } from '../addresses.js';
+import { parseExactHostAddress, type Network } from '../addresses.js';
 import { ClusterSchema, type ClusterInput, type ClusterNodeInput } from './schema.js';
 import validateNodeShapes from './validate-nodes.generated.js';
 
@@ -42,10 +42,8 @@ export function nodesIfWellFormed(data: unknown): { nodes: ClusterNodeInput[]; a
   for (const node of nodes as ClusterNodeInput[]) {
     const parsed: Network[] = [];
     for (const address of node.addresses) {
-      // The schema's isHostAddress accepts what parseHostAddress does without trimming
-      // (trim returns the very string when there is nothing to trim).
-      const network = address.trim() === address ? parseHostAddress(address) : undefined;
-      if (network === undefined || typeof network === 'string') return undefined;
+      const network = parseExactHostAddress(address);
+      if (network === undefined) return undefined;
       parsed.push(network);
     }
     addresses.push(parsed);
