@@ -16,7 +16,7 @@ export interface ClusterNode {
 }
 
 function clusterNode(name: string, addressText: readonly string[], roles: readonly Role[], parsedAlready?: Network[]): ClusterNode {
-  // Validation parsed them already (validateClusterParsingAddresses): a plain object is lighter than a getter's closure.
+  // Validation parsed them already (validateCluster): a plain object is lighter than a getter's closure.
   if (parsedAlready) return { name, roles, addresses: parsedAlready };
   let parsed: Network[] | undefined;
   return {

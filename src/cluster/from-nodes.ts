@@ -46,7 +46,7 @@ function parseJson(text: string, origin: string): unknown {
  * node's `spec.podCIDRs`. Nodes are sorted by name, so the output does not
  * depend on the API server's order.
  */
-export function clusterFromNodes(text: string, origin: string): NodesConversion {
+export async function clusterFromNodes(text: string, origin: string): Promise<NodesConversion> {
   const doc = parseJson(text, origin) as { kind?: unknown; items?: unknown };
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail(origin, '(top level)', 'expected a JSON object: the output of kubectl get nodes -o json');
   let items: unknown[];
@@ -123,6 +123,6 @@ export function clusterFromNodes(text: string, origin: string): NodesConversion 
   } else notes.push('no node has spec.podCIDRs (the CNI allocates pod addresses itself): add podCIDRs by hand, else the pods peer class defaults to private address space');
   const yaml = `${out.join('\n')}\n`;
   // The same schema and checks as any cluster file: what this prints, render accepts.
-  parseCluster(yaml, `${origin} (converted)`);
+  await parseCluster(yaml, `${origin} (converted)`);
   return { yaml, notes };
 }

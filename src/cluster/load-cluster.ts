@@ -2,12 +2,16 @@ import path from 'node:path';
 import { parseSourceDocument } from '../input/read-document.js';
 import { readTextFile } from '../input/read-file.js';
 import { buildCluster, type Cluster } from './cluster.js';
-import { validateClusterParsingAddresses } from './validate-cluster.js';
+import { validateCluster } from './validate-cluster.js';
 
-/** Parses and validates cluster file text; `file` is how messages name it. */
-export function parseCluster(text: string, file: string): Cluster {
+/**
+ * Parses and validates cluster file text; `file` is how messages name it.
+ * Async because the validator with the messages (zod) is loaded only for a
+ * document that needs one.
+ */
+export async function parseCluster(text: string, file: string): Promise<Cluster> {
   const doc = parseSourceDocument(text, file, 'CLUSTER');
-  const { input, nodeAddresses } = validateClusterParsingAddresses(doc);
+  const { input, nodeAddresses } = await validateCluster(doc);
   return buildCluster(input, file, doc.locate, nodeAddresses);
 }
 

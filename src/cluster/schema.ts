@@ -20,6 +20,12 @@ export const ClusterNodeSchema = z.strictObject({
   roles: z.array(RoleSchema).min(1),
 });
 
+/** kube-apiserver's --service-node-port-range, as a number or "30000-32767". */
+export const NodePortRangeSchema = z.union([z.number().int(), z.string()]).superRefine((value, ctx) => {
+  const parsed = parsePortRange(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+});
+
 export const ClusterSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -40,13 +46,7 @@ export const ClusterSchema = z
       .enum(KUBE_PROXY_MODES)
       .optional()
       .describe('kube-proxy mode: iptables (default, kubeadm), ipvs (kubespray), nftables, or none (an eBPF replacement: Cilium, Calico eBPF). --kube-proxy overrides it.'),
-    nodePortRange: z
-      .union([z.number().int(), z.string()])
-      .superRefine((value, ctx) => {
-        const parsed = parsePortRange(value);
-        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
-      })
-      .optional()
+    nodePortRange: NodePortRangeSchema.optional()
       .describe('kube-apiserver --service-node-port-range (default "30000-32767"): the whole range is dropped except the NodePort ports the catalogue allows.'),
     nodeLocalDNS: HostAddressSchema.optional().describe(
       'The address NodeLocal DNSCache listens on, on every node (default 169.254.20.10, upstream\'s; kubespray uses 169.254.25.10). Used by the node-local-dns add-on.',

@@ -1,45 +1,51 @@
 import type { SourceDocument } from '../input/read-document.js';
 import { refuseProtoKeys, validateDocument } from '../input/validate-document.js';
 import { parseExactHostAddress, type Network } from '../addresses.js';
-import { ClusterSchema, type ClusterInput, type ClusterNodeInput } from './schema.js';
-import validateNodeShapes from './validate-nodes.generated.js';
+import type { ClusterInput, ClusterNodeInput } from './schema.js';
+import validateClusterShape from './validate-cluster.generated.js';
+
+export interface ValidatedCluster {
+  readonly input: ClusterInput;
+  /** Every node's addresses, parsed, when the fast path checked them (checking an address is parsing it). */
+  readonly nodeAddresses?: Network[][];
+}
 
 /**
  * Validates a cluster document. zod stays the one source of truth (and of
- * every message), but walking 5,000 nodes through it cold cost more than
- * the rest of a render. So the node list first meets ajv's generated code
- * for the very JSON Schema zod emits for ClusterNodeSchema, plus the same
- * address check; when that says yes, zod validates the rest of the document
- * with an empty node list. Any no falls back to zod on the whole document,
- * which then reports every problem with its place in the file.
- * test/cluster/validate-cluster.test.ts holds the two paths to the same answers.
+ * every message), but loading it and walking a document through it cost more
+ * than the rest of a small render, and more than planning at 5,000 nodes. So
+ * the document first meets ajv's generated code for the very JSON Schema zod
+ * emits for ClusterSchema, whose refinements call the predicates zod's use
+ * (src/input/refined-checks.ts). Only a no loads zod, which then reports every
+ * problem with its place in the file. test/cluster/validate-cluster.test.ts
+ * holds the two paths to the same answers.
  */
-export function validateCluster(doc: SourceDocument): ClusterInput {
-  return validateClusterParsingAddresses(doc).input;
-}
-
-/**
- * validateCluster, plus every node's addresses parsed when the fast path took
- * them: checking an address is parsing it, and the planner would otherwise
- * parse all of them a second time (a third of a 50,000-node render's planning).
- */
-export function validateClusterParsingAddresses(doc: SourceDocument): { input: ClusterInput; nodeAddresses?: Network[][] } {
+export async function validateCluster(doc: SourceDocument): Promise<ValidatedCluster> {
   refuseProtoKeys(doc, 'CLUSTER');
-  const checked = nodesIfWellFormed(doc.data);
-  if (checked) {
-    const rest = ClusterSchema.safeParse({ ...(doc.data as object), nodes: [] });
-    if (rest.success) return { input: { ...rest.data, nodes: checked.nodes }, nodeAddresses: checked.addresses };
-  }
+  const fast = validateClusterFast(doc.data);
+  if (fast) return fast;
+  const { ClusterSchema } = await import('./schema.js');
   return { input: validateDocument(ClusterSchema, doc, 'CLUSTER') };
 }
 
-/** The document's nodes, and their addresses parsed, when the generated shape check and the address parse accept them all. */
-export function nodesIfWellFormed(data: unknown): { nodes: ClusterNodeInput[]; addresses: Network[][] } | undefined {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-  const nodes = (data as { nodes?: unknown }).nodes;
-  if (!Array.isArray(nodes) || !(validateNodeShapes(nodes) as boolean)) return undefined;
+/** The document as a valid cluster description, or undefined when anything in it is not (zod says what). */
+export function validateClusterFast(data: unknown): ValidatedCluster | undefined {
+  if (!(validateClusterShape(data) as boolean)) return undefined;
+  const input = data as ClusterInput;
+  if (input.nodes === undefined) return { input };
+  const nodeAddresses = parseNodeAddresses(input.nodes);
+  return nodeAddresses && { input, nodeAddresses };
+}
+
+/**
+ * Each node's addresses parsed, or undefined when one is not a host address.
+ * The generated check leaves node addresses to this parse
+ * (scripts/cluster-validator.ts), which refuses what the schema's
+ * isHostAddress refuses.
+ */
+function parseNodeAddresses(nodes: readonly ClusterNodeInput[]): Network[][] | undefined {
   const addresses: Network[][] = [];
-  for (const node of nodes as ClusterNodeInput[]) {
+  for (const node of nodes) {
     const parsed: Network[] = [];
     for (const address of node.addresses) {
       const network = parseExactHostAddress(address);
@@ -48,5 +54,5 @@ export function nodesIfWellFormed(data: unknown): { nodes: ClusterNodeInput[]; a
     }
     addresses.push(parsed);
   }
-  return { nodes: nodes as ClusterNodeInput[], addresses };
+  return addresses;
 }

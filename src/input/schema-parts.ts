@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { invalidHostAddress, ipVersion, ipv4MappedRefusal, isIpv4Mapped, parseNetwork } from '../addresses.js';
+import { invalidHostAddress, ipv4MappedRefusal, isIpv4Mapped, parseNetwork } from '../addresses.js';
+import { isHostAddress } from './refined-checks.js';
 import { ADDRESS_PEER_CLASSES, CATALOGUE_PROTOCOLS, IP_PROTOCOL_INFO, IP_PROTOCOLS, PEER_CLASSES, PROTOCOLS, ROLES } from '../model.js';
 import { parsePortSpec } from '../ports.js';
 
@@ -23,12 +24,6 @@ export const CatalogueProtocolSchema = z
   .describe(
     `tcp or udp (with ports), or an IP protocol without ports: ${IP_PROTOCOLS.map((p) => `${p} (${IP_PROTOCOL_INFO[p].number})`).join(', ')}.`,
   );
-
-/** A host address without prefix or zone; shared with the fast node check of src/cluster/validate-cluster.ts. */
-export function isHostAddress(value: string): boolean {
-  const version = ipVersion(value);
-  return version === 4 || (version === 6 && !isIpv4Mapped(value));
-}
 
 export const HostAddressSchema = z
   .string()

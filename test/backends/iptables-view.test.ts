@@ -27,8 +27,8 @@ import { renderPlan } from '../../src/render/render-plan.js';
 
 const catalogue = await loadCatalogue();
 
-function planFor(yaml: string, roles: Parameters<typeof planRole>[0]['roles']): Plan {
-  const cluster = parseCluster(yaml, 'c.yaml');
+async function planFor(yaml: string, roles: Parameters<typeof planRole>[0]['roles']): Promise<Plan> {
+  const cluster = await parseCluster(yaml, 'c.yaml');
   return planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles });
 }
 
@@ -93,8 +93,8 @@ test('ipset elements: hash:net cannot hold /0, so everyone is stored as two halv
   assert.equal(ipsetElements({ family: 'ipv4', elements: ['10.0.0.1', '10.9.0.0/24'] }), ['10.0.0.1', '10.9.0.0/24']);
 });
 
-test('ipset restore input: build <set>-NEW, create the live set if missing, swap, destroy; family inet6 for IPv6', () => {
-  const plan = planFor(restrictedNodePorts, ['worker']);
+test('ipset restore input: build <set>-NEW, create the live set if missing, swap, destroy; family inet6 for IPv6', async () => {
+  const plan = await planFor(restrictedNodePorts, ['worker']);
   const lines = buildIpsetLines(plan);
   const block = lines.slice(lines.indexOf('# peer class load-balancers, IPv6: 1 entry'), lines.indexOf('# peer class load-balancers, IPv6: 1 entry') + 7);
   assert.equal(block, [
@@ -110,8 +110,8 @@ test('ipset restore input: build <set>-NEW, create the live set if missing, swap
   assert.ok(lines.some((l) => l.startsWith('create KUBEWALL-ADMIN-V4 hash:net family inet ')));
 });
 
-test('a peer set larger than maxelem is a capability error, not a half-filled set', () => {
-  const plan = planFor('adminNetworks: [10.9.0.0/24]\n', ['worker']);
+test('a peer set larger than maxelem is a capability error, not a half-filled set', async () => {
+  const plan = await planFor('adminNetworks: [10.9.0.0/24]\n', ['worker']);
   const huge = Array.from({ length: IPSET_MAXELEM + 1 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
   const big: Plan = { ...plan, sets: plan.sets.map((s) => (s.name === 'admin-v4' ? { ...s, elements: huge } : s)) };
   try {
@@ -144,8 +144,8 @@ test('KUBEWALL-INPUT: baseline first, allowed traffic RETURNs, a final DROP; nev
   assert.not.ok(v6.some((l) => /-p icmp |-V4 /.test(l)));
 });
 
-test('KUBEWALL-BEFORE-DNAT drops restricted NodePorts from other sources, only for local destinations', () => {
-  const plan = planFor(restrictedNodePorts, ['worker']);
+test('KUBEWALL-BEFORE-DNAT drops restricted NodePorts from other sources, only for local destinations', async () => {
+  const plan = await planFor(restrictedNodePorts, ['worker']);
   const rules = buildBeforeDnatChain(plan, 'ipv4').map((l) => l.replace(/ -m comment --comment "[^"]*"/, ''));
   assert.equal(rules, [
     '-A KUBEWALL-BEFORE-DNAT -i lo -j RETURN',
@@ -160,8 +160,8 @@ test('KUBEWALL-BEFORE-DNAT drops restricted NodePorts from other sources, only f
   assert.equal(buildBeforeDnatChain(open, 'ipv4'), [], 'NodePorts open to all: the chain is declared but empty');
 });
 
-test('restore input declares only kubewall chains (a --noflush declaration flushes), in filter and mangle', () => {
-  const plan = planFor(restrictedNodePorts, ['control-plane', 'worker']);
+test('restore input declares only kubewall chains (a --noflush declaration flushes), in filter and mangle', async () => {
+  const plan = await planFor(restrictedNodePorts, ['control-plane', 'worker']);
   for (const family of FAMILIES) {
     const lines = buildRestoreLines(plan, family);
     assert.equal(lines.filter((l) => /^[*:]|^COMMIT$/.test(l)), ['*filter', ':KUBEWALL-INPUT - [0:0]', 'COMMIT', '*mangle', ':KUBEWALL-BEFORE-DNAT - [0:0]', 'COMMIT']);
@@ -169,8 +169,8 @@ test('restore input declares only kubewall chains (a --noflush declaration flush
   }
 });
 
-test('the view: heredocs, jumps for both families and tables, the sets to keep', () => {
-  const plan = planFor(restrictedNodePorts, ['worker']);
+test('the view: heredocs, jumps for both families and tables, the sets to keep', async () => {
+  const plan = await planFor(restrictedNodePorts, ['worker']);
   const view = buildIptablesView(plan, ['h'], 'legacy');
   assert.equal(view.restores.map((r) => r.command), ['iptables-legacy-restore -w --noflush', 'ip6tables-legacy-restore -w --noflush']);
   assert.equal(view.jumps, [
@@ -191,7 +191,7 @@ test('readIptablesVariant: nft without an option (deterministic), the given vari
 });
 
 test('rendered files: the script is self-contained and names only its variant outside the mismatch guard', async () => {
-  const plan = planFor(restrictedNodePorts, ['worker']);
+  const plan = await planFor(restrictedNodePorts, ['worker']);
   for (const variant of ['nft', 'legacy'] as const) {
     const other = variant === 'nft' ? 'legacy' : 'nft';
     const { files } = await renderPlan(plan, 'iptables', { backendOptions: { iptablesVariant: variant } });

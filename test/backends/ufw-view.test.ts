@@ -29,8 +29,8 @@ loadBalancers: [10.10.0.5]
 adminNetworks: [10.99.0.0/24]
 `;
 
-function plan(roles: Role[], clusterText?: string) {
-  const cluster = clusterText === undefined ? EMBEDDED_DEFAULT_CLUSTER : parseCluster(clusterText, 'cluster.yaml');
+async function plan(roles: Role[], clusterText?: string) {
+  const cluster = clusterText === undefined ? EMBEDDED_DEFAULT_CLUSTER : await parseCluster(clusterText, 'cluster.yaml');
   return planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles });
 }
 
@@ -67,16 +67,16 @@ test('chunkPortRanges: at most 15 ports a list, a range counting two', () => {
   assert.equal(chunkPortRanges([{ from: 30000, to: 32767 }]), [[{ from: 30000, to: 32767 }]]);
 });
 
-test('SSH from the admin networks comes first, one rule per admin network', () => {
-  const view = buildUfwView(plan(['worker'], EXAMPLE), ['h']);
+test('SSH from the admin networks comes first, one rule per admin network', async () => {
+  const view = buildUfwView(await plan(['worker'], EXAMPLE), ['h']);
   assert.equal(view.ssh.flatMap((g) => g.lines), [
     `kw_allow 'kubewall ssh/tcp/admin port 22 from 10.99.0.0/24' proto tcp from 10.99.0.0/24 to any port 22`,
   ]);
   assert.not.ok(view.rules.some((g) => g.lines.some((l) => l.includes('port 22 '))));
 });
 
-test('one rule per (port list, peer address); rules from any address name no source; self needs none', () => {
-  const view = buildUfwView(plan(['control-plane'], EXAMPLE), ['h']);
+test('one rule per (port list, peer address); rules from any address name no source; self needs none', async () => {
+  const view = buildUfwView(await plan(['control-plane'], EXAMPLE), ['h']);
   const lines = allLines(view);
   assert.ok(lines.includes(`kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from 10.10.0.11' proto tcp from 10.10.0.11 to any port 10250`));
   assert.ok(lines.includes(`kw_allow 'kubewall kubelet/tcp/control-plane port 10250 from fd00:10::11' proto tcp from fd00:10::11 to any port 10250`));
@@ -86,14 +86,14 @@ test('one rule per (port list, peer address); rules from any address name no sou
   assert.is(view.needIpv6, 'yes');
 });
 
-test('ranges use ufw syntax with a protocol', () => {
-  const lines = allLines(buildUfwView(plan(['worker'], EXAMPLE), ['h']));
+test('ranges use ufw syntax with a protocol', async () => {
+  const lines = allLines(buildUfwView(await plan(['worker'], EXAMPLE), ['h']));
   assert.ok(lines.includes(`kw_allow 'kubewall nodeport-services/udp/any port 30000:32767 from any' proto udp to any port 30000:32767`));
 });
 
-test('plan rules that give the same ufw rule are merged: one rule, one tag naming both', () => {
+test('plan rules that give the same ufw rule are merged: one rule, one tag naming both', async () => {
   // The embedded default gives control-plane and etcd the same private ranges.
-  const view = buildUfwView(plan(['control-plane']), ['h']);
+  const view = buildUfwView(await plan(['control-plane']), ['h']);
   const lines = allLines(view);
   const etcd = lines.filter((l) => l.includes('port 2379:2380 from 10.0.0.0/8'));
   assert.equal(etcd, [
@@ -104,19 +104,19 @@ test('plan rules that give the same ufw rule are merged: one rule, one tag namin
   assert.is(new Set(tags).size, tags.length, 'every tag names one ufw rule');
 });
 
-test('an IPv4-only plan does not ask for IPV6=yes; empty peer classes open nothing', () => {
-  const view = buildUfwView(plan(['worker'], EXAMPLE.replace(', fd00:10::11', '')), ['h']);
+test('an IPv4-only plan does not ask for IPV6=yes; empty peer classes open nothing', async () => {
+  const view = buildUfwView(await plan(['worker'], EXAMPLE.replace(', fd00:10::11', '')), ['h']);
   assert.is(view.needIpv6, 'no');
   const lines = allLines(view);
   assert.not.ok(lines.some((l) => l.includes(':') && l.includes('from fd')));
 });
 
-test('large peer classes: warned above the threshold with the rule count, not below', () => {
+test('large peer classes: warned above the threshold with the rule count, not below', async () => {
   const nodes = (n: number) =>
     Array.from({ length: n }, (_, i) => `  - { name: cp-${i}, addresses: [10.20.0.${i + 1}], roles: [control-plane] }`).join('\n');
   const cluster = (n: number) => `name: s\nnodes:\n${nodes(n)}\n  - { name: w, addresses: [10.10.0.1], roles: [worker] }\nadminNetworks: [10.99.0.0/24]\n`;
-  assert.equal(findLargePeerClasses(plan(['worker'], cluster(UFW_LARGE_PEER_CLASS))), []);
-  const found = findLargePeerClasses(plan(['worker'], cluster(UFW_LARGE_PEER_CLASS + 1)));
+  assert.equal(findLargePeerClasses(await plan(['worker'], cluster(UFW_LARGE_PEER_CLASS))), []);
+  const found = findLargePeerClasses(await plan(['worker'], cluster(UFW_LARGE_PEER_CLASS + 1)));
   const nodesClass = found.find((f) => f.peer === 'control-plane')!;
   assert.ok(nodesClass, 'a class of 51 addresses is large');
   assert.is(nodesClass.addresses, UFW_LARGE_PEER_CLASS + 1);
@@ -127,7 +127,7 @@ test('large peer classes: warned above the threshold with the rule count, not be
 
 test('the render warns about a large class in the header; capability warnings reach the header too', async () => {
   const nodes = Array.from({ length: 71 }, (_, i) => `  - { name: cp-${i}, addresses: [10.20.0.${i + 1}], roles: [control-plane] }`).join('\n');
-  const large = plan(['worker'], `name: l\nnodes:\n${nodes}\n  - { name: w, addresses: [10.10.0.1], roles: [worker] }\nadminNetworks: [10.99.0.0/24]\n`);
+  const large = await plan(['worker'], `name: l\nnodes:\n${nodes}\n  - { name: w, addresses: [10.10.0.1], roles: [worker] }\nadminNetworks: [10.99.0.0/24]\n`);
   const result = await renderPlan(large, 'ufw');
   const script = result.files[0]!.content;
   assert.match(script, /^# warning: ufw has no sets: peer class control-plane has 71 addresses \(more than 50\)/m);
@@ -136,7 +136,7 @@ test('the render warns about a large class in the header; capability warnings re
 });
 
 test('restricted NodePorts: the capability check warns that DNATed traffic is not filtered', async () => {
-  const p = plan(['worker'], `${EXAMPLE}overrides:\n  nodeport-services:\n    ports: 30000-30999\n    peers: [load-balancers]\n`);
+  const p = await plan(['worker'], `${EXAMPLE}overrides:\n  nodeport-services:\n    ports: 30000-30999\n    peers: [load-balancers]\n`);
   assert.ok(p.rules.some((r) => r.filterBeforeDnat && r.peer === 'load-balancers'));
   const result = await renderPlan(p, 'ufw');
   assert.ok(allLines(buildUfwView(p, ['h'])).includes(`kw_allow 'kubewall nodeport-services/tcp/load-balancers port 30000:30999 from 10.10.0.5' proto tcp from 10.10.0.5 to any port 30000:30999`));

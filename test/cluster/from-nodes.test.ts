@@ -9,9 +9,9 @@ import { FIXTURES_DIR } from '../helpers/paths.js';
 // Hand-written in the shape of `kubectl get nodes -o json` (kubeadm 1.31, dual-stack): no cluster runs here to capture one.
 const NODES = readFileSync(`${FIXTURES_DIR}from-nodes/nodes.json`, 'utf8');
 
-test('from-nodes: InternalIPs, roles from node-role labels, podCIDRs, sorted by name', () => {
-  const { yaml, notes } = clusterFromNodes(NODES, 'nodes.json');
-  const cluster = parseCluster(yaml, 'converted.yaml');
+test('from-nodes: InternalIPs, roles from node-role labels, podCIDRs, sorted by name', async () => {
+  const { yaml, notes } = await clusterFromNodes(NODES, 'nodes.json');
+  const cluster = await parseCluster(yaml, 'converted.yaml');
   assert.equal(
     cluster.nodes?.map((n) => [n.name, n.addresses.map((a) => a.text), n.roles]),
     [
@@ -31,15 +31,15 @@ test('from-nodes: InternalIPs, roles from node-role labels, podCIDRs, sorted by 
   ]);
 });
 
-test('from-nodes: deterministic, whatever order the API server lists the nodes in', () => {
+test('from-nodes: deterministic, whatever order the API server lists the nodes in', async () => {
   const doc = JSON.parse(NODES) as { items: unknown[] };
   const reversed = JSON.stringify({ ...doc, items: [...doc.items].reverse() });
-  assert.is(clusterFromNodes(reversed, 'nodes.json').yaml, clusterFromNodes(NODES, 'nodes.json').yaml);
+  assert.is((await clusterFromNodes(reversed, 'nodes.json')).yaml, (await clusterFromNodes(NODES, 'nodes.json')).yaml);
 });
 
-test('from-nodes: one Node (kubectl get node NAME -o json) works too; no podCIDRs gives a note', () => {
+test('from-nodes: one Node (kubectl get node NAME -o json) works too; no podCIDRs gives a note', async () => {
   const one = JSON.stringify({ kind: 'Node', metadata: { name: 'solo' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.5' }] } });
-  const { yaml, notes } = clusterFromNodes(one, 'solo.json');
+  const { yaml, notes } = await clusterFromNodes(one, 'solo.json');
   assert.match(yaml, /- name: solo\n {4}addresses: \[192\.168\.1\.5\]\n {4}roles: \[worker\]\n/);
   assert.ok(!yaml.includes('podCIDRs'));
   assert.match(notes[0]!, /no node has spec\.podCIDRs/);
@@ -53,7 +53,7 @@ const node = (over: Record<string, unknown>) => ({
 });
 const list = (...items: unknown[]) => JSON.stringify({ kind: 'List', items });
 
-test('from-nodes: bad input names the file, the path and the value', () => {
+test('from-nodes: bad input names the file, the path and the value', async () => {
   const cases: [string, RegExp][] = [
     ['nope', /^nodes\.json: not JSON \(expected the output of kubectl get nodes -o json\)/],
     ['[]', /^nodes\.json: \(top level\): expected a JSON object/],
@@ -68,7 +68,7 @@ test('from-nodes: bad input names the file, the path and the value', () => {
   ];
   for (const [text, pattern] of cases) {
     try {
-      clusterFromNodes(text, 'nodes.json');
+      await clusterFromNodes(text, 'nodes.json');
       assert.unreachable(text);
     } catch (error) {
       assert.ok(isKubewallError(error), String(error));

@@ -3,9 +3,9 @@ import * as assert from 'uvu/assert';
 import { parseCluster } from '../../src/cluster/load-cluster.js';
 import { KubewallError } from '../../src/errors.js';
 
-function problem(text: string): string {
+async function problem(text: string): Promise<string> {
   try {
-    parseCluster(text, 'cluster.yaml');
+    await parseCluster(text, 'cluster.yaml');
   } catch (error) {
     assert.instance(error, KubewallError);
     assert.is((error as KubewallError).code, 'CLUSTER');
@@ -16,8 +16,8 @@ function problem(text: string): string {
 
 const node = (extra = '') => `nodes:\n  - name: cp-1\n    addresses: [10.0.0.11]\n    roles: [control-plane]\n${extra}`;
 
-test('a valid file becomes the cluster model; omitted classes stay undescribed (null)', () => {
-  const cluster = parseCluster(`${node()}adminNetworks: [10.9.0.0/24]\nloadBalancers: []\n`, 'c.yaml');
+test('a valid file becomes the cluster model; omitted classes stay undescribed (null)', async () => {
+  const cluster = await parseCluster(`${node()}adminNetworks: [10.9.0.0/24]\nloadBalancers: []\n`, 'c.yaml');
   assert.is(cluster.source, 'c.yaml');
   assert.is(cluster.nodes?.[0]?.addresses[0]?.text, '10.0.0.11');
   assert.equal(cluster.loadBalancers, []);
@@ -44,18 +44,18 @@ const cases: Array<[string, string, RegExp]> = [
   ['not a mapping', `- 1\n- 2\n`, /\(top level\): expected object/],
 ];
 for (const [name, text, expected] of cases) {
-  test(`rejected: ${name}`, () => {
-    assert.match(problem(text), expected);
+  test(`rejected: ${name}`, async () => {
+    assert.match(await problem(text), expected);
   });
 }
 
-test('every problem in a file is listed at once', () => {
-  const message = problem(`nodes:\n  - name: cp-1\n    addresses: [10.0.0.300]\n    roles: [wroker]\nadminNetworks: [bad]\n`);
+test('every problem in a file is listed at once', async () => {
+  const message = await problem(`nodes:\n  - name: cp-1\n    addresses: [10.0.0.300]\n    roles: [wroker]\nadminNetworks: [bad]\n`);
   assert.is(message.split('\n').length, 3, message);
 });
 
-test('JSON is accepted too (JSON is YAML)', () => {
-  const cluster = parseCluster(JSON.stringify({ nodes: [{ name: 'a', addresses: ['fd00::1'], roles: ['etcd'] }] }), 'c.json');
+test('JSON is accepted too (JSON is YAML)', async () => {
+  const cluster = await parseCluster(JSON.stringify({ nodes: [{ name: 'a', addresses: ['fd00::1'], roles: ['etcd'] }] }), 'c.json');
   assert.is(cluster.nodes?.[0]?.addresses[0]?.family, 'ipv6');
 });
 

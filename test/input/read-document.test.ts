@@ -8,6 +8,7 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejects } from '../helpers/rejects.js';
 import * as Yaml from 'yaml';
 import { parseCluster } from '../../src/cluster/load-cluster.js';
 import { KubewallError } from '../../src/errors.js';
@@ -64,11 +65,11 @@ test('scalars that YAML parsers read differently: the fast path agrees with the 
   }
 });
 
-test('the one known difference: a float beyond double range is a string to js-yaml and Infinity to the yaml library; both are refused where kubewall reads a number', () => {
+test('the one known difference: a float beyond double range is a string to js-yaml and Infinity to the yaml library; both are refused where kubewall reads a number', async () => {
   assert.is(show(parseWithoutPositions('k: 1e400\n')), '{"k":"1e400"}');
   assert.is(show(slowParse('k: 1e400\n').data), '{"k":"<Infinity>"}');
   for (const value of ['1e400', '-1e400']) {
-    assert.throws(() => parseCluster(`ssh:\n  port: ${value}\n`, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /c\.yaml:2:\d+: ssh\.port/.test(e.message));
+    await rejects(() => parseCluster(`ssh:\n  port: ${value}\n`, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /c\.yaml:2:\d+: ssh\.port/.test(e.message));
   }
 });
 
@@ -135,20 +136,20 @@ test('duplicate keys are refused in JSON and YAML alike, with the place of the s
   }
 });
 
-test('a document read on the fast path still names line and column in its errors', () => {
+test('a document read on the fast path still names line and column in its errors', async () => {
   const json = '{\n  "nodes": [\n    {"name": "cp-1", "addresses": ["10.0.0.300"], "roles": ["control-plane"]}\n  ]\n}\n';
   assert.ok(parseWithoutPositions(json) !== undefined);
-  assert.throws(() => parseCluster(json, 'c.json'), (e: unknown) => e instanceof KubewallError && /^c\.json:3:\d+: nodes\[0\]\.addresses\[0\]: invalid IP address/.test(e.message));
+  await rejects(() => parseCluster(json, 'c.json'), (e: unknown) => e instanceof KubewallError && /^c\.json:3:\d+: nodes\[0\]\.addresses\[0\]: invalid IP address/.test(e.message));
   const yaml = 'nodes:\n  - name: cp-1\n    addresses: [10.0.0.11]\n    roles: [boss]\n';
   assert.ok(parseWithoutPositions(yaml) !== undefined);
-  assert.throws(() => parseCluster(yaml, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /^c\.yaml:4:\d+: nodes\[0\]\.roles\[0\]/.test(e.message));
+  await rejects(() => parseCluster(yaml, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /^c\.yaml:4:\d+: nodes\[0\]\.roles\[0\]/.test(e.message));
 });
 
-test('__proto__ read by either parser is an own key that the cluster loader refuses', () => {
+test('__proto__ read by either parser is an own key that the cluster loader refuses', async () => {
   for (const text of ['{"__proto__": {"x": 1}}', '{"\\u005f_proto__": {"x": 1}}', '__proto__: {x: 1}\n', '"__proto__": {x: 1}\n']) {
     const fast = parseWithoutPositions(text);
     if (fast !== undefined) assert.ok(Object.keys(fast as object).includes('__proto__'), text);
-    assert.throws(() => parseCluster(text, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /unknown key "__proto__"/.test(e.message), text);
+    await rejects(() => parseCluster(text, 'c.yaml'), (e: unknown) => e instanceof KubewallError && /unknown key "__proto__"/.test(e.message), text);
   }
 });
 

@@ -86,16 +86,16 @@ const clusterText = (nodes: number) => {
   return lines.join('\n') + '\n';
 };
 
-test('rules do not multiply with cluster size: 3 nodes and 2,000 nodes give the same rules', () => {
-  const small = plan(['control-plane', 'worker'], parseCluster(clusterText(3), 'small.yaml'));
-  const large = plan(['control-plane', 'worker'], parseCluster(clusterText(2000), 'large.yaml'));
+test('rules do not multiply with cluster size: 3 nodes and 2,000 nodes give the same rules', async () => {
+  const small = plan(['control-plane', 'worker'], await parseCluster(clusterText(3), 'small.yaml'));
+  const large = plan(['control-plane', 'worker'], await parseCluster(clusterText(2000), 'large.yaml'));
   assert.equal(large.rules, small.rules);
   assert.is(large.sets.find((s) => s.name === 'control-plane-v4')!.elements.length, 3);
   assert.is(large.sets.length, small.sets.length);
 });
 
-test('peer sets come from the cluster file by role, normalized', () => {
-  const cluster = parseCluster(
+test('peer sets come from the cluster file by role, normalized', async () => {
+  const cluster = await parseCluster(
     'nodes:\n  - {name: a, addresses: [10.0.0.2, fd00::2], roles: [control-plane]}\n  - {name: b, addresses: [10.0.0.1], roles: [control-plane, etcd]}\n  - {name: c, addresses: [10.0.0.3], roles: [worker]}\nadminNetworks: [10.9.0.0/16, 10.9.1.0/24]\nloadBalancers: []\n',
     'c.yaml',
   );
@@ -110,8 +110,8 @@ test('peer sets come from the cluster file by role, normalized', () => {
   assert.match(p.warnings.join('\n'), /kube-proxy \(10256\): c\.yaml has no addresses for load-balancers, so only the node itself can reach it/);
 });
 
-test('an empty admin list refuses to render: SSH would be cut', () => {
-  const cluster = parseCluster('adminNetworks: []\n', 'c.yaml');
+test('an empty admin list refuses to render: SSH would be cut', async () => {
+  const cluster = await parseCluster('adminNetworks: []\n', 'c.yaml');
   try {
     plan(['worker'], cluster);
     assert.unreachable('lockout not refused');
@@ -121,24 +121,25 @@ test('an empty admin list refuses to render: SSH would be cut', () => {
   }
 });
 
-test('--allow-lockout and ssh.enabled: false are the explicit ways to go without SSH', () => {
-  const allowed = plan(['worker'], parseCluster('adminNetworks: []\n', 'c.yaml'), true);
+test('--allow-lockout and ssh.enabled: false are the explicit ways to go without SSH', async () => {
+  const allowed = plan(['worker'], await parseCluster('adminNetworks: []\n', 'c.yaml'), true);
   assert.not.ok(allowed.rules.some((r) => r.entry === 'ssh'));
   assert.is(allowed.ssh.enabled, false);
   assert.match(allowed.warnings.join('\n'), /--allow-lockout/);
-  const disabled = plan(['worker'], parseCluster('adminNetworks: []\nssh: {enabled: false}\n', 'c.yaml'));
+  const disabled = plan(['worker'], await parseCluster('adminNetworks: []\nssh: {enabled: false}\n', 'c.yaml'));
   assert.not.ok(disabled.rules.some((r) => r.entry === 'ssh'));
   assert.match(disabled.warnings.join('\n'), /ssh\.enabled is false/);
 });
 
-test('the SSH port is overridable and may not collide with a catalogue port', () => {
-  const moved = plan(['worker'], parseCluster('ssh: {port: 2222}\n', 'c.yaml'));
+test('the SSH port is overridable and may not collide with a catalogue port', async () => {
+  const moved = plan(['worker'], await parseCluster('ssh: {port: 2222}\n', 'c.yaml'));
   assert.equal(moved.rules.find((r) => r.entry === 'ssh')!.ports, [{ from: 2222, to: 2222 }]);
-  assert.throws(() => plan(['worker'], parseCluster('ssh: {port: 10250}\n', 'c.yaml')), /SSH port 10250\/tcp overlaps catalogue entry "kubelet"/);
+  const collides = await parseCluster('ssh: {port: 10250}\n', 'c.yaml');
+  assert.throws(() => plan(['worker'], collides), /SSH port 10250\/tcp overlaps catalogue entry "kubelet"/);
 });
 
-test('overrides reach the plan: API server on 443, NodePorts only from load balancers, before DNAT', () => {
-  const cluster = parseCluster(
+test('overrides reach the plan: API server on 443, NodePorts only from load balancers, before DNAT', async () => {
+  const cluster = await parseCluster(
     'overrides:\n  kube-apiserver: {ports: 443}\n  nodeport-services: {ports: 30000-30999, peers: [load-balancers]}\n',
     'c.yaml',
   );
@@ -164,9 +165,9 @@ test('no role is a usage error', () => {
 });
 
 
-test('the lockout guard reasons per address family: admin networks in no family the nodes have is a lockout; one family missing is a warning', () => {
+test('the lockout guard reasons per address family: admin networks in no family the nodes have is a lockout; one family missing is a warning', async () => {
   const nodes = (addresses: string) => `nodes:\n  - {name: a, addresses: [${addresses}], roles: [worker]}\n`;
-  const v4Nodes = parseCluster(`${nodes('10.0.0.2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml');
+  const v4Nodes = await parseCluster(`${nodes('10.0.0.2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml');
   try {
     plan(['worker'], v4Nodes);
     assert.unreachable('an IPv6-only admin list on IPv4-only nodes was not refused');
@@ -179,12 +180,13 @@ test('the lockout guard reasons per address family: admin networks in no family 
   }
   assert.match(plan(['worker'], v4Nodes, true).warnings.join('\n'), /--allow-lockout: c\.yaml:3:16: adminNetworks: only IPv6 networks/);
   // Without nodes in the file, IPv4 is assumed: the same refusal.
-  assert.throws(() => plan(['worker'], parseCluster('adminNetworks: [fd00:99::/64]\n', 'c.yaml')), /only IPv6 networks, but the nodes are reached over IPv4/);
+  const v6Admins = await parseCluster('adminNetworks: [fd00:99::/64]\n', 'c.yaml');
+  assert.throws(() => plan(['worker'], v6Admins), /only IPv6 networks, but the nodes are reached over IPv4/);
   // Dual-stack nodes, IPv6 admin only: IPv4 SSH is dropped, IPv6 SSH works — a warning.
-  const dual = plan(['worker'], parseCluster(`${nodes('10.0.0.2, fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
+  const dual = plan(['worker'], await parseCluster(`${nodes('10.0.0.2, fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
   assert.match(dual.warnings.join('\n'), /adminNetworks: no IPv4 network, so SSH \(port 22\/tcp\) over IPv4 is dropped from everywhere/);
   // IPv6-only nodes with an IPv6 admin list: nothing to say.
-  const v6 = plan(['worker'], parseCluster(`${nodes('fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
+  const v6 = plan(['worker'], await parseCluster(`${nodes('fd00::2')}adminNetworks: [fd00:99::/64]\n`, 'c.yaml'));
   assert.not.match(v6.warnings.join('\n'), /adminNetworks/);
 });
 

@@ -38,7 +38,7 @@ The output is checked against the cluster file schema before it is printed.`,
       const { text, origin } = await readInput(file);
       // Loaded on demand: it validates with the cluster schema (zod, yaml), which other commands need not load.
       const { clusterFromNodes } = await import('../../cluster/from-nodes.js');
-      const { yaml, notes } = clusterFromNodes(text, origin);
+      const { yaml, notes } = await clusterFromNodes(text, origin);
       printWarnings(notes);
       process.stdout.write(yaml);
     });

@@ -67,8 +67,8 @@ test('ICMP: types both families need have no family; ICMPv6-only types are ipv6 
   ]);
 });
 
-test('a rule with several port ranges gives one rich rule per range and family', () => {
-  const cluster = parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  kube-proxy: {ports: [10256, 10300-10301]}\n', 'c.yaml');
+test('a rule with several port ranges gives one rich rule per range and family', async () => {
+  const cluster = await parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  kube-proxy: {ports: [10256, 10300-10301]}\n', 'c.yaml');
   const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['worker'] });
   const rules = richRules(buildFirewalldConfig(plan).zone.items).filter((r) => r.includes('load-balancers'));
   assert.equal(rules, [
@@ -104,8 +104,8 @@ function networkRuleCount(): number {
   return workerPlan.rules.filter((r) => r.peer !== 'any' && r.peer !== 'self').length * 2;
 }
 
-test('an empty peer set is created without a here-document', () => {
-  const cluster = parseCluster('nodes: [{name: w, addresses: [192.0.2.1], roles: [worker]}]\nadminNetworks: [192.0.2.0/24]\n', 'c.yaml');
+test('an empty peer set is created without a here-document', async () => {
+  const cluster = await parseCluster('nodes: [{name: w, addresses: [192.0.2.1], roles: [worker]}]\nadminNetworks: [192.0.2.0/24]\n', 'c.yaml');
   const plan = planRole({ catalogue, cluster, roles: ['worker'] });
   const view = buildFirewalldScriptView(buildFirewalldConfig(plan), []);
   const empty = view.ipsets.find((i) => i.createArgs.includes('kubewall-control-plane-v6'))!;
@@ -147,7 +147,7 @@ test('render: the script first (0755), then the zone and one XML file per ipset'
 });
 
 test('restricted NodePorts render (INPUT only) with a warning in stderr and in every file header', async () => {
-  const cluster = parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
+  const cluster = await parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
   const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['worker'] });
   const result = await renderPlan(plan, 'firewalld');
   assert.ok(result.warnings.some((w) => /firewalld cannot filter before kube-proxy's DNAT: nodeport-services\/tcp/.test(w)));

@@ -58,8 +58,8 @@ test('the file empties and refills: every set and chain kubewall could have is d
   assert.equal(view.obsoleteChains, ['before-dnat']);
 });
 
-test('restricted NodePorts get a prerouting chain at -150 that drops other sources before DNAT', () => {
-  const cluster = parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
+test('restricted NodePorts get a prerouting chain at -150 that drops other sources before DNAT', async () => {
+  const cluster = await parseCluster('loadBalancers: [10.0.0.5]\noverrides:\n  nodeport-services: {peers: [load-balancers]}\n', 'c.yaml');
   const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['worker'] });
   const chain = buildNftablesView(plan, []).chains.find((c) => c.name === 'before-dnat')!;
   assert.is(chain.hook, 'prerouting');
@@ -79,8 +79,8 @@ test('restricted NodePorts get a prerouting chain at -150 that drops other sourc
   ]);
 });
 
-test('set elements: one a line, commas between, none after the last; empty sets have no elements line', () => {
-  const cluster = parseCluster('nodes:\n  - {name: a, addresses: [10.0.0.1], roles: [control-plane]}\n  - {name: b, addresses: [10.0.0.2], roles: [control-plane]}\nadminNetworks: [10.9.0.0/24]\n', 'c.yaml');
+test('set elements: one a line, commas between, none after the last; empty sets have no elements line', async () => {
+  const cluster = await parseCluster('nodes:\n  - {name: a, addresses: [10.0.0.1], roles: [control-plane]}\n  - {name: b, addresses: [10.0.0.2], roles: [control-plane]}\nadminNetworks: [10.9.0.0/24]\n', 'c.yaml');
   const plan = planRole({ catalogue, cluster, roles: ['worker'] });
   const view = buildNftablesView(plan, []);
   assert.equal(view.sets.find((s) => s.name === 'control-plane-v4')!.elementLines, ['10.0.0.1,', '10.0.0.2']);
@@ -88,8 +88,8 @@ test('set elements: one a line, commas between, none after the last; empty sets 
   assert.is(view.sets.find((s) => s.name === 'control-plane-v6')!.type, 'ipv6_addr');
 });
 
-test('several port ranges in one rule become an anonymous set', () => {
-  const cluster = parseCluster('overrides:\n  kube-apiserver: {ports: [443, 6443]}\n', 'c.yaml');
+test('several port ranges in one rule become an anonymous set', async () => {
+  const cluster = await parseCluster('overrides:\n  kube-apiserver: {ports: [443, 6443]}\n', 'c.yaml');
   const plan = planRole({ catalogue: applyOverrides(catalogue, cluster.overrides, cluster.locate), cluster, roles: ['control-plane'] });
   const input = buildNftablesView(plan, []).chains[0]!;
   assert.ok(input.rules.some((r) => r.startsWith('tcp dport { 443, 6443 } accept')));
