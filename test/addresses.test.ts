@@ -6,6 +6,8 @@ import { ipVersion, isIpv4Mapped, normalizeNetworks, parseHostAddress, parseNetw
 import { seededRandom } from './helpers/hostile.js';
 
 const net = (text: string) => parseNetwork(text) as Network;
+/** A parse result as plain fields (a parsed network keeps its bytes in a compact key and computes them when read). */
+const fields = (result: Network | string) => (typeof result === 'string' ? result : { family: result.family, text: result.text, bytes: result.bytes, prefix: result.prefix });
 
 test('host addresses: IPv4 dotted quads and IPv6, canonical text', () => {
   assert.is((parseHostAddress('10.0.0.11') as Network).text, '10.0.0.11');
@@ -98,7 +100,7 @@ test('IPv6: the same addresses, canonical text and bytes as node:net and ipaddr.
       seen.refused++;
       continue;
     }
-    assert.equal(result, { family: 'ipv6', text: reference.toString(), bytes, prefix: 128 }, text);
+    assert.equal(fields(result), { family: 'ipv6', text: reference.toString(), bytes, prefix: 128 }, text);
     seen.accepted++;
   }
   // The generator reaches every outcome.
@@ -117,7 +119,7 @@ test('IPv4: the same addresses as node:net, on 20,000 random dotted texts', () =
     const parsed = parseHostAddress(text);
     if (expected) {
       valid++;
-      assert.equal(parsed, { family: 'ipv4', text, bytes: text.split('.').map(Number), prefix: 32 }, text);
+      assert.equal(fields(parsed), { family: 'ipv4', text, bytes: text.split('.').map(Number), prefix: 32 }, text);
     } else assert.type(parsed, 'string', text);
   }
   assert.ok(valid > 1000, `${valid} valid addresses generated`);
@@ -147,7 +149,7 @@ test('networks: host bits and the network meant, as ipaddr.js computes them, on 
     if (base.toString() === ipaddr.parse(address).toString()) {
       accepted++;
       const max = ipv6 ? 128 : 32;
-      assert.equal(parsed, { family: ipv6 ? 'ipv6' : 'ipv4', text: prefix === max ? base.toString() : `${base.toString()}/${prefix}`, bytes: ipaddr.parse(address).toByteArray(), prefix }, text);
+      assert.equal(fields(parsed), { family: ipv6 ? 'ipv6' : 'ipv4', text: prefix === max ? base.toString() : `${base.toString()}/${prefix}`, bytes: ipaddr.parse(address).toByteArray(), prefix }, text);
     } else {
       assert.is(parsed, `CIDR "${text}" has host bits set (did you mean ${base.toString()}/${prefix}?)`, text);
     }
@@ -203,6 +205,13 @@ test('normalizeNetworks orders like comparing family, then bytes, then prefix (r
   };
   const expected = [...new Set([...networks].sort(byFields).map((n) => n.text))];
   assert.equal(normalizeNetworks(networks).map((n) => n.text), expected);
+});
+
+test('normalizeNetworks takes networks built as plain objects (library users) like parsed ones', () => {
+  const texts = ['10.0.0.10', '10.0.0.9', '10.0.0.0/24', '192.168.1.7', 'fd00::1', 'fd00::/64', '2001:db8::1', '2001:db8::1'];
+  const plain = texts.map((text) => fields(net(text)) as Network);
+  assert.equal(normalizeNetworks(plain).map(fields), normalizeNetworks(texts.map(net)).map(fields));
+  assert.equal(normalizeNetworks(plain).map((n) => n.text), ['10.0.0.0/24', '192.168.1.7', '2001:db8::1', 'fd00::/64']);
 });
 
 test.run();
