@@ -1,3 +1,4 @@
+import { joinedLines } from '../../render/joined-lines.js';
 import {
   FIREWALLD_IPSET_PREFIX,
   type FirewalldConfig,
@@ -20,6 +21,11 @@ export const ENTRIES_HEREDOC = 'KUBEWALL_ENTRIES';
 function assertEntry(entry: string): string {
   if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) throw new Error(`not an address or CIDR: ${JSON.stringify(entry)}`);
   return entry;
+}
+
+function assertEntries(entries: readonly string[]): readonly string[] {
+  for (const entry of entries) assertEntry(entry);
+  return entries;
 }
 
 /** The rich-rule language as firewall-cmd takes it (`--add-rich-rule`). */
@@ -74,8 +80,11 @@ export interface ScriptIpsetView {
   readonly comment: string;
   /** `--new-ipset=...`, quoted for sh. */
   readonly createArgs: string;
-  /** The command that reads `entryLines` from a here-document, or null for an empty set. */
+  /** The command that reads `entriesText` from a here-document, or null for an empty set. */
   readonly entriesArgs: string | null;
+  /** One entry a line, every line ending in a newline. */
+  readonly entriesText: string;
+  /** The same lines as a list (computed when read: templates written before entriesText use it). */
   readonly entryLines: readonly string[];
   readonly heredoc: string;
 }
@@ -113,7 +122,10 @@ function ipsetScriptView(ipset: FirewalldIpset): ScriptIpsetView {
     comment: shCommentText(`ipset ${name}: ${ipset.description}`),
     createArgs: `--new-ipset=${name} --type=${quoteSh(ipset.type)} --option=${quoteSh(`family=${ipset.family}`)}`,
     entriesArgs: ipset.entries.length > 0 ? `--ipset=${name} --add-entries-from-file=/dev/stdin` : null,
-    entryLines: ipset.entries.map(assertEntry),
+    entriesText: joinedLines(assertEntries(ipset.entries)),
+    get entryLines() {
+      return [...ipset.entries];
+    },
     heredoc: ENTRIES_HEREDOC,
   };
 }
@@ -186,6 +198,9 @@ export interface FirewalldIpsetXmlView {
   readonly comment: string;
   readonly type: string;
   readonly family: string;
+  /** `  <entry>ADDRESS</entry>` a line, every line ending in a newline. */
+  readonly entriesXml: string;
+  /** The entries, escaped (computed when read: templates written before entriesXml use it). */
   readonly entries: readonly string[];
 }
 
@@ -213,6 +228,10 @@ export function buildFirewalldIpsetXmlView(ipset: FirewalldIpset, headerLines: r
     comment: xmlCommentText(ipset.description),
     type: escapeXml(ipset.type),
     family: escapeXml(ipset.family),
-    entries: ipset.entries.map((entry) => escapeXml(assertEntry(entry))),
+    // assertEntries lets through digits, a-f, '.', ':' and '/' alone: nothing XML escapes.
+    entriesXml: joinedLines(assertEntries(ipset.entries), '  <entry>', '</entry>'),
+    get entries() {
+      return ipset.entries.map((entry) => escapeXml(entry));
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { joinedLines } from '../../render/joined-lines.js';
 import { KubewallError } from '../../errors.js';
 import type { BackendOptions, Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
@@ -83,7 +84,9 @@ export function ipsetName(set: Pick<PeerSet, 'name'>): string {
 }
 
 /** hash:net cannot hold a /0: "everyone" is stored as its two halves. */
-export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): string[] {
+export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): readonly string[] {
+  // Nearly every set holds neither: returned as it is, not copied an array per element.
+  if (!set.elements.some((element) => element === '0.0.0.0/0' || element === '::/0')) return set.elements;
   return set.elements.flatMap((element) => {
     if (element === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1'];
     if (element === '::/0') return ['::/1', '8000::/1'];
@@ -98,6 +101,12 @@ export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): string
  * safe to repeat.
  */
 export function buildIpsetLines(plan: Plan, audit = false): string[] {
+  const text = buildIpsetText(plan, audit);
+  return text === '' ? [] : text.slice(0, -1).split('\n');
+}
+
+/** buildIpsetLines as one text, each line ending in a newline; a set's elements are joined at once (src/render/joined-lines.ts). */
+export function buildIpsetText(plan: Plan, audit = false): string {
   const lines: string[] = [];
   if (audit) {
     // Created, never flushed or swapped: what was recorded survives a reload of the audit render.
@@ -123,13 +132,12 @@ export function buildIpsetLines(plan: Plan, audit = false): string[] {
       `# peer class ${set.peer}, ${set.family === 'ipv4' ? 'IPv4' : 'IPv6'}${set.defaulted ? ' (defaulted: private address space)' : ''}: ${set.elements.length === 0 ? 'empty' : `${set.elements.length} ${set.elements.length === 1 ? 'entry' : 'entries'}`}`,
       `create ${fresh} ${create}`,
       `flush ${fresh}`,
-      ...elements.map((element) => `add ${fresh} ${element}`),
-      `create ${name} ${create}`,
-      `swap ${fresh} ${name}`,
-      `destroy ${fresh}`,
     );
+    // Every `add` line of the set as one string.
+    if (elements.length > 0) lines.push(joinedLines(elements, `add ${fresh} `).slice(0, -1));
+    lines.push(`create ${name} ${create}`, `swap ${fresh} ${name}`, `destroy ${fresh}`);
   }
-  return lines;
+  return joinedLines(lines);
 }
 
 /** `-p` and the port match per protocol; a protocol added to the model must be added here (tsc says so). */
@@ -327,12 +335,22 @@ export function buildJumps(variant: IptablesVariant): IptablesJump[] {
 export interface HeredocView {
   readonly command: string;
   readonly delimiter: string;
+  /** The body, every line ending in a newline ('' for none). */
+  readonly body: string;
+  /** The body's lines (computed when read: templates written before `body` use it). */
   readonly lines: readonly string[];
 }
 
-function heredoc(command: string, delimiter: string, lines: readonly string[]): HeredocView {
-  if (lines.includes(delimiter)) throw new Error(`heredoc delimiter ${delimiter} occurs in its body`);
-  return { command, delimiter, lines };
+function heredoc(command: string, delimiter: string, body: string): HeredocView {
+  if (body.startsWith(`${delimiter}\n`) || body.includes(`\n${delimiter}\n`)) throw new Error(`heredoc delimiter ${delimiter} occurs in its body`);
+  return {
+    command,
+    delimiter,
+    body,
+    get lines() {
+      return body === '' ? [] : body.slice(0, -1).split('\n');
+    },
+  };
 }
 
 /** What the three templates lay out; every string is already escaped for its grammar. */
@@ -360,9 +378,9 @@ export function buildIptablesView(plan: Plan, headerLines: readonly string[], va
     variant: { name: commands.name, flag: variant, restore4: commands.restore.ipv4, restore6: commands.restore.ipv6 },
     other: { name: other.name, flag: other.flag, save4: other.save.ipv4, save6: other.save.ipv6 },
     tools: ['ipset', commands.restore.ipv4, commands.restore.ipv6, commands.iptables.ipv4, commands.iptables.ipv6].join(' '),
-    ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetLines(plan, audit)),
+    ipset: heredoc('ipset restore', 'KUBEWALL_IPSET', buildIpsetText(plan, audit)),
     restores: (['ipv4', 'ipv6'] as const).map((family) =>
-      heredoc(`${commands.restore[family]} -w --noflush`, `KUBEWALL_RULES_${family === 'ipv4' ? 'V4' : 'V6'}`, buildRestoreLines(plan, family, audit)),
+      heredoc(`${commands.restore[family]} -w --noflush`, `KUBEWALL_RULES_${family === 'ipv4' ? 'V4' : 'V6'}`, joinedLines(buildRestoreLines(plan, family, audit))),
     ),
     jumps: buildJumps(variant).map((j) => `${j.command} ${j.table} ${j.from} ${assertIptablesChain(j.to)}`),
     sets: { keep: [...plan.sets.map(ipsetName), ...(audit ? [IPSET_AUDIT.ipv4, IPSET_AUDIT.ipv6] : [])].join(' '), pattern: `${IPSET_PREFIX}*` },

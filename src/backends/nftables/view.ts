@@ -1,3 +1,4 @@
+import { joinedLines } from '../../render/joined-lines.js';
 import { ADDRESS_PEER_CLASSES, FAMILIES, type Family } from '../../model.js';
 import { formatPortRange, formatPortRanges } from '../../ports.js';
 import {
@@ -59,7 +60,9 @@ export interface NftSetView {
   readonly name: string;
   readonly type: 'ipv4_addr' | 'ipv6_addr';
   readonly comment: string;
-  /** One element a line, commas placed, so a 5,000-node set stays readable and diffable. */
+  /** One element a line, indented, commas placed, so a 5,000-node set stays readable and diffable ('' for none). */
+  readonly elementsText: string;
+  /** The same lines as a list (computed when read: templates written before elementsText use it). */
   readonly elementLines: readonly string[];
 }
 
@@ -271,7 +274,10 @@ function setView(plan: Plan, index: number): NftSetView {
     name: assertNftIdentifier(set.name),
     type: set.family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr',
     comment: quoteNftString(`peer class ${set.peer}${set.defaulted ? ' (defaulted: private address space)' : ''}`),
-    elementLines: elements.map((element, i) => (i === elements.length - 1 ? element : `${element},`)),
+    elementsText: joinedLines(elements, '\t\t\t', ',', ''),
+    get elementLines() {
+      return elements.map((element, i) => (i === elements.length - 1 ? element : `${element},`));
+    },
   };
 }
 

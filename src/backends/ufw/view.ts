@@ -1,3 +1,4 @@
+import { joinedLines } from '../../render/joined-lines.js';
 import type { AddressPeerClass, Family, PortRange } from '../../model.js';
 import { formatPortRanges } from '../../ports.js';
 import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
@@ -21,6 +22,8 @@ export interface UfwRuleGroupView {
   readonly comment: string;
   /** `kw_allow 'kubewall ...' proto tcp from 10.0.0.0/8 to any port 6443` */
   readonly lines: readonly string[];
+  /** The lines as one text, each ending in a newline (what the shipped template writes). */
+  readonly linesText: string;
 }
 
 export interface UfwView {
@@ -77,6 +80,10 @@ interface UfwRule {
   readonly ids: string[];
 }
 
+function ruleGroupView(comment: string, lines: readonly string[]): UfwRuleGroupView {
+  return { comment, lines, linesText: joinedLines(lines) };
+}
+
 function ruleKey(rule: Omit<UfwRule, 'ids'>): string {
   return `${rule.protocol} ${rule.ports} ${rule.address ?? 'any'} ${rule.to ?? 'any'}`;
 }
@@ -98,7 +105,7 @@ function linkLocalGroups(plan: Plan, seen: Map<string, UfwRule>): UfwRuleGroupVi
     if (rule.match.kind !== 'ip-protocol') return [];
     const created: UfwRule = { protocol: 'vrrp', ports: '', address: assertUfwAddress(rule.source), to: assertUfwAddress(rule.match.destination), ids: [`baseline-${rule.id}`] };
     seen.set(ruleKey(created), created);
-    return [{ comment: ufwCommentText(rule.comment), lines: [ruleLine(created)] }];
+    return [ruleGroupView(ufwCommentText(rule.comment), [ruleLine(created)])];
   });
 }
 
@@ -142,7 +149,7 @@ function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], s
     groups.push({ comment: ufwCommentText(`${rule.comment}${note}`), rules: own });
   }
   // Lines are built last: a rule's tag lists every plan rule merged into it.
-  return groups.map((group) => ({ comment: group.comment, lines: group.rules.map(ruleLine) }));
+  return groups.map((group) => ruleGroupView(group.comment, group.rules.map(ruleLine)));
 }
 
 /** Peer classes with more than UFW_LARGE_PEER_CLASS addresses that some rule uses. */
@@ -174,7 +181,7 @@ export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwVie
   const rules = networkRules(plan);
   const seen = new Map<string, UfwRule>();
   const sshRules = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
-  const ssh = sshRules.length > 0 ? sshRules : [{ comment: 'NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', lines: [] }];
+  const ssh = sshRules.length > 0 ? sshRules : [ruleGroupView('NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', [])];
   const rest = [...groupRules(plan, [...rules.filter((rule) => rule.entry !== 'ssh'), ...networkIpProtocolRules(plan)], seen), ...linkLocalGroups(plan, seen)];
   const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
   return {
