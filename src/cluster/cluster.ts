@@ -95,6 +95,12 @@ function nodePortRange(text: string | number): PortRange {
   return parsed;
 }
 
+/** The roles without repeats; the list itself when it has none (nearly always: no copy and no Set per node of a fleet). */
+function uniqueRoles(roles: readonly Role[]): readonly Role[] {
+  for (let i = 1; i < roles.length; i++) if (roles.lastIndexOf(roles[i]!, i - 1) !== -1) return [...new Set(roles)];
+  return roles;
+}
+
 /** Turns a validated cluster file into the planner's model; checks what the schema cannot. */
 export function buildCluster(
   input: ClusterInput,
@@ -118,7 +124,7 @@ export function buildCluster(
     source,
     name: input.name ?? null,
     nodes:
-      input.nodes?.map((node, index) => clusterNode(node.name, node.addresses, [...new Set(node.roles)], nodeAddresses?.[index])) ?? null,
+      input.nodes?.map((node, index) => clusterNode(node.name, node.addresses, uniqueRoles(node.roles), nodeAddresses?.[index])) ?? null,
     loadBalancers: networks(input.loadBalancers, parseNetwork),
     adminNetworks: networks(input.adminNetworks, parseNetwork),
     podCIDRs: networks(input.podCIDRs, parseNetwork),

@@ -45,12 +45,16 @@ export function validateClusterFast(data: unknown): ValidatedCluster | undefined
  */
 function parseNodeAddresses(nodes: readonly ClusterNodeInput[]): Network[][] | undefined {
   const addresses: Network[][] = [];
-  for (const node of nodes) {
-    const parsed: Network[] = [];
-    for (const address of node.addresses) {
-      const network = parseExactHostAddress(address);
+  // Indexed loops: a for…of over a fleet in code that runs once (not yet
+  // optimised) allocates an iterator result per step.
+  for (let n = 0; n < nodes.length; n++) {
+    const texts = nodes[n]!.addresses;
+    // Sized up front: a pushed-to empty array reserves room for 17 (136 bytes a node).
+    const parsed = new Array<Network>(texts.length);
+    for (let a = 0; a < texts.length; a++) {
+      const network = parseExactHostAddress(texts[a]!);
       if (network === undefined) return undefined;
-      parsed.push(network);
+      parsed[a] = network;
     }
     addresses.push(parsed);
   }

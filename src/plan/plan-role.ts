@@ -58,10 +58,18 @@ const PRIVATE_DEFAULT: readonly Network[] = PRIVATE_NETWORKS.map((text) => parse
 
 /** Where each peer class takes its addresses from in the cluster model; null = not described. */
 function describedNetworks(peer: AddressPeerClass, cluster: Cluster): readonly Network[] | null {
-  const nodesWith = (role: Role | null) =>
-    cluster.nodes === null
-      ? null
-      : cluster.nodes.filter((node) => role === null || node.roles.includes(role)).flatMap((node) => node.addresses);
+  const nodesWith = (role: Role | null): Network[] | null => {
+    if (cluster.nodes === null) return null;
+    // Indexed loops, not filter and flatMap or for…of: this runs once over
+    // every node of a fleet, where each of those allocates per step.
+    const addresses: Network[] = [];
+    for (let n = 0; n < cluster.nodes.length; n++) {
+      const node = cluster.nodes[n]!;
+      if (role !== null && !node.roles.includes(role)) continue;
+      for (let a = 0; a < node.addresses.length; a++) addresses.push(node.addresses[a]!);
+    }
+    return addresses;
+  };
   switch (peer) {
     case 'control-plane':
       return nodesWith('control-plane');
