@@ -19,7 +19,7 @@ export const ENTRIES_HEREDOC = 'KUBEWALL_ENTRIES';
 
 /** A canonical address or CIDR: the only thing allowed inside the unquoted here-document. */
 function assertEntry(entry: string): string {
-  if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) throw new Error(`not an address or CIDR: ${JSON.stringify(entry)}`);
+  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry)) throw new Error(`not an address or CIDR: ${JSON.stringify(entry)}`);
   return entry;
 }
 

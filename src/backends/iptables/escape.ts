@@ -40,6 +40,6 @@ export function quoteShellWord(word: string): string {
 
 /** Addresses reach the rules already parsed; anything but address characters must never reach the restore input. */
 export function assertIptablesAddress(text: string): string {
-  if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(text)) throw new Error(`not a safe iptables address: ${JSON.stringify(text)}`);
+  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(text)) throw new Error(`not a safe iptables address: ${JSON.stringify(text)}`);
   return text;
 }
