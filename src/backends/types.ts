@@ -16,6 +16,24 @@ export interface RenderedFile {
   readonly mode?: number;
 }
 
+/**
+ * A file whose content is rendered when first read. The main file is what
+ * `render` prints; a backend's other files (iptables' restore files,
+ * firewalld's XML) are needed only with --out-dir or a payload, and for a
+ * fleet-sized cluster each repeats megabytes of addresses.
+ */
+export function lazyRenderedFile(name: string, mode: number, render: () => string): RenderedFile {
+  let content: string | undefined;
+  return {
+    name,
+    mode,
+    get content() {
+      content ??= render();
+      return content;
+    },
+  };
+}
+
 export interface RenderResult {
   readonly backend: string;
   readonly files: readonly RenderedFile[];

@@ -1,7 +1,7 @@
 import { IP_PROTOCOLS } from '../../model.js';
 import { buildHeaderLines } from '../../render/header.js';
 import { firewalldInstall } from './install.js';
-import type { Backend, RenderedFile } from '../types.js';
+import { lazyRenderedFile, type Backend, type RenderedFile } from '../types.js';
 import { buildFirewalldConfig, FIREWALLD_CATCH_ALL_SOURCES, FIREWALLD_IPSET_PREFIX, FIREWALLD_ZONE } from './config.js';
 import { firewalldHostReader } from './host-read.js';
 import { firewalldApply } from './apply.js';
@@ -50,12 +50,8 @@ export const firewalldBackend: Backend = {
     const config = buildFirewalldConfig(plan);
     const files: RenderedFile[] = [
       { name: FIREWALLD_SCRIPT, content: script.render(buildFirewalldScriptView(config, header)), mode: 0o755 },
-      { name: `zones/${config.zone.name}.xml`, content: zoneXml.render(buildFirewalldZoneXmlView(config.zone, header)), mode: 0o644 },
-      ...config.ipsets.map((ipset) => ({
-        name: `ipsets/${ipset.name}.xml`,
-        content: ipsetXml.render(buildFirewalldIpsetXmlView(ipset, header)),
-        mode: 0o644,
-      })),
+      lazyRenderedFile(`zones/${config.zone.name}.xml`, 0o644, () => zoneXml.render(buildFirewalldZoneXmlView(config.zone, header))),
+      ...config.ipsets.map((ipset) => lazyRenderedFile(`ipsets/${ipset.name}.xml`, 0o644, () => ipsetXml.render(buildFirewalldIpsetXmlView(ipset, header)))),
     ];
     return files;
   },

@@ -2,7 +2,7 @@ import { IP_PROTOCOLS } from '../../model.js';
 import { iptablesInstall } from './install.js';
 import { auditHeaderLines, auditRequested, buildHeaderLines } from '../../render/header.js';
 import { iptablesAudit } from './audit-read.js';
-import type { Backend } from '../types.js';
+import { lazyRenderedFile, type Backend } from '../types.js';
 import { iptablesHostReader } from './host-read.js';
 import { iptablesApply } from './apply.js';
 import {
@@ -75,19 +75,15 @@ export const iptablesBackend: Backend = {
     const fileHeader = (line: string) => ({ lines: [...header, line] });
     return [
       { name: IPTABLES_SCRIPT, content: script.render(view), mode: 0o755 },
-      {
-        name: IPTABLES_FILES.ipset,
-        content: ipset.render({ ...view, header: fileHeader(`this file: ipset restore -file ${IPTABLES_FILES.ipset}  (before the rules files)`) }),
-        mode: 0o644,
-      },
+      lazyRenderedFile(IPTABLES_FILES.ipset, 0o644, () =>
+        ipset.render({ ...view, header: fileHeader(`this file: ipset restore -file ${IPTABLES_FILES.ipset}  (before the rules files)`) }),
+      ),
       ...([
         [IPTABLES_FILES.v4, restore4!],
         [IPTABLES_FILES.v6, restore6!],
-      ] as const).map(([name, restore]) => ({
-        name,
-        content: rules.render({ header: fileHeader(`this file: ${restore.command} < ${name}  (the jumps are added by ${IPTABLES_SCRIPT})`), restore }),
-        mode: 0o644,
-      })),
+      ] as const).map(([name, restore]) =>
+        lazyRenderedFile(name, 0o644, () => rules.render({ header: fileHeader(`this file: ${restore.command} < ${name}  (the jumps are added by ${IPTABLES_SCRIPT})`), restore })),
+      ),
     ];
   },
 };
