@@ -2,7 +2,7 @@ import { joinedLines } from '../../render/joined-lines.js';
 import type { AddressPeerClass, Family, PortRange } from '../../model.js';
 import { formatPortRanges } from '../../ports.js';
 import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
-import { assertUfwAddress, quoteSh, ufwCommentText } from './escape.js';
+import { assertUfwAddress, ufwCommentText } from './escape.js';
 
 /** Every rule kubewall adds carries a comment starting with this word; it is how an apply finds its own rules. */
 export const UFW_TAG_PREFIX = 'kubewall';
@@ -69,30 +69,89 @@ function peerAddresses(plan: Plan, peer: AddressPeerClass, families: readonly Fa
   return plan.sets.filter((set) => set.peer === peer && families.includes(set.family)).flatMap((set) => set.elements.map(assertUfwAddress));
 }
 
-interface UfwRule {
+/** What the ufw rules made from one plan rule and one port list share. */
+interface UfwRuleShape {
   readonly protocol: string;
   /** Empty for an IP protocol (ufw's portless protocols: esp, vrrp...). */
   readonly ports: string;
-  /** null: from any address, both families. */
-  readonly address: string | null;
   /** The destination address; null: any of this node's. */
   readonly to: string | null;
-  readonly ids: string[];
+  /** The plan rule ids its rules start with. */
+  readonly ids: readonly string[];
+  /** The escaped start of the tag of a rule whose ids are still `ids` (made once for all of them). */
+  tagStart?: string;
+}
+
+interface UfwRule {
+  readonly shape: UfwRuleShape;
+  /** null: from any address, both families. */
+  readonly address: string | null;
+  /** The shape's ids until another plan rule is merged into this rule; then its own list. */
+  ids: readonly string[];
+}
+
+/**
+ * The ufw rules made so far, by protocol, ports, destination and source, so a
+ * rule another plan rule asks for again is merged instead of repeated.
+ */
+class UfwRuleSet {
+  private readonly byShape = new Map<string, Map<string | null, UfwRule>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  private sources(protocol: string, ports: string, to: string | null): Map<string | null, UfwRule> {
+    const key = `${protocol} ${ports} ${to ?? 'any'}`;
+    let sources = this.byShape.get(key);
+    if (sources === undefined) this.byShape.set(key, (sources = new Map()));
+    return sources;
+  }
+
+  /** The rule for this shape and source: the existing one (this plan rule's id added), or a new one. */
+  add(shape: UfwRuleShape, address: string | null, id: string): { rule: UfwRule; created: boolean } {
+    const sources = this.sources(shape.protocol, shape.ports, shape.to);
+    const existing = sources.get(address);
+    if (existing) {
+      existing.ids = [...existing.ids, id];
+      return { rule: existing, created: false };
+    }
+    const rule: UfwRule = { shape, address, ids: shape.ids };
+    sources.set(address, rule);
+    this.count++;
+    return { rule, created: true };
+  }
+
+  hasIpv6Source(): boolean {
+    for (const sources of this.byShape.values()) for (const address of sources.keys()) if (address?.includes(':')) return true;
+    return false;
+  }
+}
+
+function tagStart(shape: UfwRuleShape, ids: readonly string[]): string {
+  const what = shape.ports === '' ? `proto ${shape.protocol}` : `port ${shape.ports}`;
+  return ufwCommentText(`${UFW_TAG_PREFIX} ${ids.join('+')} ${what}`);
+}
+
+/**
+ * `kw_allow 'TAG' proto P [from A] to D [port N]`. The tag is
+ * ufwCommentText of `kubewall IDS WHAT from A [to D]`; the addresses passed
+ * assertUfwAddress (hex digits, '.', ':', '/'), which ufwCommentText keeps
+ * as they are, so only the start is escaped, once per shape: a 50,000-node
+ * peer class is 100,000 lines, and escaping each whole tag cost most of a
+ * fleet render. No `'` survives ufwCommentText, so the quotes are plain.
+ */
+function ruleLine(rule: UfwRule): string {
+  const { shape, address } = rule;
+  const start = rule.ids === shape.ids ? (shape.tagStart ??= tagStart(shape, shape.ids)) : tagStart(shape, rule.ids);
+  const tag = `${start} from ${address ?? 'any'}${shape.to === null ? '' : ` to ${shape.to}`}`;
+  const from = address === null ? '' : ` from ${address}`;
+  return `kw_allow '${tag}' proto ${shape.protocol}${from} to ${shape.to ?? 'any'}${shape.ports === '' ? '' : ` port ${shape.ports}`}`;
 }
 
 function ruleGroupView(comment: string, lines: readonly string[]): UfwRuleGroupView {
   return { comment, lines, linesText: joinedLines(lines) };
-}
-
-function ruleKey(rule: Omit<UfwRule, 'ids'>): string {
-  return `${rule.protocol} ${rule.ports} ${rule.address ?? 'any'} ${rule.to ?? 'any'}`;
-}
-
-function ruleLine(rule: UfwRule): string {
-  const what = rule.ports === '' ? `proto ${rule.protocol}` : `port ${rule.ports}`;
-  const tag = ufwCommentText(`${UFW_TAG_PREFIX} ${rule.ids.join('+')} ${what} from ${rule.address ?? 'any'}${rule.to === null ? '' : ` to ${rule.to}`}`);
-  const from = rule.address === null ? '' : ` from ${rule.address}`;
-  return `kw_allow ${quoteSh(tag)} proto ${rule.protocol}${from} to ${rule.to ?? 'any'}${rule.ports === '' ? '' : ` port ${rule.ports}`}`;
 }
 
 /**
@@ -100,13 +159,23 @@ function ruleLine(rule: UfwRule): string {
  * ff02::12, which no node set matches. MLD and DHCPv6 replies need no rule
  * here: ufw's stock before6.rules accept them from fe80::/10.
  */
-function linkLocalGroups(plan: Plan, seen: Map<string, UfwRule>): UfwRuleGroupView[] {
+function linkLocalGroups(plan: Plan, seen: UfwRuleSet): UfwRuleGroupView[] {
   return plan.baseline.linkLocal.flatMap((rule) => {
     if (rule.match.kind !== 'ip-protocol') return [];
-    const created: UfwRule = { protocol: 'vrrp', ports: '', address: assertUfwAddress(rule.source), to: assertUfwAddress(rule.match.destination), ids: [`baseline-${rule.id}`] };
-    seen.set(ruleKey(created), created);
+    const id = `baseline-${rule.id}`;
+    const shape: UfwRuleShape = { protocol: 'vrrp', ports: '', to: assertUfwAddress(rule.match.destination), ids: [id] };
+    const { rule: created } = seen.add(shape, assertUfwAddress(rule.source), id);
     return [ruleGroupView(ufwCommentText(rule.comment), [ruleLine(created)])];
   });
+}
+
+/** The addresses a rule comes from: `null` is any address of both families, which ufw adds as one command. */
+function ruleAddresses(plan: Plan, rule: PlanRule | IpProtocolRule): readonly (string | null)[] {
+  const families = 'families' in rule ? rule.families : rule.destination ? [rule.destination.family] : (['ipv4', 'ipv6'] as const);
+  if (rule.peer === 'self') return [];
+  if (rule.peer !== 'any') return peerAddresses(plan, rule.peer, families);
+  if (families.length === 2) return [null];
+  return families.map((family) => (family === 'ipv4' ? '0.0.0.0/0' : '::/0'));
 }
 
 /**
@@ -115,34 +184,21 @@ function linkLocalGroups(plan: Plan, seen: Map<string, UfwRule>): UfwRuleGroupVi
  * peer classes share addresses) are merged into it, so ufw never sees the
  * same rule twice with two comments (it would rewrite it on every apply).
  */
-/** The addresses a rule comes from: `null` is any address of both families, which ufw adds as one command. */
-function ruleAddresses(plan: Plan, rule: PlanRule | IpProtocolRule): (string | null)[] {
-  const families = 'families' in rule ? rule.families : rule.destination ? [rule.destination.family] : (['ipv4', 'ipv6'] as const);
-  if (rule.peer === 'self') return [];
-  if (rule.peer !== 'any') return peerAddresses(plan, rule.peer, families);
-  if (families.length === 2) return [null];
-  return families.map((family) => (family === 'ipv4' ? '0.0.0.0/0' : '::/0'));
-}
-
-function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], seen: Map<string, UfwRule>): UfwRuleGroupView[] {
+function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], seen: UfwRuleSet): UfwRuleGroupView[] {
   const groups: { comment: string; rules: UfwRule[] }[] = [];
   for (const rule of rules) {
     const own: UfwRule[] = [];
     const addresses = ruleAddresses(plan, rule);
+    const to = 'destination' in rule && rule.destination ? assertUfwAddress(rule.destination.address) : null;
+    const ids = [rule.id];
     // An IP protocol (esp, vrrp) is one rule per address, without ports.
     const portLists = 'ports' in rule ? chunkPortRanges(rule.ports).map((chunk) => formatPortRanges(chunk, ':')) : [''];
     for (const ports of portLists) {
-      for (const address of addresses) {
-        const to = 'destination' in rule && rule.destination ? assertUfwAddress(rule.destination.address) : null;
-        const candidate = { protocol: rule.protocol, ports, address, to };
-        const existing = seen.get(ruleKey(candidate));
-        if (existing) {
-          existing.ids.push(rule.id);
-          continue;
-        }
-        const created = { ...candidate, ids: [rule.id] };
-        seen.set(ruleKey(candidate), created);
-        own.push(created);
+      const shape: UfwRuleShape = { protocol: rule.protocol, ports, to, ids };
+      // Indexed: a for…of over a fleet's addresses in code that runs once allocates per step.
+      for (let i = 0; i < addresses.length; i++) {
+        const added = seen.add(shape, addresses[i]!, rule.id);
+        if (added.created) own.push(added.rule);
       }
     }
     const note = own.length === 0 ? (addresses.length === 0 ? ' (no addresses in this peer class: nothing to open)' : ' (same ufw rules as above)') : '';
@@ -179,11 +235,11 @@ export function describeLargePeerClass(large: LargePeerClass): string {
 /** The ufw view model: everything the template lays out, escaped for sh and ufw. */
 export function buildUfwView(plan: Plan, headerLines: readonly string[]): UfwView {
   const rules = networkRules(plan);
-  const seen = new Map<string, UfwRule>();
+  const seen = new UfwRuleSet();
   const sshRules = groupRules(plan, rules.filter((rule) => rule.entry === 'ssh'), seen);
   const ssh = sshRules.length > 0 ? sshRules : [ruleGroupView('NO SSH RULE: rendered with --allow-lockout, enabling ufw drops new SSH connections', [])];
   const rest = [...groupRules(plan, [...rules.filter((rule) => rule.entry !== 'ssh'), ...networkIpProtocolRules(plan)], seen), ...linkLocalGroups(plan, seen)];
-  const needIpv6 = [...seen.values()].some((rule) => rule.address?.includes(':'));
+  const needIpv6 = seen.hasIpv6Source();
   return {
     header: { lines: headerLines },
     ssh,
