@@ -107,6 +107,38 @@ test('IPv6: the same addresses, canonical text and bytes as node:net and ipaddr.
   for (const [outcome, count] of Object.entries(seen)) assert.ok(count > 20, `${outcome}: ${count}`);
 });
 
+test('IPv6 in RFC 5952 form (read without the URL parser) and one edit away from it: the same as node:net and ipaddr.js', () => {
+  const next = seededRandom(41);
+  const random = (n: number): number => Math.floor(next() * n);
+  const seen = { canonical: 0, other: 0, invalid: 0 };
+  for (let i = 0; i < 20_000; i++) {
+    // Words with zero runs of every length and place, some words short, some the whole 16 bits.
+    const words = Array.from({ length: 8 }, () => [0, 0, 0, 1, random(16), random(4096), random(65536)][random(7)]!);
+    if (words.slice(0, 6).every((w) => w === 0)) words[0] = 0xfd00; // not IPv4 written as IPv6 (refused, tested above)
+    const canonical = new ipaddr.IPv6(words).toRFC5952String();
+    let text = canonical;
+    const edit = random(8);
+    if (edit === 1) text = text.toUpperCase();
+    else if (edit === 2) text = text.replace(/(^|:)([0-9a-f])/, '$10$2'); // a leading zero
+    else if (edit === 3) text = text.replace('::', ':0::'); // a zero group outside the run
+    else if (edit === 4) text = text.replace(/(^|:)0(:|$)/, '$1:$2'); // "::" for a single zero group, or a second "::"
+    else if (edit === 5) text = `${text}:1`; // one group too many
+    else if (edit === 6) text = text.slice(0, -1); // one digit short
+    else if (edit === 7) text = new ipaddr.IPv6(words).toNormalizedString(); // no "::" at all
+    const result = parseHostAddress(text);
+    if (!isIPv6(text)) {
+      assert.type(result, 'string', text);
+      seen.invalid++;
+      continue;
+    }
+    const reference = ipaddr.IPv6.parse(text);
+    assert.equal(fields(result), { family: 'ipv6', text: reference.toRFC5952String(), bytes: reference.toByteArray(), prefix: 128 }, text);
+    if (text === canonical) seen.canonical++;
+    else seen.other++;
+  }
+  for (const [outcome, count] of Object.entries(seen)) assert.ok(count > 1000, `${outcome}: ${count}`);
+});
+
 test('IPv4: the same addresses as node:net, on 20,000 random dotted texts', () => {
   const next = seededRandom(3);
   const random = (n: number): number => Math.floor(next() * n);
