@@ -10,7 +10,9 @@
 //   audit cost: new connections/s with no ruleset, the enforcing and the
 //     --audit render, nftables and iptables (bench/audit-cost.ts, root only).
 // KUBEWALL_BENCH_RUNS (default 5) sets the runs per case; KUBEWALL_BENCH_ALL=1
-// also runs the older per-feature benches (firewalld diff, fleet).
+// also runs the older per-feature benches (firewalld diff, fleet);
+// KUBEWALL_BENCH_ONLY=render (any word of the case group) runs only the
+// matching table cases and skips the audit cost.
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -138,6 +140,8 @@ async function main(): Promise<void> {
   await mkdir(CACHE, { recursive: true });
   let netns: string | undefined;
   try {
+    const only = process.env['KUBEWALL_BENCH_ONLY'];
+    const wanted = (group: string) => only === undefined || group.includes(only);
     const clusters: [string, string][] = [['example cluster', CLUSTER]];
     const { parse } = await import('yaml');
     for (const nodes of [5000, 50000]) {
@@ -147,14 +151,14 @@ async function main(): Promise<void> {
       clusters.push([`${nodes.toLocaleString('en')} nodes YAML`, path.join(dir, `cluster-${nodes}.yaml`)], [`${nodes.toLocaleString('en')} nodes JSON`, path.join(dir, `cluster-${nodes}.json`)]);
     }
     const cases: Case[] = [];
-    for (const backend of BACKENDS) {
+    for (const backend of BACKENDS.filter((b) => wanted(`render ${b}`))) {
       for (const [label, file] of clusters) {
         const args = [bin, 'render', '--backend', backend, '--role', 'worker', '--cni', CNI, '--cluster', file, ...(backend === 'iptables' ? [] : [])];
         const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
         cases.push({ group: `render ${backend} worker --cni ${CNI}`, label, args, rules: countRules(backend, out) });
       }
     }
-    const nft1 = await nftDump1x();
+    const nft1 = wanted('diff --from, nftables') ? await nftDump1x() : undefined;
     if (nft1) {
       const nft4 = path.join(dir, 'nft-4x.json');
       await writeFile(nft4, scaleNftDump(await readFile(nft1, 'utf8'), 4));
@@ -162,10 +166,10 @@ async function main(): Promise<void> {
         cases.push({ group: 'diff --from, nftables (nft -j dump)', label, args: [bin, 'diff', '--backend', 'nftables', '--role', 'worker', '--cluster', CLUSTER, '--from', file, '--format', 'json'], expectStatus: 0 });
       }
     }
-    for (const [label, services] of [['1x (5,000 Services x 10)', 5000], ['4x', 20000]] as const) {
+    for (const [label, services] of wanted('diff --from, iptables') ? ([['1x (5,000 Services x 10)', 5000], ['4x', 20000]] as const) : []) {
       cases.push({ group: 'diff --from, iptables (iptables-save)', label, args: [bin, 'diff', '--backend', 'iptables', '--role', 'worker', '--cluster', CLUSTER, '--from', await iptablesDump(services), '--format', 'json'], expectStatus: 0 });
     }
-    netns = await busyNamespace();
+    netns = wanted('live diff') ? await busyNamespace() : undefined;
     if (netns) {
       for (const backend of ['nftables', 'iptables'] as const) {
         cases.push({
@@ -213,6 +217,7 @@ async function main(): Promise<void> {
     if (netns) await execa('ip', ['netns', 'del', netns], { reject: false });
     await rm(dir, { recursive: true, force: true });
   }
+  if (process.env['KUBEWALL_BENCH_ONLY']) return;
   await runAuditCostBench();
   if (process.env['KUBEWALL_BENCH_ALL'] === '1') {
     const { runFirewalldDiffBench } = (await import(fileURLToPath(new URL('./diff-firewalld.js', import.meta.url)))) as { runFirewalldDiffBench: () => Promise<void> };
