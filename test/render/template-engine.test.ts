@@ -1,4 +1,4 @@
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -73,6 +73,35 @@ test('a templates folder without the needed file says which file it expected', a
 
 test('header lines cannot break out of their comment', () => {
   assert.is(sanitizeCommentLine('a\nrm -rf /\r\u2028b'), 'a rm -rf /  b');
+});
+
+/**
+ * How the shipped templates wrote per-element lines before the joined fields
+ * (0.1.0): a user's copy made then must keep rendering the same files.
+ */
+const EARLIER_TEMPLATE_LINES: readonly (readonly [file: string, now: string, before: string])[] = [
+  ['nftables/kubewall.nft.hbs', '{{#if elementsText}}\n\t\telements = {\n{{elementsText}}\t\t}', '{{#if elementLines.length}}\n\t\telements = {\n{{#each elementLines}}\n\t\t\t{{this}}\n{{/each}}\n\t\t}'],
+  ['iptables/kubewall.ipset.hbs', '{{ipset.body~}}\n', '{{#each ipset.lines}}\n{{this}}\n{{/each}}\n'],
+  ['iptables/kubewall.rules.hbs', '{{restore.body~}}\n', '{{#each restore.lines}}\n{{this}}\n{{/each}}\n'],
+  ['iptables/kubewall.sh.hbs', '{{ipset.body}}{{ipset.delimiter}}', '{{#each ipset.lines}}\n{{this}}\n{{/each}}\n{{ipset.delimiter}}'],
+  ['iptables/kubewall.sh.hbs', '{{body}}{{delimiter}}', '{{#each lines}}\n{{this}}\n{{/each}}\n{{delimiter}}'],
+  ['firewalld/ipset.xml.hbs', '{{entriesXml}}', '{{#each entries}}\n  <entry>{{this}}</entry>\n{{/each}}\n'],
+  ['firewalld/kubewall.sh.hbs', '{{entriesText}}{{heredoc}}', '{{#each entryLines}}\n{{this}}\n{{/each}}\n{{heredoc}}'],
+  ['ufw/kubewall-ufw.sh.hbs', '{{linesText~}}\n', '{{#each lines}}\n{{this}}\n{{/each}}\n'],
+];
+
+test('templates copied before the joined element fields (#each over elementLines, lines, entryLines, entries) render the same files', async () => {
+  const dir = await copyTemplates();
+  for (const [file, now, before] of EARLIER_TEMPLATE_LINES) {
+    const source = await readFile(path.join(dir, file), 'utf8');
+    assert.ok(source.includes(now), `${file} no longer holds ${JSON.stringify(now)}: update this test`);
+    await writeFile(path.join(dir, file), source.split(now).join(before));
+  }
+  const plan = await planFromFiles({ roles: ['worker'], clusterFile: path.join(PACKAGE_PATHS.examples, 'cluster.yaml'), profiles: { cni: 'flannel' } });
+  for (const backend of ['nftables', 'iptables', 'firewalld', 'ufw']) {
+    const [shipped, earlier] = await Promise.all([renderPlan(plan, backend), renderPlan(plan, backend, { templatesDir: dir })]);
+    assert.equal(earlier.files.map((f) => [f.name, f.content]), shipped.files.map((f) => [f.name, f.content]), backend);
+  }
 });
 
 test.run();
