@@ -73,7 +73,12 @@ interface Case {
 /** The nft -j dump of kube-proxy's 1x ruleset beside kubewall's table, captured in a namespace (cached: nft takes about a minute). */
 async function nftDump1x(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const nftVersion = (await execa('nft', ['--version'])).stdout.trim().replace(/\W+/g, '-');
+  const version = await execa('nft', ['--version'], { reject: false });
+  if (version.failed) {
+    process.stderr.write('bench: nft not found: no nftables diff --from case (apt-get install nftables)\n');
+    return undefined;
+  }
+  const nftVersion = version.stdout.trim().replace(/\W+/g, '-');
   const file = path.join(CACHE, `kube-proxy-5000x10-${nftVersion}.json`);
   if (existsSync(file)) return file;
   const netns = `kw-bench-${randomBytes(4).toString('hex')}`;
