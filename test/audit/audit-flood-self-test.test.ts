@@ -19,7 +19,9 @@ await describeWithNetns('audit flood self-test', ['python3', 'nft', 'ipset', 'ip
     await withFloodLab(async (lab) => {
       await loadRender(lab, 'nftables', withAuditSetParameters('nftables', render, { size: config.size * 2 }));
       const text = floodProblems(await floodRun(lab, 'nftables', config)).join('\n');
-      assert.match(text, new RegExp(`the set holds 101000 records after 101000 distinct would-be drops, more than the configured ${config.size}`));
+      // Fewer than 101,000 when the flood lost a few inserts (flood-order.ts): still more than the bound.
+      const held = new RegExp(`the set holds (\\d+) records after 101000 distinct would-be drops, more than the configured ${config.size}`).exec(text);
+      assert.ok(held !== null && Number(held[1]) > config.size, text);
     });
   });
   selfTest('iptables: the audit ipset with hashsize 1024 (before issue 15\'s flood test) fails: it stops at 12,288 records', async () => {

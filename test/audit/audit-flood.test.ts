@@ -7,8 +7,9 @@ import { FloodTooSlowForTimeout, floodProblems, floodRun, loadRender, readAuditS
  * The audit sets under 100,000 distinct would-be drops (see audit-flood-lab.ts):
  * every packet is accepted; the set fills to the size the render configures
  * and no further (nftables exactly; ipset within 2%, see
- * IPSET_MAXELEM_SLACK); a full nftables set keeps the first records and
- * takes no new one (nothing is evicted); once the records time out, new
+ * IPSET_MAXELEM_SLACK); a full nftables set keeps the first records (up to
+ * the reordering and lost inserts flood-order.ts allows) and takes no new one
+ * (nothing is evicted); once the records time out, new
  * would-be drops are recorded again. The render's one-hour timeout is
  * replaced by EXPIRE_SECONDS in the loaded copy so the last part runs in
  * seconds; size and everything else are the render's. Shown to fail in
