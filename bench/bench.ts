@@ -11,8 +11,8 @@
 //     --audit render, nftables and iptables (bench/audit-cost.ts, root only).
 // KUBEWALL_BENCH_RUNS (default 5) sets the runs per case; KUBEWALL_BENCH_ALL=1
 // also runs the older per-feature benches (firewalld diff, fleet);
-// KUBEWALL_BENCH_ONLY=render (any word of the case group) runs only the
-// matching table cases and skips the audit cost.
+// KUBEWALL_BENCH_ONLY=TEXT runs only the table cases whose group contains
+// TEXT (render, iptables, live diff...) and skips the audit cost.
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -135,6 +135,14 @@ async function busyNamespace(): Promise<string | undefined> {
   return netns;
 }
 
+/** The table's case groups: what KUBEWALL_BENCH_ONLY is matched against. */
+const renderGroup = (backend: (typeof BACKENDS)[number]) => `render ${backend} worker --cni ${CNI}`;
+const GROUPS = {
+  diffNftables: 'diff --from, nftables (nft -j dump)',
+  diffIptables: 'diff --from, iptables (iptables-save)',
+  liveDiff: 'live diff, busy namespace (1x kube-proxy)',
+} as const;
+
 function runCase(c: Case, measureRss: boolean) {
   if (!c.wrap) return runNode(c.args, measureRss);
   return runNode(c.args, measureRss, c.wrap);
@@ -156,29 +164,29 @@ async function main(): Promise<void> {
       clusters.push([`${nodes.toLocaleString('en')} nodes YAML`, path.join(dir, `cluster-${nodes}.yaml`)], [`${nodes.toLocaleString('en')} nodes JSON`, path.join(dir, `cluster-${nodes}.json`)]);
     }
     const cases: Case[] = [];
-    for (const backend of BACKENDS.filter((b) => wanted(`render ${b}`))) {
+    for (const backend of BACKENDS.filter((b) => wanted(renderGroup(b)))) {
       for (const [label, file] of clusters) {
-        const args = [bin, 'render', '--backend', backend, '--role', 'worker', '--cni', CNI, '--cluster', file, ...(backend === 'iptables' ? [] : [])];
+        const args = [bin, 'render', '--backend', backend, '--role', 'worker', '--cni', CNI, '--cluster', file];
         const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
-        cases.push({ group: `render ${backend} worker --cni ${CNI}`, label, args, rules: countRules(backend, out) });
+        cases.push({ group: renderGroup(backend), label, args, rules: countRules(backend, out) });
       }
     }
-    const nft1 = wanted('diff --from, nftables') ? await nftDump1x() : undefined;
+    const nft1 = wanted(GROUPS.diffNftables) ? await nftDump1x() : undefined;
     if (nft1) {
       const nft4 = path.join(dir, 'nft-4x.json');
       await writeFile(nft4, scaleNftDump(await readFile(nft1, 'utf8'), 4));
       for (const [label, file] of [['1x (5,000 Services x 10)', nft1], ['4x', nft4]] as const) {
-        cases.push({ group: 'diff --from, nftables (nft -j dump)', label, args: [bin, 'diff', '--backend', 'nftables', '--role', 'worker', '--cluster', CLUSTER, '--from', file, '--format', 'json'], expectStatus: 0 });
+        cases.push({ group: GROUPS.diffNftables, label, args: [bin, 'diff', '--backend', 'nftables', '--role', 'worker', '--cluster', CLUSTER, '--from', file, '--format', 'json'], expectStatus: 0 });
       }
     }
-    for (const [label, services] of wanted('diff --from, iptables') ? ([['1x (5,000 Services x 10)', 5000], ['4x', 20000]] as const) : []) {
-      cases.push({ group: 'diff --from, iptables (iptables-save)', label, args: [bin, 'diff', '--backend', 'iptables', '--role', 'worker', '--cluster', CLUSTER, '--from', await iptablesDump(services), '--format', 'json'], expectStatus: 0 });
+    for (const [label, services] of wanted(GROUPS.diffIptables) ? ([['1x (5,000 Services x 10)', 5000], ['4x', 20000]] as const) : []) {
+      cases.push({ group: GROUPS.diffIptables, label, args: [bin, 'diff', '--backend', 'iptables', '--role', 'worker', '--cluster', CLUSTER, '--from', await iptablesDump(services), '--format', 'json'], expectStatus: 0 });
     }
-    netns = wanted('live diff') ? await busyNamespace() : undefined;
+    netns = wanted(GROUPS.liveDiff) ? await busyNamespace() : undefined;
     if (netns) {
       for (const backend of ['nftables', 'iptables'] as const) {
         cases.push({
-          group: 'live diff, busy namespace (1x kube-proxy)',
+          group: GROUPS.liveDiff,
           label: backend,
           args: [bin, 'diff', '--backend', backend, ...(backend === 'iptables' ? ['--iptables-variant', 'nft'] : []), '--role', 'worker', '--cluster', CLUSTER, '--format', 'json'],
           wrap: ['ip', 'netns', 'exec', netns],
@@ -213,7 +221,7 @@ async function main(): Promise<void> {
     out('Goals (issue 16): render <= 1.5x (example), <= 2x (5,000 nodes), <= 3x (50,000 nodes); diff --from <= 500 ms and <= 250 MB, linear 1x to 4x; live diff <= 2 s.');
     if (cases.some((c) => c.rules !== undefined)) out(`Rules per backend (nftables, iptables, firewalld: sets; ufw has none, one rule per address):`);
     for (const backend of BACKENDS) {
-      const counts = cases.filter((c) => c.group.startsWith(`render ${backend} `)).map((c) => c.rules);
+      const counts = cases.filter((c) => c.group === renderGroup(backend)).map((c) => c.rules);
       if (counts.length === 0) continue;
       const same = counts.every((n) => n === counts[0]);
       out(`  ${backend}: ${counts.join(', ')} ${same ? '(the same at every size)' : backend === 'ufw' ? '(grows with the nodes: ufw has no sets)' : '(DIFFERENT: rules multiply with nodes!)'}`);

@@ -250,10 +250,7 @@ export function parseHostAddress(value: string): Network | string {
   return parseExactHostAddress(text) ?? (readStrictAddress(text) !== undefined ? ipv4MappedRefusal(value) : invalidHostAddress(value));
 }
 
-/**
- * The host address text is exactly (no spaces around it), else undefined:
- * what the schema's isHostAddress accepts, parsed.
- */
+/** The host address text is exactly (no spaces around it), else undefined (the schema's isHostAddress). */
 export function parseExactHostAddress(text: string): Network | undefined {
   const canonical = readStrictAddress(text);
   if (canonical === undefined) return undefined;
@@ -320,11 +317,10 @@ function contains(outer: string, outerPrefix: number, inner: string): boolean {
  */
 export function normalizeNetworks(networks: readonly Network[]): Network[] {
   // Ordered by key (family, the address as 16-bit words, the prefix): the
-  // same order as comparing family, bytes and prefix, with one string
-  // comparison in each of a 100,000-address sort's comparisons.
-  // Each family sorted on its own: a fleet's node list alternates IPv4 and
-  // IPv6 addresses but is often in order within each, which the sort then
-  // only has to confirm (one pass instead of n log n comparisons).
+  // same order as comparing family, bytes and prefix, one string comparison
+  // a pair. Each family is sorted on its own: a fleet's node list alternates
+  // IPv4 and IPv6 addresses but is often in order within each, which the
+  // sort then only has to confirm (one pass instead of n log n comparisons).
   const ipv4: ParsedNetwork[] = [];
   const ipv6: ParsedNetwork[] = [];
   // Indexed loops here and below: a for…of over a fleet's addresses in code
@@ -337,12 +333,12 @@ export function normalizeNetworks(networks: readonly Network[]): Network[] {
   const byKey = (a: ParsedNetwork, b: ParsedNetwork) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   ipv4.sort(byKey);
   ipv6.sort(byKey);
-  const keyed = ipv4.concat(ipv6);
-  const wide = keyed.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
+  const sorted = ipv4.concat(ipv6);
+  const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
   const out: Network[] = [];
   let last: ParsedNetwork | undefined;
-  for (let i = 0; i < keyed.length; i++) {
-    const network = keyed[i]!;
+  for (let i = 0; i < sorted.length; i++) {
+    const network = sorted[i]!;
     if (last !== undefined && last.text === network.text) continue;
     last = network;
     if (wide.length > 0 && wide.some((w) => w.text !== network.text && contains(w.key, w.prefix, network.key))) continue;

@@ -1,10 +1,14 @@
-import { ipVersion, isIpv4Mapped, parseNetwork } from '../addresses.js';
+import { parseExactHostAddress, parseNetwork } from '../addresses.js';
 import { parsePortRange, parsePortSpec, type PortSpec } from '../ports.js';
 
-/** A host address without prefix or zone. */
+/**
+ * A host address without prefix or zone, nor IPv4 written as IPv6: what
+ * parseExactHostAddress parses, so the fast cluster check, which parses node
+ * addresses instead of asking this (scripts/cluster-validator.ts), refuses
+ * exactly what the schema does.
+ */
 export function isHostAddress(value: string): boolean {
-  const version = ipVersion(value);
-  return version === 4 || (version === 6 && !isIpv4Mapped(value));
+  return parseExactHostAddress(value) !== undefined;
 }
 
 /**
@@ -16,7 +20,7 @@ export function isHostAddress(value: string): boolean {
  * Schema's type test (a string, or the port types).
  */
 export const REFINED_CHECKS = {
-  hostAddress: (value: string): boolean => isHostAddress(value),
+  hostAddress: isHostAddress,
   network: (value: string): boolean => typeof parseNetwork(value) !== 'string',
   ports: (value: PortSpec): boolean => typeof parsePortSpec(value) !== 'string',
   portRange: (value: number | string): boolean => typeof parsePortRange(value) !== 'string',

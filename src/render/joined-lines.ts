@@ -11,3 +11,8 @@ export function joinedLines(items: readonly string[], prefix = '', suffix = '', 
   if (items.length === 0) return '';
   return `${prefix}${items.join(`${suffix}\n${prefix}`)}${lastSuffix}\n`;
 }
+
+/** The lines of a text joinedLines made without prefix or suffix: back to the list, for the list fields kept beside the text. */
+export function splitJoinedLines(text: string): string[] {
+  return text === '' ? [] : text.slice(0, -1).split('\n');
+}

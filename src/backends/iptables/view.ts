@@ -1,4 +1,4 @@
-import { joinedLines } from '../../render/joined-lines.js';
+import { joinedLines, splitJoinedLines } from '../../render/joined-lines.js';
 import { KubewallError } from '../../errors.js';
 import type { BackendOptions, Family, PortRange, Protocol } from '../../model.js';
 import { formatPortRange } from '../../ports.js';
@@ -101,8 +101,7 @@ export function ipsetElements(set: Pick<PeerSet, 'family' | 'elements'>): readon
  * safe to repeat.
  */
 export function buildIpsetLines(plan: Plan, audit = false): string[] {
-  const text = buildIpsetText(plan, audit);
-  return text === '' ? [] : text.slice(0, -1).split('\n');
+  return splitJoinedLines(buildIpsetText(plan, audit));
 }
 
 /** buildIpsetLines as one text, each line ending in a newline; a set's elements are joined at once (src/render/joined-lines.ts). */
@@ -348,7 +347,7 @@ function heredoc(command: string, delimiter: string, body: string): HeredocView 
     delimiter,
     body,
     get lines() {
-      return body === '' ? [] : body.slice(0, -1).split('\n');
+      return splitJoinedLines(body);
     },
   };
 }
