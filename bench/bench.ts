@@ -143,6 +143,19 @@ const GROUPS = {
   liveDiff: 'live diff, busy namespace (1x kube-proxy)',
 } as const;
 
+/**
+ * Why the CLI would compile its bundle instead of loading the code cache, or
+ * undefined when it loads it. V8 refuses a cache made by another Node or
+ * under other V8 flags (NODE_OPTIONS, a bundle rebuilt by hand): every
+ * render then pays ~50 ms of compiling, and the table would measure that.
+ */
+function codeCacheProblem(): string | undefined {
+  const probe = `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(root, 'bin', 'bundle-loader.js'))}).loadBundle()?.cacheRejected ?? null))`;
+  const answer = execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).trim();
+  if (answer === 'false') return undefined;
+  return answer === 'null' ? 'the CLI bundle is not built (npm run build)' : 'V8 rejected the CLI bundle\'s code cache (rebuild it with npm run build, under the Node and NODE_OPTIONS the bench runs with)';
+}
+
 function runCase(c: Case, measureRss: boolean) {
   if (!c.wrap) return runNode(c.args, measureRss);
   return runNode(c.args, measureRss, c.wrap);
@@ -195,6 +208,8 @@ async function main(): Promise<void> {
       }
     }
 
+    // Asked before and after the runs: a build during the bench replaces the cache under it.
+    const cacheProblemBefore = codeCacheProblem();
     const baseline: number[] = [];
     const times = cases.map(() => [] as number[]);
     for (let run = 0; run < RUNS; run++) {
@@ -205,10 +220,12 @@ async function main(): Promise<void> {
         times[i]!.push(sample.ms);
       });
     }
+    const cacheProblem = cacheProblemBefore ?? codeCacheProblem();
     const base = median(baseline);
     const baseRss = runNode(['-e', '0'], true).maxRssKb / 1024;
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`kubewall bench (node ${process.version}, ${RUNS} runs per case, medians, interleaved with node -e 0: ${base.toFixed(0)} ms, ${baseRss.toFixed(0)} MB)`);
+    if (cacheProblem) out(`WARNING: ${cacheProblem}: every figure below includes compiling the bundle`);
     out('');
     out(`| case | input | time (x node -e 0) | ms | peak RSS MB | rules |`);
     out(`|---|---|---|---|---|---|`);
