@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,7 @@ async function busyNamespace(): Promise<string | undefined> {
 /** The table's case groups: what KUBEWALL_BENCH_ONLY is matched against. */
 const renderGroup = (backend: (typeof BACKENDS)[number]) => `render ${backend} worker --cni ${CNI}`;
 const GROUPS = {
+  parserFloor: 'render floor: parsing the cluster file alone',
   diffNftables: 'diff --from, nftables (nft -j dump)',
   diffIptables: 'diff --from, iptables (iptables-save)',
   liveDiff: 'live diff, busy namespace (1x kube-proxy)',
@@ -155,6 +157,10 @@ function codeCacheProblem(): string | undefined {
   if (answer === 'false') return undefined;
   return answer === 'null' ? 'the CLI bundle is not built (npm run build)' : 'V8 rejected the CLI bundle\'s code cache (rebuild it with npm run build, under the Node and NODE_OPTIONS the bench runs with)';
 }
+
+const jsYamlPath = createRequire(import.meta.url).resolve('js-yaml');
+const PARSE_YAML_ONLY = `const Y = require(${JSON.stringify(jsYamlPath)}); Y.load(require('node:fs').readFileSync(process.argv[1], 'utf8'), { schema: Y.CORE_SCHEMA })`;
+const PARSE_JSON_ONLY = `JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))`;
 
 function runCase(c: Case, measureRss: boolean) {
   if (!c.wrap) return runNode(c.args, measureRss);
@@ -183,6 +189,11 @@ async function main(): Promise<void> {
         const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
         cases.push({ group: renderGroup(backend), label, args, rules: countRules(backend, out) });
       }
+    }
+    // What no render of these files can undercut: a process that only reads and parses them,
+    // with the parser a render uses (js-yaml's core schema; JSON.parse).
+    for (const [label, file] of wanted(GROUPS.parserFloor) ? clusters.filter(([label]) => label.includes('nodes')) : []) {
+      cases.push({ group: GROUPS.parserFloor, label, args: ['-e', file.endsWith('.json') ? PARSE_JSON_ONLY : PARSE_YAML_ONLY, file] });
     }
     const nft1 = wanted(GROUPS.diffNftables) ? await nftDump1x() : undefined;
     if (nft1) {
