@@ -316,33 +316,65 @@ function contains(outer: string, outerPrefix: number, inner: string): boolean {
  * interval sets never see overlapping elements).
  */
 export function normalizeNetworks(networks: readonly Network[]): Network[] {
-  // Ordered by key (family, the address as 16-bit words, the prefix): the
-  // same order as comparing family, bytes and prefix, one string comparison
-  // a pair. Each family is sorted on its own: a fleet's node list alternates
-  // IPv4 and IPv6 addresses but is often in order within each, which the
-  // sort then only has to confirm (one pass instead of n log n comparisons).
+  const { ipv4, ipv6 } = splitByFamily<Network>(networks, (network) => network);
+  return ipv4.concat(ipv6);
+}
+
+/** The texts of normalizeNetworks' list, split by family: what a peer class's two sets hold. */
+export function normalizedTextsByFamily(networks: readonly Network[]): { readonly ipv4: string[]; readonly ipv6: string[] } {
+  return splitByFamily(networks, (network) => network.text);
+}
+
+const byKey = (a: ParsedNetwork, b: ParsedNetwork) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * Sorted, de-duplicated and minimal per family, each kept network mapped
+ * by `pick`. Ordered by key (the address as 16-bit words, then the prefix:
+ * the order of comparing bytes and prefix). This runs once over a fleet's
+ * 100,000 addresses, in code not yet optimised, where each pass costs
+ * ~50 ns an element: so one pass splits the families and notes whether
+ * each is in order already (a fleet's node list usually is: the sort, a
+ * comparator call per pair even on sorted input, is then skipped) and
+ * whether it holds a network wider than a host; a second drops duplicates
+ * and covered networks while it picks. Indexed loops: a for…of allocates an
+ * iterator result per step there.
+ */
+function splitByFamily<T>(networks: readonly Network[], pick: (network: ParsedNetwork) => T): { readonly ipv4: T[]; readonly ipv6: T[] } {
   const ipv4: ParsedNetwork[] = [];
   const ipv6: ParsedNetwork[] = [];
-  // Indexed loops here and below: a for…of over a fleet's addresses in code
-  // that runs once (not yet optimised) allocates an iterator result per step.
+  let ipv4Sorted = true;
+  let ipv6Sorted = true;
+  let ipv4Wide = false;
+  let ipv6Wide = false;
   for (let i = 0; i < networks.length; i++) {
     const network = networks[i]!;
     const parsed = network instanceof ParsedNetwork ? network : new ParsedNetwork(network.family, network.text, network.prefix, keyOf(network));
-    (parsed.family === 'ipv4' ? ipv4 : ipv6).push(parsed);
+    if (parsed.family === 'ipv4') {
+      if (ipv4Sorted && ipv4.length > 0 && ipv4[ipv4.length - 1]!.key > parsed.key) ipv4Sorted = false;
+      if (parsed.prefix < 32) ipv4Wide = true;
+      ipv4.push(parsed);
+    } else {
+      if (ipv6Sorted && ipv6.length > 0 && ipv6[ipv6.length - 1]!.key > parsed.key) ipv6Sorted = false;
+      if (parsed.prefix < 128) ipv6Wide = true;
+      ipv6.push(parsed);
+    }
   }
-  const byKey = (a: ParsedNetwork, b: ParsedNetwork) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-  ipv4.sort(byKey);
-  ipv6.sort(byKey);
-  const sorted = ipv4.concat(ipv6);
-  const wide = sorted.filter((n) => n.prefix < (n.family === 'ipv4' ? 32 : 128));
-  const out: Network[] = [];
+  if (!ipv4Sorted) ipv4.sort(byKey);
+  if (!ipv6Sorted) ipv6.sort(byKey);
+  return { ipv4: minimal(ipv4, ipv4Wide ? 32 : -1, pick), ipv6: minimal(ipv6, ipv6Wide ? 128 : -1, pick) };
+}
+
+/** The sorted networks without repeats or networks inside a wider one (hostPrefix -1: none is wider than a host), picked. */
+function minimal<T>(sorted: readonly ParsedNetwork[], hostPrefix: number, pick: (network: ParsedNetwork) => T): T[] {
+  const wide = hostPrefix < 0 ? [] : sorted.filter((n) => n.prefix < hostPrefix);
+  const out: T[] = [];
   let last: ParsedNetwork | undefined;
   for (let i = 0; i < sorted.length; i++) {
     const network = sorted[i]!;
-    if (last !== undefined && last.text === network.text) continue;
+    if (last !== undefined && last.key === network.key) continue;
     last = network;
-    if (wide.length > 0 && wide.some((w) => w.text !== network.text && contains(w.key, w.prefix, network.key))) continue;
-    out.push(network);
+    if (wide.length > 0 && wide.some((w) => w.key !== network.key && contains(w.key, w.prefix, network.key))) continue;
+    out.push(pick(network));
   }
   return out;
 }

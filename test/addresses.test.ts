@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import ipaddr from 'ipaddr.js';
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipVersion, isIpv4Mapped, normalizeNetworks, parseHostAddress, parseNetwork, type Network } from '../src/addresses.js';
+import { ipVersion, isIpv4Mapped, normalizedTextsByFamily, normalizeNetworks, parseHostAddress, parseNetwork, type Network } from '../src/addresses.js';
 import { seededRandom } from './helpers/hostile.js';
 
 const net = (text: string) => parseNetwork(text) as Network;
@@ -237,6 +237,41 @@ test('normalizeNetworks orders like comparing family, then bytes, then prefix (r
   };
   const expected = [...new Set([...networks].sort(byFields).map((n) => n.text))];
   assert.equal(normalizeNetworks(networks).map((n) => n.text), expected);
+});
+
+test('normalizeNetworks: input already in order (the sort skipped) still loses repeats and covered entries, and one pair out of order at the end is sorted', () => {
+  const inOrder = ['10.0.0.0/24', '10.0.0.7', '10.0.0.7', '10.0.1.1', 'fd00::/64', 'fd00::1', 'fd00::1', 'fd00:0:0:1::1'];
+  assert.equal(normalizeNetworks(inOrder.map(net)).map((n) => n.text), ['10.0.0.0/24', '10.0.1.1', 'fd00::/64', 'fd00:0:0:1::1']);
+  const hosts = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.5', '10.0.0.4', 'fd00::1', 'fd00::3', 'fd00::2'];
+  assert.equal(normalizeNetworks(hosts.map(net)).map((n) => n.text), ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', 'fd00::1', 'fd00::2', 'fd00::3']);
+  // Interleaved families are each in order: nothing to sort, nothing dropped.
+  const interleaved = ['10.0.0.1', 'fd00::1', '10.0.0.2', 'fd00::2'];
+  assert.equal(normalizeNetworks(interleaved.map(net)).map((n) => n.text), ['10.0.0.1', '10.0.0.2', 'fd00::1', 'fd00::2']);
+});
+
+test('normalizedTextsByFamily holds normalizeNetworks\' texts, each family apart (random input, in order and not)', () => {
+  let seed = 11;
+  // The high bits: an LCG's low bits repeat with a short period (its lowest alternates).
+  const random = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+  const hosts = Array.from({ length: 2000 }, () => (random(2) === 0 ? `10.0.${random(4)}.${random(256)}` : `fd00::${random(1024).toString(16)}`));
+  // Each wide network covers about half its family's hosts, and sorts before all of them.
+  const wide = ['10.0.0.0/23', 'fd00::/119'];
+  const shuffled = [...hosts, ...wide];
+  // In address order with every host twice: the sort is skipped, the repeats and covered hosts still go.
+  const ordered = normalizeNetworks(hosts.map(net)).flatMap((n) => [n.text, n.text]);
+  const inOrder = [wide[0]!, ...ordered.filter((t) => !t.includes(':')), wide[1]!, ...ordered.filter((t) => t.includes(':'))];
+  for (const input of [shuffled, inOrder]) {
+    const networks = input.map(net);
+    const all = normalizeNetworks(networks);
+    const split = normalizedTextsByFamily(networks);
+    assert.equal(split.ipv4, all.filter((n) => n.family === 'ipv4').map((n) => n.text));
+    assert.equal(split.ipv6, all.filter((n) => n.family === 'ipv6').map((n) => n.text));
+    assert.equal(split.ipv4[0], '10.0.0.0/23');
+    assert.equal(split.ipv6[0], 'fd00::/119');
+    assert.ok(split.ipv4.length > 100 && split.ipv6.length > 100, `${split.ipv4.length} and ${split.ipv6.length} kept`);
+    assert.ok(!split.ipv4.includes('10.0.1.7') && !split.ipv6.includes('fd00::17'));
+  }
+  assert.equal(normalizedTextsByFamily(shuffled.map(net)), normalizedTextsByFamily(inOrder.map(net)));
 });
 
 test('normalizeNetworks takes networks built as plain objects (library users) like parsed ones', () => {

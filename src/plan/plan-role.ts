@@ -1,4 +1,4 @@
-import { normalizeNetworks, parseNetwork, PRIVATE_NETWORKS, type Network } from '../addresses.js';
+import { normalizedTextsByFamily, normalizeNetworks, parseNetwork, PRIVATE_NETWORKS, type Network } from '../addresses.js';
 import { entriesForRoles, type Catalogue, type CatalogueEntry, type EntrySource } from '../catalogue/catalogue.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { KubewallError } from '../errors.js';
@@ -96,15 +96,9 @@ function resolvePeerSets(peers: ReadonlySet<AddressPeerClass>, cluster: Cluster)
   for (const peer of ADDRESS_PEER_CLASSES) {
     if (!peers.has(peer)) continue;
     const described = describedNetworks(peer, cluster);
-    const networks = normalizeNetworks(described ?? PRIVATE_DEFAULT);
+    const elements = normalizedTextsByFamily(described ?? PRIVATE_DEFAULT);
     for (const family of FAMILIES) {
-      sets.push({
-        name: setName(peer, family),
-        peer,
-        family,
-        elements: networks.filter((n) => n.family === family).map((n) => n.text),
-        defaulted: described === null,
-      });
+      sets.push({ name: setName(peer, family), peer, family, elements: elements[family], defaulted: described === null });
     }
   }
   return sets;
