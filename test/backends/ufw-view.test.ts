@@ -123,6 +123,11 @@ test('large peer classes: warned above the threshold with the rule count, not be
   const text = describeLargePeerClass(nodesClass);
   assert.match(text, `${nodesClass.addresses} addresses (more than ${UFW_LARGE_PEER_CLASS})`);
   assert.match(text, `${nodesClass.addresses * nodesClass.portRules} ufw rules`);
+  // Dual-stack: a class counts its addresses of both families (each is a ufw rule).
+  const dual = (n: number) => cluster(n).replace(/addresses: \[10\.20\.0\.(\d+)\]/g, 'addresses: [10.20.0.$1, fd00:20::$1]');
+  assert.equal(findLargePeerClasses(await plan(['worker'], dual(25))), []);
+  const dualClass = findLargePeerClasses(await plan(['worker'], dual(26))).find((f) => f.peer === 'control-plane');
+  assert.is(dualClass?.addresses, 52);
 });
 
 test('the render warns about a large class in the header; capability warnings reach the header too', async () => {

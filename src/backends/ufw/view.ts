@@ -213,7 +213,9 @@ export function findLargePeerClasses(plan: Plan): LargePeerClass[] {
   const large: LargePeerClass[] = [];
   const rules = networkRules(plan);
   for (const peer of new Set(plan.sets.map((set) => set.peer))) {
-    const addresses = peerAddresses(plan, peer).length;
+    // Counted, not listed: peerAddresses checks every address, which a fleet's warning does not need.
+    let addresses = 0;
+    for (const set of plan.sets) if (set.peer === peer) addresses += set.elements.length;
     const portRules =
       rules.filter((rule) => rule.peer === peer).reduce((sum, rule) => sum + chunkPortRanges(rule.ports).length, 0) +
       networkIpProtocolRules(plan).filter((rule) => rule.peer === peer).length;
