@@ -28,6 +28,7 @@ export interface IptablesSave {
   readonly tables: SavedTable[];
   /** Rule lines of other chains (kube-proxy, CNI) that were skipped unparsed. */
   readonly skippedRules: number;
+  /** Lines parsed (those passed to `skip` not included). */
   readonly lines: number;
 }
 
@@ -48,6 +49,8 @@ export class IptablesSaveReader {
   private carry = '';
   private skippedRules = 0;
   private lines = 0;
+  /** Text passed to `skip`: its lines are counted only when a message needs a line number. */
+  private readonly skipped: string[] = [];
   private readonly rulePrefix: string;
   private committed = true;
 
@@ -63,6 +66,15 @@ export class IptablesSaveReader {
       start = newline + 1;
     }
     this.carry = text.slice(start);
+  }
+
+  /**
+   * Passes over whole lines no caller reads (a table of no interest),
+   * unparsed and unchecked; line numbers in later messages still count them.
+   */
+  skip(text: string): void {
+    if (this.carry !== '') throw new Error('IptablesSaveReader.skip: the text pushed so far ends inside a line');
+    this.skipped.push(text);
   }
 
   end(): IptablesSave {
@@ -119,7 +131,9 @@ export class IptablesSaveReader {
 
   private error(text: string, start: number, end: number, what: string): IptablesSaveError {
     const shown = text.slice(start, Math.min(end, start + 80));
-    return new IptablesSaveError(`${this.options.origin}: line ${this.lines}: ${what}: ${JSON.stringify(shown)}`);
+    let line = this.lines;
+    for (const text of this.skipped) for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) line++;
+    return new IptablesSaveError(`${this.options.origin}: line ${line}: ${what}: ${JSON.stringify(shown)}`);
   }
 }
 

@@ -128,11 +128,40 @@ export function parseIpsetSave(text: string, origin: string): { sets: Normalized
   return { sets: [...sets.values()], warnings };
 }
 
-/** Reads one family's iptables-save text, keeping the built-in chains and kubewall's. */
+/** The tables kubewall's chains, and the built-in chains that jump to them, live in. */
+const READ_TABLES: ReadonlySet<string> = new Set(KUBEWALL_CHAINS.map((spec) => spec.table));
+
+/**
+ * One family's iptables-save text in parts, each marked whether
+ * parseIptablesDumps reads it: what comes before the first table
+ * (comments) and the tables in READ_TABLES are read. kube-proxy's nat table
+ * is nearly all of a busy node's dump (~860,000 lines at 20,000 Services)
+ * and nothing in it is compared: the live read never asks for it either
+ * (`-t filter`, `-t mangle`). So a --from dump's nat, raw and security
+ * tables are neither parsed nor checked.
+ */
+export function tableSections(text: string): { readonly text: string; readonly read: boolean }[] {
+  const starts = tableStarts(text);
+  if (starts.length === 0) return [{ text, read: true }];
+  const sections = [{ text: text.slice(0, starts[0]), read: true }];
+  for (let k = 0; k < starts.length; k++) {
+    const at = starts[k]!;
+    const end = starts[k + 1] ?? text.length;
+    const newline = text.indexOf('\n', at);
+    const name = text.slice(at + 1, newline === -1 || newline > end ? end : newline).trim();
+    sections.push({ text: text.slice(at, end), read: READ_TABLES.has(name) });
+  }
+  return sections;
+}
+
+/** Reads one family's iptables-save text, keeping the built-in chains and kubewall's (of the tables in READ_TABLES). */
 export function readFamilyDump(dump: HostDump): Map<string, SavedTable> {
   const reader = new IptablesSaveReader({ chainPrefix: IPSET_PREFIX, origin: dump.origin });
   try {
-    reader.push(dump.text);
+    for (const section of tableSections(dump.text)) {
+      if (section.read) reader.push(section.text);
+      else reader.skip(section.text);
+    }
     const tables = new Map<string, SavedTable>();
     for (const table of reader.end().tables) if (!tables.has(table.name)) tables.set(table.name, table);
     return tables;
