@@ -69,8 +69,7 @@ export function splitIptablesDump(text: string, origin: string): HostDump[] {
     const seen = new Set<string>();
     let cut = -1;
     for (const at of tableStarts(rest)) {
-      const newline = rest.indexOf('\n', at);
-      const name = rest.slice(at + 1, newline === -1 ? rest.length : newline).trim();
+      const name = tableNameAt(rest, at);
       if (seen.has(name)) {
         cut = at;
         break;
@@ -89,6 +88,12 @@ export function splitIptablesDump(text: string, origin: string): HostDump[] {
     if (/\S/.test(text)) dumps.push({ origin: `${origin} (${IPTABLES_DUMP_KINDS[family]})`, kind: IPTABLES_DUMP_KINDS[family], text });
   }
   return dumps;
+}
+
+/** The name on the `*table` line starting at `at` (one of tableStarts). */
+function tableNameAt(text: string, at: number): string {
+  const newline = text.indexOf('\n', at);
+  return text.slice(at + 1, newline === -1 ? text.length : newline).trim();
 }
 
 function tableStarts(text: string): number[] {
@@ -147,9 +152,7 @@ export function tableSections(text: string): { readonly text: string; readonly r
   for (let k = 0; k < starts.length; k++) {
     const at = starts[k]!;
     const end = starts[k + 1] ?? text.length;
-    const newline = text.indexOf('\n', at);
-    const name = text.slice(at + 1, newline === -1 || newline > end ? end : newline).trim();
-    sections.push({ text: text.slice(at, end), read: READ_TABLES.has(name) });
+    sections.push({ text: text.slice(at, end), read: READ_TABLES.has(tableNameAt(text, at)) });
   }
   return sections;
 }
