@@ -1,7 +1,7 @@
 import { KubewallError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import { IP_PROTOCOL_INFO } from '../model.js';
-import { networkIpProtocolRules, networkRules } from '../plan/types.js';
+import { networkIpProtocolRules, networkRules, peerClassSizes } from '../plan/types.js';
 import { formatPortRange, formatPortRanges } from '../ports.js';
 import type { BackendCapabilities } from './types.js';
 
@@ -50,8 +50,9 @@ export function findCapabilityGaps(plan: Plan, backend: string, capabilities: Ba
     );
   }
   if (!capabilities.addressSets) {
-    const largest = Math.max(0, ...plan.sets.map((s) => s.elements.length));
-    if (largest > 0) warnings.push(`${backend} has no address sets: one rule per peer address (largest peer set: ${largest})`);
+    let largest: [string, number] | undefined;
+    for (const [peer, size] of peerClassSizes(plan)) if (size > (largest?.[1] ?? 0)) largest = [peer, size];
+    if (largest) warnings.push(`${backend} has no address sets: one rule per peer address (largest peer class: ${largest[0]}, ${largest[1]} addresses)`);
   }
   return { errors, warnings };
 }

@@ -206,6 +206,17 @@ export function networkIpProtocolRules(plan: Plan): IpProtocolRule[] {
   return plan.ipProtocolRules.filter((rule) => rule.peer !== 'self');
 }
 
+/**
+ * How many addresses and CIDRs each peer class holds, both families counted:
+ * what a backend without sets turns into one rule each. In the order of
+ * plan.sets. One count, so every warning about it gives the same number.
+ */
+export function peerClassSizes(plan: Plan): Map<AddressPeerClass, number> {
+  const sizes = new Map<AddressPeerClass, number>();
+  for (const set of plan.sets) sizes.set(set.peer, (sizes.get(set.peer) ?? 0) + set.elements.length);
+  return sizes;
+}
+
 export function setName(peer: AddressPeerClass, family: Family): string {
   return `${peer}-${family === 'ipv4' ? 'v4' : 'v6'}`;
 }

@@ -136,8 +136,18 @@ test('the render warns about a large class in the header; capability warnings re
   const result = await renderPlan(large, 'ufw');
   const script = result.files[0]!.content;
   assert.match(script, /^# warning: ufw has no sets: peer class control-plane has 71 addresses \(more than 50\)/m);
-  assert.match(script, /^# warning: ufw has no address sets: one rule per peer address/m);
+  // Both warnings count a class the same way (its addresses of both families), so they agree.
+  assert.match(script, /^# warning: ufw has no address sets: one rule per peer address \(largest peer class: control-plane, 71 addresses\)$/m);
   assert.ok(result.warnings.some((w) => w.includes('one rule per peer address')), 'the capability check reaches stderr');
+});
+
+test('the capability warning and the large-class warning give one number for a dual-stack fleet', async () => {
+  const nodes = Array.from({ length: 60 }, (_, i) => `  - { name: n-${i}, addresses: [10.20.0.${i + 1}, fd00:20::${i + 1}], roles: [control-plane] }`).join('\n');
+  const result = await renderPlan(await plan(['worker'], `name: d\nnodes:\n  - { name: w, addresses: [10.10.0.1], roles: [worker] }\n${nodes}\nadminNetworks: [10.99.0.0/24]\n`), 'ufw');
+  const capability = result.warnings.find((w) => w.includes('no address sets'));
+  const large = result.warnings.find((w) => w.includes('peer class control-plane has'));
+  assert.match(capability ?? '', '(largest peer class: control-plane, 120 addresses)');
+  assert.match(large ?? '', 'peer class control-plane has 120 addresses');
 });
 
 test('restricted NodePorts: the capability check warns that DNATed traffic is not filtered', async () => {

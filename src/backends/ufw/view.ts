@@ -1,7 +1,7 @@
 import { joinedLines } from '../../render/joined-lines.js';
 import type { AddressPeerClass, Family, PortRange } from '../../model.js';
 import { formatPortRanges } from '../../ports.js';
-import { networkIpProtocolRules, networkRules, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
+import { networkIpProtocolRules, networkRules, peerClassSizes, type IpProtocolRule, type Plan, type PlanRule } from '../../plan/types.js';
 import { assertUfwAddress, ufwCommentText } from './escape.js';
 
 /** Every rule kubewall adds carries a comment starting with this word; it is how an apply finds its own rules. */
@@ -212,10 +212,8 @@ function groupRules(plan: Plan, rules: readonly (PlanRule | IpProtocolRule)[], s
 export function findLargePeerClasses(plan: Plan): LargePeerClass[] {
   const large: LargePeerClass[] = [];
   const rules = networkRules(plan);
-  for (const peer of new Set(plan.sets.map((set) => set.peer))) {
-    // Counted, not listed: peerAddresses checks every address, which a fleet's warning does not need.
-    let addresses = 0;
-    for (const set of plan.sets) if (set.peer === peer) addresses += set.elements.length;
+  // Counted, not listed: peerAddresses checks every address, which a fleet's warning does not need.
+  for (const [peer, addresses] of peerClassSizes(plan)) {
     const portRules =
       rules.filter((rule) => rule.peer === peer).reduce((sum, rule) => sum + chunkPortRanges(rule.ports).length, 0) +
       networkIpProtocolRules(plan).filter((rule) => rule.peer === peer).length;

@@ -20,7 +20,7 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 3)
+# warning: ufw has no address sets: one rule per peer address (largest peer class: nodes, 6 addresses)
 # warning: addon keepalived: VRRP (IP protocol 112) is accepted from the control-plane nodes only: list every node in the VIP election with role control-plane; keepalived's auth_type AH would need IP protocol 51 (use PASS or none); the port of a load balancer beside it (haproxy) is yours to add with --catalogue
 
 # Stop on the first failing command or unset variable; no globbing anywhere.

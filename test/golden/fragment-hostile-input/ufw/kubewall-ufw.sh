@@ -19,7 +19,7 @@
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 3)
+# warning: ufw has no address sets: one rule per peer address (largest peer class: load-balancers, 4 addresses)
 # warning: no CNI chosen: no overlay or CNI port is open, so pod traffic between nodes is dropped if your CNI encapsulates (VXLAN, Geneve, IP-in-IP, WireGuard) or peers over BGP; choose it with --cni NAME (calico, canal, cilium, flannel) or profiles.cni in the cluster file, or say --cni none if your CNI needs no host ports
 # warning: test/golden/fragment-hostile-input/inputs/cluster.yaml does not describe peer class load-balancers: defaulted to private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7); add loadBalancers to test/golden/fragment-hostile-input/inputs/cluster.yaml to narrow it
 # warning: kubelet (10250): test/golden/fragment-hostile-input/inputs/cluster.yaml has no addresses for control-plane, so only the node itself can reach it

@@ -24,7 +24,7 @@
 # warning: ufw cannot filter before kube-proxy's DNAT: nodeport-services/udp/load-balancers is limited to load-balancers only for traffic that reaches INPUT; DNATed NodePort traffic is not filtered (kubeProxy ipvs would be, or choose nftables/iptables)
 # warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/tcp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
 # warning: ufw cannot filter before kube-proxy's DNAT: NodePorts 31000-32767/udp (outside what the NodePort entry allows, inside nodePortRange 30000-32767) stay reachable for any Service kube-proxy DNATs there (choose nftables/iptables)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 2)
+# warning: ufw has no address sets: one rule per peer address (largest peer class: nodes, 4 addresses)
 
 # Stop on the first failing command or unset variable; no globbing anywhere.
 set -euf

@@ -9,7 +9,7 @@
 # defaulted peers: none
 # format: script
 # run: sudo sh kubewall-apply.sh  (validates, loads, installs /etc/kubewall/kubewall-ufw.sh, persists; stops at the first failure; safe to run again)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 5)
+# warning: ufw has no address sets: one rule per peer address (largest peer class: nodes, 10 addresses)
 #
 # Provisioning script: loads the ufw rules below and installs them as
 # /etc/kubewall/kubewall-ufw.sh, in this order, stopping with a message and a non-zero status
@@ -106,7 +106,7 @@ cat > "$tmp" <<'KUBEWALL_RULES_EOF'
 # NodePorts: kube-proxy DNATs them in PREROUTING, before ufw sees them; ufw filters INPUT only, so a NodePort limited to some peers is enforced only for traffic that is not DNATed
 # while ufw is active, a rule is added with one iptables append; each rule deleted (or re-commented) reloads ufw's user chains: for that moment new connections to the plan's ports are dropped, never accepted; established ones continue
 # persistence: the rules live in /etc/ufw/user.rules and user6.rules; ufw.service loads them at boot (ENABLED=yes in /etc/ufw/ufw.conf, set by ufw enable)
-# warning: ufw has no address sets: one rule per peer address (largest peer set: 5)
+# warning: ufw has no address sets: one rule per peer address (largest peer class: nodes, 10 addresses)
 
 # Stop on the first failing command or unset variable; no globbing anywhere.
 set -euf
