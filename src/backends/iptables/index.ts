@@ -65,7 +65,7 @@ export const iptablesBackend: Backend = {
     const auditLines = audit
       ? [
           `audit: instead of each DROP, the packet is added to ipset ${IPSET_AUDIT.ipv4} or ${IPSET_AUDIT.ipv6} (hash:ip,port: source,protocol:port; counters) and RETURNs to INPUT; INVALID is still dropped`,
-          `audit: a record lasts ${IPSET_AUDIT_TIMEOUT} s after its first packet (then the next packet records anew); at most ${IPSET_MAXELEM} records a family (further new ones are let through unrecorded)`,
+          `audit: a record lasts ${IPSET_AUDIT_TIMEOUT} s after its first packet (then the next packet records anew); about ${IPSET_MAXELEM} records a family (ipset counts maxelem per lock region, so a few hundred more; further new ones are let through unrecorded)`,
         ]
       : [];
     const built = buildHeaderLines(plan, 'iptables', [...iptablesHeaderLines(variant, source), ...auditLines, ...context.warnings.map((w) => `warning: ${w}`)]);

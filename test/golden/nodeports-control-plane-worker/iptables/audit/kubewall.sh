@@ -19,7 +19,7 @@
 # never touches: the nat table and kube-proxy's KUBE-* chains, FORWARD (pod traffic is the CNI's), built-in chain policies, other chains and ipsets
 # persist: run this script at boot (a oneshot unit before kubelet.service), or after applying run netfilter-persistent save (iptables-persistent, ipset-persistent): it saves the whole ruleset, kube-proxy's chains too
 # audit: instead of each DROP, the packet is added to ipset KUBEWALL-AUDIT-V4 or KUBEWALL-AUDIT-V6 (hash:ip,port: source,protocol:port; counters) and RETURNs to INPUT; INVALID is still dropped
-# audit: a record lasts 3600 s after its first packet (then the next packet records anew); at most 65536 records a family (further new ones are let through unrecorded)
+# audit: a record lasts 3600 s after its first packet (then the next packet records anew); about 65536 records a family (ipset counts maxelem per lock region, so a few hundred more; further new ones are let through unrecorded)
 
 # Stops at the first error. Every step replaces only what kubewall owns and
 # is safe to repeat, so after a failure running the script again starts over.
