@@ -1,0 +1,53 @@
+// The figures issue 16 asks of the bench's cases, and how a measurement
+// compares with them: the table says per row whether a goal is met, so a
+// reader need not hold the goal line against thirty rows by eye.
+
+/** A limit on a case: a ratio to `node -e 0`, milliseconds, peak RSS in MB; any of them. */
+export interface Goal {
+  readonly ratio?: number;
+  readonly ms?: number;
+  readonly mb?: number;
+}
+
+export interface Measured {
+  readonly ratio: number;
+  readonly ms: number;
+  /** NaN when the peak could not be read. */
+  readonly mb: number;
+}
+
+/** The render goal for a cluster of this size: <= 1.5x (example), 2x (5,000 nodes), 3x (50,000 nodes). */
+export function renderGoal(nodes: number | undefined): Goal {
+  if (nodes === undefined) return { ratio: 1.5 };
+  return { ratio: nodes <= 5000 ? 2 : 3 };
+}
+
+/** `diff --from` a kube-proxy-sized dump, at 1x and 4x. */
+export const DIFF_FROM_GOAL: Goal = { ms: 500, mb: 250 };
+/** A live diff on a node holding kube-proxy's ruleset, with the default timeout. */
+export const LIVE_DIFF_GOAL: Goal = { ms: 2000 };
+
+/** `<= 2x`, `<= 500 ms, <= 250 MB`. */
+export function describeGoal(goal: Goal): string {
+  const parts: string[] = [];
+  if (goal.ratio !== undefined) parts.push(`<= ${goal.ratio}x`);
+  if (goal.ms !== undefined) parts.push(`<= ${goal.ms} ms`);
+  if (goal.mb !== undefined) parts.push(`<= ${goal.mb} MB`);
+  return parts.join(', ');
+}
+
+/**
+ * The goal column: empty without a goal, `<= 2x: met`, or `<= 2x: OVER
+ * (2.21x)` naming each limit passed. A peak that could not be read is not
+ * a pass: the column says it is unknown.
+ */
+export function judgeGoal(goal: Goal | undefined, measured: Measured): string {
+  if (goal === undefined) return '';
+  const over: string[] = [];
+  if (goal.ratio !== undefined && measured.ratio > goal.ratio) over.push(`${measured.ratio.toFixed(2)}x`);
+  if (goal.ms !== undefined && measured.ms > goal.ms) over.push(`${measured.ms.toFixed(0)} ms`);
+  if (goal.mb !== undefined && measured.mb > goal.mb) over.push(`${measured.mb.toFixed(0)} MB`);
+  const unknown = goal.mb !== undefined && Number.isNaN(measured.mb);
+  if (over.length > 0) return `${describeGoal(goal)}: OVER (${over.join(', ')})`;
+  return `${describeGoal(goal)}: ${unknown ? 'peak RSS unknown' : 'met'}`;
+}
