@@ -253,8 +253,8 @@ async function main(): Promise<void> {
       const rss = runCase(c, true).maxRssKb / 1024;
       const verdict = judgeGoal(c.goal, { ratio: ms / base, ms, mb: rss });
       if (c.goal) goals++;
-      if (verdict.includes('OVER')) over++;
-      out(`| ${c.group} | ${c.label} | ${(ms / base).toFixed(2)}x | ${ms.toFixed(0)} | ${rss.toFixed(0)} | ${c.rules ?? ''} | ${verdict} |`);
+      if (verdict.over) over++;
+      out(`| ${c.group} | ${c.label} | ${(ms / base).toFixed(2)}x | ${ms.toFixed(0)} | ${rss.toFixed(0)} | ${c.rules ?? ''} | ${verdict.text} |`);
     });
     out('');
     out('Goals (issue 16): render <= 1.5x (example), <= 2x (5,000 nodes), <= 3x (50,000 nodes); diff --from <= 500 ms and <= 250 MB, linear 1x to 4x; live diff <= 2 s.');

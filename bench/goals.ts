@@ -36,18 +36,24 @@ export function describeGoal(goal: Goal): string {
   return parts.join(', ');
 }
 
+/** The goal column's text for one case, and whether it passed a limit. */
+export interface GoalVerdict {
+  readonly text: string;
+  readonly over: boolean;
+}
+
 /**
  * The goal column: empty without a goal, `<= 2x: met`, or `<= 2x: OVER
  * (2.21x)` naming each limit passed. A peak that could not be read is not
  * a pass: the column says it is unknown.
  */
-export function judgeGoal(goal: Goal | undefined, measured: Measured): string {
-  if (goal === undefined) return '';
-  const over: string[] = [];
-  if (goal.ratio !== undefined && measured.ratio > goal.ratio) over.push(`${measured.ratio.toFixed(2)}x`);
-  if (goal.ms !== undefined && measured.ms > goal.ms) over.push(`${measured.ms.toFixed(0)} ms`);
-  if (goal.mb !== undefined && measured.mb > goal.mb) over.push(`${measured.mb.toFixed(0)} MB`);
+export function judgeGoal(goal: Goal | undefined, measured: Measured): GoalVerdict {
+  if (goal === undefined) return { text: '', over: false };
+  const passed: string[] = [];
+  if (goal.ratio !== undefined && measured.ratio > goal.ratio) passed.push(`${measured.ratio.toFixed(2)}x`);
+  if (goal.ms !== undefined && measured.ms > goal.ms) passed.push(`${measured.ms.toFixed(0)} ms`);
+  if (goal.mb !== undefined && measured.mb > goal.mb) passed.push(`${measured.mb.toFixed(0)} MB`);
+  if (passed.length > 0) return { text: `${describeGoal(goal)}: OVER (${passed.join(', ')})`, over: true };
   const unknown = goal.mb !== undefined && Number.isNaN(measured.mb);
-  if (over.length > 0) return `${describeGoal(goal)}: OVER (${over.join(', ')})`;
-  return `${describeGoal(goal)}: ${unknown ? 'peak RSS unknown' : 'met'}`;
+  return { text: `${describeGoal(goal)}: ${unknown ? 'peak RSS unknown' : 'met'}`, over: false };
 }
