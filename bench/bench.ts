@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAuditCostBench } from './audit-cost.js';
 import { generateKubeProxySave } from './diff.js';
-import { DIFF_FROM_GOAL, judgeGoal, LIVE_DIFF_GOAL, renderGoal, type Goal } from './goals.js';
+import { DIFF_FROM_GOAL, describeGoals, judgeGoal, LIVE_DIFF_GOAL, renderGoal, type Goal } from './goals.js';
 import { median, runNode } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
       out(`| ${c.group} | ${c.label} | ${(ms / base).toFixed(2)}x | ${ms.toFixed(0)} | ${rss.toFixed(0)} | ${c.rules ?? ''} | ${verdict.text} |`);
     });
     out('');
-    out('Goals (issue 16): render <= 1.5x (example), <= 2x (5,000 nodes), <= 3x (50,000 nodes); diff --from <= 500 ms and <= 250 MB, linear 1x to 4x; live diff <= 2 s.');
+    out(describeGoals());
     if (goals > 0) out(`In this run: ${goals - over} of ${goals} cases with a goal met it, ${over} over (one run on a shared machine: compare several).`);
     if (cases.some((c) => c.rules !== undefined)) out(`Rules per backend (nftables, iptables, firewalld: sets; ufw has none, one rule per address):`);
     for (const backend of BACKENDS) {

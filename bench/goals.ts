@@ -36,6 +36,16 @@ export function describeGoal(goal: Goal): string {
   return parts.join(', ');
 }
 
+/** Every goal in one line, from the same figures the column judges by. */
+export function describeGoals(): string {
+  const render = [
+    `${describeGoal(renderGoal(undefined))} (example)`,
+    `${describeGoal(renderGoal(5000))} (5,000 nodes)`,
+    `${describeGoal(renderGoal(50000))} (50,000 nodes)`,
+  ];
+  return `Goals (issue 16): render ${render.join(', ')}; diff --from ${describeGoal(DIFF_FROM_GOAL)}, linear 1x to 4x; live diff ${describeGoal(LIVE_DIFF_GOAL)}.`;
+}
+
 /** The goal column's text for one case, and whether it passed a limit. */
 export interface GoalVerdict {
   readonly text: string;

@@ -1,7 +1,7 @@
 // The bench's goal column (bench/goals.ts): what issue 16 asks of each case, and the verdict per row.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DIFF_FROM_GOAL, describeGoal, judgeGoal, LIVE_DIFF_GOAL, renderGoal } from '../../bench/goals.js';
+import { DIFF_FROM_GOAL, describeGoal, describeGoals, judgeGoal, LIVE_DIFF_GOAL, renderGoal } from '../../bench/goals.js';
 
 test('render goals follow the cluster size: 1.5x the example, 2x at 5,000 nodes, 3x at 50,000', () => {
   assert.equal(renderGoal(undefined), { ratio: 1.5 });
@@ -9,6 +9,10 @@ test('render goals follow the cluster size: 1.5x the example, 2x at 5,000 nodes,
   assert.equal(renderGoal(50000), { ratio: 3 });
   assert.is(describeGoal(DIFF_FROM_GOAL), '<= 500 ms, <= 250 MB');
   assert.is(describeGoal(LIVE_DIFF_GOAL), '<= 2000 ms');
+  assert.is(
+    describeGoals(),
+    'Goals (issue 16): render <= 1.5x (example), <= 2x (5,000 nodes), <= 3x (50,000 nodes); diff --from <= 500 ms, <= 250 MB, linear 1x to 4x; live diff <= 2000 ms.',
+  );
 });
 
 const text = (...args: Parameters<typeof judgeGoal>) => judgeGoal(...args).text;
